@@ -1,0 +1,119 @@
+"""The supervisor: starts the actors of one server and serves connections on them.
+
+No global state: an embedding program may run several servers in one process, each with its own
+``Settings`` (CODEX_HOME, system directory, session flags)::
+
+    async with trio.open_nursery() as nursery:
+        server = await nursery.start(Server(settings).run)
+        await server.serve_connection(LineTransport(receive_stream, send_stream))
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import socket
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, final
+
+import trio
+
+from chamberlain import REFERENCE_VERSION
+from chamberlain.actors.config_actor import ConfigActor, ConfigMsg
+from chamberlain.actors.connection import ConnectionActor, FrameTransport, ServerInfo
+from chamberlain.actors.transports import DEFAULT_MAX_FRAME_BYTES
+from chamberlain.store.config_store import ConfigStore
+
+__all__ = ["Settings", "Server", "DEFAULT_SYSTEM_DIR"]
+
+logger = logging.getLogger(__name__)
+
+#: The reference's system configuration directory on Unix.
+DEFAULT_SYSTEM_DIR: Final = Path("/etc/codex")
+
+
+@dataclass(frozen=True)
+class Settings:
+    codex_home: Path
+    system_dir: Path = DEFAULT_SYSTEM_DIR
+    #: ``-c key.path=value`` pairs in command-line order (``--enable``/``--disable`` included).
+    session_flags: tuple[tuple[str, str], ...] = ()
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+@final
+class Server:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = ConfigStore(settings.codex_home, settings.system_dir, settings.session_flags)
+        self.info = _server_info(settings)
+        self._config_inbox: trio.MemorySendChannel[ConfigMsg] | None = None
+
+    async def run(self, *, task_status: trio.TaskStatus[Server] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run the actors until cancelled; ``started`` once their inboxes are open."""
+        async with trio.open_nursery() as supervisor:
+            inbox = await supervisor.start(ConfigActor(self.store).run)
+            with inbox:
+                self._config_inbox = inbox
+                task_status.started(self)
+                await trio.sleep_forever()
+
+    async def serve_connection(self, transport: FrameTransport, label: str = "stdio") -> None:
+        """Serve one client until its input ends."""
+        assert self._config_inbox is not None, "Server.run has not started"
+        actor = ConnectionActor(transport, self.info, self._config_inbox.clone(), label)
+        await actor.run()
+
+
+def _server_info(settings: Settings) -> ServerInfo:
+    env = settings.environ
+    return ServerInfo(
+        codex_home=str(settings.codex_home),
+        user_agent_suffix=f"({_os_description()}; {platform.machine()}) {_terminal(env)}",
+        server_version=REFERENCE_VERSION,
+        platform_family="windows" if sys.platform == "win32" else "unix",
+        platform_os={"darwin": "macos", "win32": "windows"}.get(sys.platform, "linux"),
+        server_name=socket.gethostname(),
+        installation_id=_installation_id(settings.codex_home),
+    )
+
+
+def _os_description() -> str:
+    """``<OS> <x.y.z>`` as the reference's user agent shows it (``Debian 12.0.0``)."""
+    try:
+        release = platform.freedesktop_os_release()
+    except OSError:
+        return f"{platform.system()} {platform.release()}"
+    name = release.get("NAME", platform.system()).split(" ")[0]
+    parts = (release.get("VERSION_ID", "").split(".") + ["0", "0", "0"])[:3]
+    version = ".".join(p if p.isdigit() else "0" for p in parts)
+    return f"{name} {version}"
+
+
+def _terminal(env: dict[str, str]) -> str:
+    program = env.get("TERM_PROGRAM", "")
+    if program:
+        version = env.get("TERM_PROGRAM_VERSION", "")
+        return f"{program}/{version}" if version else program
+    return env.get("TERM") or "unknown"
+
+
+def _installation_id(codex_home: Path) -> str:
+    """The id in ``$CODEX_HOME/installation_id`` (shared with codex), created when missing."""
+    path = codex_home / "installation_id"
+    try:
+        text = path.read_text().strip()
+        return str(uuid.UUID(text))
+    except (OSError, ValueError):
+        pass
+    new = str(uuid.uuid4())
+    try:
+        path.write_text(new)
+    except OSError as exc:
+        logger.debug("could not record installation id: %s", exc)
+    return new

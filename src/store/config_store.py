@@ -1,0 +1,381 @@
+"""What the config methods do, on files: read the effective config, write the user layer, compute
+requirements and startup warnings. Blocking and single-threaded by design: the ConfigActor calls
+it from one task at a time (writes in a worker thread, under the cross-process lock)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import msgspec
+import tomlkit
+
+from chamberlain.errors import (
+    ConfigModelError,
+    ConfigWriteError,
+    InternalError,
+    RequirementsError,
+    TomlParseError,
+)
+from chamberlain.store import model
+from chamberlain.store.atomic import atomic_write, file_lock
+from chamberlain.store.features import RUNTIME_KEYS, effective_features
+from chamberlain.store.keypath import KeyPathError, parse_key_path
+from chamberlain.store.layers import (
+    Layer,
+    LayerLoader,
+    LayerStack,
+    ParsedFile,
+    merge_values,
+    origins_of,
+    value_at,
+)
+from chamberlain.store.requirements import Requirements, load_requirements
+from chamberlain.store.toml_edit import EditError, apply_edit, render
+from chamberlain.store.tomlfile import parse_document, plain_json
+
+__all__ = ["ConfigStore", "Edit", "WriteOutcome", "Warning"]
+
+READONLY: Final = "configLayerReadonly"
+CONFLICT: Final = "configVersionConflict"
+VALIDATION: Final = "configValidationError"
+REQUIREMENT_READONLY: Final = "configRequirementReadonly"
+
+_PROFILE_MSG: Final = (
+    "`profile` is a legacy config selector and can no longer be written; "
+    "use `--profile <name>` with `<name>.config.toml` instead"
+)
+_PROFILES_MSG: Final = (
+    "`profiles` contains legacy config profile tables and can no longer be written; "
+    "use `--profile <name>` with `<name>.config.toml` instead"
+)
+_OVERRIDE_MESSAGES: Final[Mapping[str, str]] = {
+    "sessionFlags": "Overridden by session flags",
+    "legacyManagedConfigTomlFromFile": "Overridden by legacy managed_config.toml: {file}",
+    "legacyManagedConfigTomlFromMdm": "Overridden by legacy managed configuration from MDM",
+    "mdm": "Overridden by managed policy (MDM): {domain}",
+    "system": "Overridden by managed config (system): {file}",
+    "enterpriseManaged": "Overridden by enterprise-managed config: {name}",
+    "project": "Overridden by project config: {dotCodexFolder}/config.toml",
+    "user": "Overridden by user config: {file}",
+    "packagedDefaults": "Overridden by packaged defaults: {file}",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    key_path: str
+    value: Any
+    merge_strategy: str
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOutcome:
+    status: str
+    version: str
+    file_path: str
+    overridden: dict[str, Any] | None
+    changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Warning:
+    summary: str
+    details: str | None = None
+    path: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+
+_ENC: Final = msgspec.json.Encoder()
+
+
+class ConfigStore:
+    def __init__(
+        self,
+        codex_home: Path,
+        system_dir: Path,
+        session_flags: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        self.loader = LayerLoader(codex_home, system_dir, session_flags)
+        self.codex_home = codex_home
+        self.system_dir = system_dir
+        self.lock_path = str(codex_home / "config.toml.lock")
+        self._requirements: tuple[Any, Requirements] | None = None
+        self._read_cache: dict[tuple[Any, ...], bytes] = {}
+
+    @property
+    def user_path(self) -> str:
+        return self.loader.user_path
+
+    # -- requirements -------------------------------------------------------------------------
+
+    def requirements(self) -> Requirements:
+        """Requirements from the system dir, re-read when a file changed. Raises RequirementsError
+        (or TomlParseError) when they are invalid."""
+        cache = self.loader.cache
+        req_path = str(self.system_dir / "requirements.toml")
+        sig = (cache.signature(req_path), cache.signature(self.loader.managed_path))
+        if self._requirements is not None and self._requirements[0] == sig:
+            return self._requirements[1]
+        managed = self.loader.managed_file()
+        reqs = load_requirements(self.system_dir, managed.plain if managed is not None else None)
+        self._requirements = (sig, reqs)
+        return reqs
+
+    def check_startup(self) -> None:
+        """What makes the reference refuse to start: invalid requirements (RequirementsError)."""
+        try:
+            self.requirements()
+        except TomlParseError as exc:
+            raise RequirementsError(str(exc)) from None
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def _stack(self, cwd: str | None, *, context: str) -> LayerStack:
+        try:
+            return self.loader.stack(cwd)
+        except TomlParseError as exc:
+            raise InternalError(f"{context}: {exc}") from None
+        except OSError as exc:
+            raise InternalError(f"{context}: {exc}") from None
+
+    def _requirements_or_internal(self, context: str) -> Requirements:
+        try:
+            return self.requirements()
+        except (RequirementsError, TomlParseError) as exc:
+            raise InternalError(f"{context}: {exc}") from None
+
+    def effective(
+        self, stack: LayerStack, reqs: Requirements, runtime: Mapping[str, bool]
+    ) -> dict[str, Any]:
+        """The ``config`` object of config/read for a stack. Raises ConfigModelError."""
+        merged = stack.merge()
+        config = model.render_config(merged)
+        configured = merged.get("features") if isinstance(merged.get("features"), dict) else {}
+        pins = reqs.feature_pins()
+        effective = effective_features(configured or {}, pins, runtime)
+        features = dict(config.get("features") or {})
+        for key in RUNTIME_KEYS:
+            features[key] = effective[key]
+        for key, value in pins.items():
+            if key in features:
+                features[key] = value
+        config["features"] = dict(sorted(features.items()))
+        return reqs.apply_pins(config)
+
+    def read(self, cwd: str | None, include_layers: bool, runtime: Mapping[str, bool]) -> bytes:
+        """The encoded result of config/read. Raises InternalError (-32603)."""
+        if cwd is not None:
+            cwd = os.path.abspath(cwd)
+        stack = self._stack(cwd, context="failed to read configuration layers")
+        reqs = self._requirements_or_internal("failed to read configuration layers")
+        key = (cwd, include_layers, stack.signature(), id(reqs), tuple(sorted(runtime.items())))
+        hit = self._read_cache.get(key)
+        if hit is not None:
+            return hit
+        try:
+            config = self.effective(stack, reqs, runtime)
+        except ConfigModelError as exc:
+            raise InternalError(f"invalid configuration: {exc}") from None
+        result: dict[str, Any] = {
+            "config": config,
+            "origins": origins_of(stack.layers, frozenset(reqs.exact_pins)),
+        }
+        if include_layers:
+            result["layers"] = [layer.wire() for layer in stack.layers]
+        encoded = _ENC.encode(result)
+        if len(self._read_cache) > 64:
+            self._read_cache.clear()
+        self._read_cache[key] = encoded
+        return encoded
+
+    def read_requirements(self, runtime: Mapping[str, bool]) -> dict[str, Any] | None:
+        stack = self._stack(None, context="failed to read configuration layers")
+        reqs = self._requirements_or_internal("failed to read configuration layers")
+        try:
+            config = self.effective(stack, reqs, runtime)
+        except ConfigModelError as exc:
+            raise InternalError(f"invalid configuration: {exc}") from None
+        return reqs.wire(config)
+
+    def feature_states(self, runtime: Mapping[str, bool], cwd: str | None = None) -> dict[str, bool]:
+        stack = self._stack(cwd, context="failed to read configuration layers")
+        reqs = self._requirements_or_internal("failed to read configuration layers")
+        merged = stack.merge()
+        configured = merged.get("features") if isinstance(merged.get("features"), dict) else {}
+        return effective_features(configured or {}, reqs.feature_pins(), runtime)
+
+    # -- writes (blocking: call in a worker thread) ---------------------------------------------
+
+    def write(self, edits: Sequence[Edit], file_path: str | None, expected_version: str | None) -> WriteOutcome:
+        """config/value/write and config/batchWrite: all edits or none (spec §5.3)."""
+        target = self._check_target(file_path)
+        with file_lock(self.lock_path):
+            return self._write_locked(edits, target, expected_version)
+
+    def _check_target(self, file_path: str | None) -> str:
+        if file_path is None:
+            return self.user_path
+        normalized = os.path.normpath(file_path) if os.path.isabs(file_path) else None
+        if normalized is None or os.path.realpath(normalized) != os.path.realpath(self.user_path):
+            raise ConfigWriteError(READONLY, "Only writes to the user config are allowed")
+        return normalized
+
+    def _write_locked(self, edits: Sequence[Edit], target: str, expected_version: str | None) -> WriteOutcome:
+        try:
+            above, below = self.loader.base_layers()
+            reqs = self.requirements()
+        except (TomlParseError, RequirementsError, OSError) as exc:
+            raise InternalError(f"failed to load configuration: {exc}") from None
+        current = below[0].file
+        if expected_version is not None and expected_version != current.version:
+            raise ConfigWriteError(
+                CONFLICT, "Configuration was modified since last read. Fetch latest version and retry."
+            )
+        doc = parse_document(current.text, self.user_path) if current.text else tomlkit.document()
+        pins = reqs.exact_pins
+        paths: list[list[str]] = []
+        for edit in edits:
+            segments = self._apply_one(doc, edit, pins)
+            paths.append(segments)
+        new_text = render(doc)
+        changed = new_text != current.text
+        new_user = ParsedFile.from_document(new_text, doc) if changed else current
+        new_stack = LayerStack([*above, self.loader.user_layer(new_user), below[1]], below[0])
+        if changed:
+            self._validate(new_user, new_stack, reqs)
+            try:
+                atomic_write(self.user_path, new_text.encode())
+            except OSError as exc:
+                raise InternalError(f"failed to persist config.toml: {exc}") from None
+        status, overridden = _override_status(paths, new_user, [*above])
+        return WriteOutcome(status, new_user.version, target, overridden, changed)
+
+    def _apply_one(self, doc: tomlkit.TOMLDocument, edit: Edit, pins: Mapping[str, Any]) -> list[str]:
+        try:
+            segments = parse_key_path(edit.key_path)
+        except KeyPathError as exc:
+            raise ConfigWriteError(VALIDATION, str(exc)) from None
+        dotted = ".".join(segments)
+        for pinned in pins:
+            if dotted == pinned or dotted.startswith(pinned + "."):
+                raise ConfigWriteError(
+                    REQUIREMENT_READONLY, f"`{pinned}` is managed by requirements and cannot be changed"
+                )
+        if edit.value is not None:
+            if segments[0] == "profile":
+                raise ConfigWriteError(VALIDATION, _PROFILE_MSG)
+            if segments[0] == "profiles":
+                raise ConfigWriteError(VALIDATION, _PROFILES_MSG)
+        try:
+            apply_edit(doc, segments, edit.value, edit.merge_strategy)  # type: ignore[arg-type]
+        except EditError as exc:
+            raise ConfigWriteError(VALIDATION, str(exc)) from None
+        return segments
+
+    def _validate(self, new_user: ParsedFile, stack: LayerStack, reqs: Requirements) -> None:
+        try:
+            model.render_config(new_user.plain)
+            features = new_user.plain.get("features")
+            if isinstance(features, dict):
+                problem = reqs.check_features(features)
+                if problem is not None:
+                    raise ConfigWriteError(VALIDATION, f"Invalid configuration: {problem}")
+            model.render_config(stack.merge())
+        except ConfigModelError as exc:
+            raise ConfigWriteError(VALIDATION, f"Invalid configuration: {exc}") from None
+
+    # -- startup warnings (§9) ------------------------------------------------------------------
+
+    def warnings(self) -> list[Warning]:
+        out: list[Warning] = []
+        try:
+            stack = self.loader.stack(None)
+        except TomlParseError as exc:
+            return [_invalid_config_warning(exc)]
+        except OSError as exc:
+            return [Warning("Invalid configuration; using defaults.", str(exc))]
+        try:
+            reqs: Requirements | None = self.requirements()
+        except (RequirementsError, TomlParseError):
+            reqs = None
+        try:
+            merged = stack.merge()
+            before_pins = model.render_config(merged)
+        except ConfigModelError as exc:
+            return [Warning("Invalid configuration; using defaults.", f"{self.user_path}: {exc.detail}")]
+        lines: list[str] = []
+        for layer in stack.layers:
+            label = _layer_label(layer)
+            if label is None or not layer.enabled:
+                continue
+            lines += [f"  {label}: `{key}` is ignored." for key in model.unknown_keys(layer.file.plain)]
+        if lines:
+            out.append(Warning(_ignoring_summary(lines)))
+        if reqs is not None:
+            out += [Warning(summary) for summary in reqs.warnings(before_pins)]
+        return out
+
+
+def _ignoring_summary(lines: list[str]) -> str:
+    n = len(lines)
+    noun = "setting" if n == 1 else "settings"
+    head = f"Codex is ignoring {n} unrecognized configuration {noun}. Check for typos or deprecated settings."
+    return "\n".join([head, *lines])
+
+
+def _layer_label(layer: Layer) -> str | None:
+    name = layer.name
+    kind = name["type"]
+    if kind == "user":
+        return f"user ({name['file']})"
+    if kind == "system":
+        return f"system ({name['file']})"
+    if kind == "legacyManagedConfigTomlFromFile":
+        return f"managed_config ({name['file']})"
+    if kind == "sessionFlags":
+        return "session flags"
+    return None
+
+
+def _invalid_config_warning(exc: TomlParseError) -> Warning:
+    return Warning(
+        "Invalid configuration; using defaults.", str(exc), exc.path, exc.line, exc.column
+    )
+
+
+def _override_status(
+    paths: Sequence[Sequence[str]], user: ParsedFile, above: Sequence[Layer]
+) -> tuple[str, dict[str, Any] | None]:
+    """okOverridden from the first edited path whose effective value is not the user's (§5.3 step 7)."""
+    higher = [layer for layer in above if layer.enabled]
+    if not higher:
+        return "ok", None
+    for segments in paths:
+        user_found, user_value = value_at(user.json, segments)
+        for layer in higher:
+            found, _ = value_at(layer.file.json, segments)
+            if not found:
+                continue
+            merged: Any = user_value if user_found else None
+            effective_found = user_found
+            for lower_to_higher in reversed(higher):
+                f, v = value_at(lower_to_higher.file.json, segments)
+                if f:
+                    merged = merge_values(merged, v) if effective_found else v
+                    effective_found = True
+            if not user_found or merged != user_value:
+                template = _OVERRIDE_MESSAGES.get(layer.name["type"], "Overridden by {type}")
+                message = template.format(**layer.name)
+                return "okOverridden", {
+                    "message": message,
+                    "overridingLayer": layer.metadata,
+                    "effectiveValue": plain_json(merged),
+                }
+            break
+    return "ok", None
+

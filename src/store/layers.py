@@ -1,0 +1,366 @@
+"""Config layers (spec §3): where they come from, how they are read, merged, trusted and traced.
+
+Files are parsed once and kept until ``stat`` says they changed (inode, size, mtime, ctime), so a
+read with nothing changed on disk costs a few ``stat`` calls. No actors here; the ConfigActor owns
+a :class:`LayerLoader` and calls it from one task at a time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import tomlkit
+
+from chamberlain.errors import TomlParseError
+from chamberlain.store.tomlfile import EMPTY_VERSION, is_leaf, layer_json, parse_document, version_of
+
+__all__ = [
+    "Layer",
+    "ParsedFile",
+    "FileCache",
+    "LayerStack",
+    "LayerLoader",
+    "merge_values",
+    "session_flags_document",
+    "origins_of",
+    "value_at",
+]
+
+DEFAULT_ROOT_MARKERS: Final = (".git",)
+_UNTRUSTED: Final = (
+    "{key} is marked as untrusted in the effective configuration. To load project-local config, "
+    "hooks, and exec policies, update its trust setting. If that setting is managed by your "
+    "organization, contact your administrator."
+)
+_NOT_TRUSTED: Final = (
+    "To load project-local config, hooks, and exec policies, add {key} as a trusted project in {user}."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    """One TOML file as read: its text, plain data (for the model), layer JSON and version."""
+
+    text: str
+    plain: dict[str, Any]
+    json: dict[str, Any]
+    version: str
+
+    @classmethod
+    def from_document(cls, text: str, doc: tomlkit.TOMLDocument) -> ParsedFile:
+        as_json = layer_json(doc)
+        return cls(text, doc.unwrap(), as_json, version_of(as_json))
+
+
+EMPTY_FILE: Final = ParsedFile("", {}, {}, EMPTY_VERSION)
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    name: dict[str, Any]  # the wire ConfigLayerSource
+    file: ParsedFile
+    disabled_reason: str | None = None
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.file.version}
+
+    @property
+    def enabled(self) -> bool:
+        return self.disabled_reason is None
+
+    def wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "version": self.file.version, "config": self.file.json}
+        if self.disabled_reason is not None:
+            out["disabledReason"] = self.disabled_reason
+        return out
+
+
+class FileCache:
+    """Parsed files keyed by path, valid while the file's stat signature is unchanged."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[tuple[int, int, int, int], ParsedFile]] = {}
+
+    def signature(self, path: str) -> tuple[int, int, int, int] | None:
+        try:
+            st = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+    def get(self, path: str) -> ParsedFile | None:
+        """The parsed file, or None when it does not exist. Raises TomlParseError / OSError."""
+        sig = self.signature(path)
+        if sig is None:
+            self._entries.pop(path, None)
+            return None
+        hit = self._entries.get(path)
+        if hit is not None and hit[0] == sig:
+            return hit[1]
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+        parsed = ParsedFile.from_document(text, parse_document(text, path))
+        self._entries[path] = (sig, parsed)
+        return parsed
+
+
+def merge_values(base: Any, overlay: Any) -> Any:
+    """``merge_toml_values``: tables merge recursively, anything else replaces (arrays too)."""
+    if isinstance(base, dict) and isinstance(overlay, dict):
+        out = dict(base)
+        for key, value in overlay.items():
+            out[key] = merge_values(out[key], value) if key in out else value
+        return out
+    return overlay
+
+
+def value_at(data: Any, segments: Sequence[str]) -> tuple[bool, Any]:
+    """(found, value) at a key path of nested tables."""
+    cur = data
+    for seg in segments:
+        if not isinstance(cur, dict) or seg not in cur:
+            return False, None
+        cur = cur[seg]
+    return True, cur
+
+
+def _leaves(value: Any, prefix: str) -> Iterator[str]:
+    if is_leaf(value) and not isinstance(value, list):
+        yield prefix
+    elif isinstance(value, dict):
+        for key, sub in value.items():
+            yield from _leaves(sub, f"{prefix}.{key}" if prefix else key)
+    else:  # arrays: elements are leaves addressed by index
+        for i, sub in enumerate(value):
+            yield from _leaves(sub, f"{prefix}.{i}")
+
+
+def origins_of(layers: Sequence[Layer], hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Dotted path of every leaf of each enabled layer -> metadata of the highest layer defining it.
+
+    ``layers`` is highest precedence first. Paths in ``hidden`` (pinned by requirements) and
+    everything below them are left out.
+    """
+    out: dict[str, Any] = {}
+    for layer in layers:
+        if not layer.enabled:
+            continue
+        meta = layer.metadata
+        for path in _leaves(layer.file.json, ""):
+            if path not in out and not _is_hidden(path, hidden):
+                out[path] = meta
+    return out
+
+
+def _is_hidden(path: str, hidden: frozenset[str]) -> bool:
+    if not hidden:
+        return False
+    if path in hidden:
+        return True
+    return any(path.startswith(h + ".") for h in hidden)
+
+
+def session_flags_document(overrides: Sequence[tuple[str, str]]) -> tomlkit.TOMLDocument:
+    """Build the ``sessionFlags`` layer from ``-c key.path=value`` pairs (value parsed as TOML,
+    else taken as a literal string), in command-line order."""
+    doc = tomlkit.document()
+    for key_path, raw in overrides:
+        try:
+            value = tomlkit.parse(f"x = {raw}")["x"]
+        except Exception:  # noqa: BLE001 - any TOML failure means "a literal string"
+            value = raw
+        segments = [s.strip() for s in key_path.split(".")]
+        table: Any = doc
+        for seg in segments[:-1]:
+            nxt = table.get(seg)
+            if not isinstance(nxt, dict):
+                nxt = tomlkit.table()
+                table[seg] = nxt
+            table = table[seg]
+        table[segments[-1]] = value
+    return doc
+
+
+@dataclass(slots=True)
+class LayerStack:
+    """The layers of one read, highest precedence first."""
+
+    layers: list[Layer]
+    user: Layer
+    merged: dict[str, Any] = field(default_factory=dict)
+
+    def merge(self) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for layer in reversed(self.layers):
+            if layer.enabled:
+                merged = merge_values(merged, layer.file.plain)
+        self.merged = merged
+        return merged
+
+    def merged_json(self) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for layer in reversed(self.layers):
+            if layer.enabled:
+                merged = merge_values(merged, layer.file.json)
+        return merged
+
+    def signature(self) -> tuple[Any, ...]:
+        return tuple((layer.file.version, layer.disabled_reason) for layer in self.layers)
+
+
+class LayerLoader:
+    """Builds layer stacks for one server: user config, system dir, session flags, project dirs."""
+
+    def __init__(
+        self,
+        codex_home: Path,
+        system_dir: Path,
+        session_flags: Sequence[tuple[str, str]] = (),
+        cache: FileCache | None = None,
+    ) -> None:
+        self.codex_home = codex_home
+        self.system_dir = system_dir
+        self.user_path = str(codex_home / "config.toml")
+        self.system_path = str(system_dir / "config.toml")
+        self.managed_path = str(system_dir / "managed_config.toml")
+        self.cache = cache or FileCache()
+        flags_doc = session_flags_document(session_flags)
+        self.session_flags: ParsedFile | None = (
+            ParsedFile.from_document(flags_doc.as_string(), flags_doc) if session_flags else None
+        )
+
+    # -- the thread-agnostic stack ---------------------------------------------------------------
+
+    def user_layer(self, user: ParsedFile | None) -> Layer:
+        return Layer({"type": "user", "file": self.user_path, "profile": None}, user or EMPTY_FILE)
+
+    def managed_file(self) -> ParsedFile | None:
+        return self.cache.get(self.managed_path)
+
+    def base_layers(self, user_override: ParsedFile | None = None) -> tuple[list[Layer], list[Layer]]:
+        """(layers above the user layer, [user, system]) — no project layers.
+
+        ``user_override`` replaces what is on disk (used to validate a write before persisting).
+        Raises TomlParseError for an unparsable file.
+        """
+        above: list[Layer] = []
+        managed = self.managed_file()
+        if managed is not None:
+            above.append(Layer({"type": "legacyManagedConfigTomlFromFile", "file": self.managed_path}, managed))
+        if self.session_flags is not None:
+            above.append(Layer({"type": "sessionFlags"}, self.session_flags))
+        user = user_override if user_override is not None else self.cache.get(self.user_path)
+        system = self.cache.get(self.system_path)
+        below = [
+            self.user_layer(user),
+            Layer({"type": "system", "file": self.system_path}, system or EMPTY_FILE),
+        ]
+        return above, below
+
+    def stack(self, cwd: str | None = None, user_override: ParsedFile | None = None) -> LayerStack:
+        above, below = self.base_layers(user_override)
+        project: list[Layer] = []
+        if cwd is not None:
+            base = LayerStack(above + below, below[0])
+            project = self._project_layers(Path(cwd), base.merge())
+        layers = above + project + below
+        return LayerStack(layers, below[0])
+
+    # -- project layers (§3.3) -------------------------------------------------------------------
+
+    def _project_layers(self, cwd: Path, base: Mapping[str, Any]) -> list[Layer]:
+        markers = base.get("project_root_markers", list(DEFAULT_ROOT_MARKERS))
+        if not isinstance(markers, list):
+            markers = list(DEFAULT_ROOT_MARKERS)
+        root = _project_root(cwd, [m for m in markers if isinstance(m, str)])
+        repo = _git_root(cwd)
+        home = _real(self.codex_home)
+        trust = _trust_table(base.get("projects"))
+        dirs = [root]
+        if cwd != root:
+            rel = cwd.relative_to(root).parts
+            for i in range(1, len(rel) + 1):
+                dirs.append(root.joinpath(*rel[:i]))
+        layers: list[Layer] = []
+        for d in reversed(dirs):  # closest to cwd first
+            dot = d / ".codex"
+            if not dot.is_dir() or _real(dot) == home:
+                continue
+            decided = _trust_decision(d, root, repo, trust)
+            reason: str | None
+            if decided is None:
+                key = repo or root
+                reason = _NOT_TRUSTED.format(key=key, user=self.user_path)
+            elif decided[1] != "trusted":
+                reason = _UNTRUSTED.format(key=decided[0])
+            else:
+                reason = None
+            cfg = str(dot / "config.toml")
+            try:
+                parsed = self.cache.get(cfg) or EMPTY_FILE
+            except TomlParseError:
+                if reason is None:
+                    raise
+                parsed = EMPTY_FILE
+            layers.append(Layer({"type": "project", "dotCodexFolder": str(dot)}, parsed, reason))
+        return layers
+
+
+def _real(p: Path) -> str:
+    try:
+        return os.path.realpath(p)
+    except OSError:
+        return str(p)
+
+
+def _is_git_marker(d: Path) -> bool:
+    git = d / ".git"
+    return git.is_file() or (git / "HEAD").is_file()
+
+
+def _has_marker(d: Path, marker: str) -> bool:
+    if marker == ".git":
+        return _is_git_marker(d)
+    return os.path.lexists(d / marker)
+
+
+def _project_root(cwd: Path, markers: list[str]) -> Path:
+    if markers:
+        for d in (cwd, *cwd.parents):
+            if any(_has_marker(d, m) for m in markers):
+                return d
+    return cwd
+
+
+def _git_root(cwd: Path) -> Path | None:
+    for d in (cwd, *cwd.parents):
+        if _is_git_marker(d):
+            return d
+    return None
+
+
+def _trust_table(projects: Any) -> dict[str, tuple[str, str]]:
+    """canonical path -> (path as written, trust level)."""
+    out: dict[str, tuple[str, str]] = {}
+    if isinstance(projects, dict):
+        for key, entry in projects.items():
+            if isinstance(entry, dict) and isinstance(entry.get("trust_level"), str):
+                out[_real(Path(key))] = (key, entry["trust_level"])
+    return out
+
+
+def _trust_decision(
+    d: Path, root: Path, repo: Path | None, trust: Mapping[str, tuple[str, str]]
+) -> tuple[str, str] | None:
+    for candidate in (d, root, repo):
+        if candidate is None:
+            continue
+        hit = trust.get(_real(candidate))
+        if hit is not None:
+            return hit
+    return None

@@ -1,0 +1,140 @@
+"""TOML files as the reference sees them: parse errors in its ``path:line:col: reason`` form, the
+JSON rendering of a layer (with its two quirks) and the content-hash ``version``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any, Final
+
+import tomlkit
+import tomlkit.exceptions as tke
+from tomlkit.items import Date, DateTime, Time
+
+from chamberlain.errors import TomlParseError
+
+__all__ = [
+    "EMPTY_VERSION",
+    "DATETIME_KEY",
+    "NUMBER_KEY",
+    "parse_document",
+    "layer_json",
+    "version_of",
+    "is_leaf",
+    "plain_json",
+]
+
+#: ``sha256`` of ``{}``: the version of an empty or missing layer.
+EMPTY_VERSION: Final = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+DATETIME_KEY: Final = "$__toml_private_datetime"
+NUMBER_KEY: Final = "$serde_json::private::Number"
+#: Top-level tables the reference stores as free-form JSON (their numbers get the NUMBER_KEY quirk).
+_FREEFORM_JSON_TABLES: Final = frozenset({"desktop"})
+
+
+def parse_document(text: str, path: str) -> tomlkit.TOMLDocument:
+    """Parse ``text``; a syntax error becomes :class:`TomlParseError` with 1-based line/column."""
+    try:
+        return tomlkit.parse(text)
+    except tke.ParseError as exc:
+        line, col, reason = _describe(text, exc)
+        raise TomlParseError(path, line, col, reason) from None
+
+
+def _describe(text: str, exc: tke.ParseError) -> tuple[int, int, str]:
+    """Word a tomlkit error the way the reference's TOML parser does, for the common cases."""
+    line, col = exc.line, exc.col + 1
+    lines = text.split("\n")
+    src = lines[line - 1] if 0 < line <= len(lines) else ""
+    before = src[: exc.col]
+    if "already exists" in str(exc):
+        return line, 1, "duplicate key"
+    if isinstance(exc, tke.EmptyKeyError):
+        return line, col, "unquoted keys cannot be empty, expected letters, numbers, `-`, `_`"
+    if isinstance(exc, tke.UnexpectedCharError) and re.search(r"=\s*$", before):
+        return line, len(src) + 1, "string values must be quoted, expected literal string"
+    if isinstance(exc, tke.InvalidControlChar):
+        return line, col + 1, 'invalid basic string, expected `"`'
+    if isinstance(exc, tke.InvalidCharInStringError):
+        return line, col + 1, (
+            "missing escaped value, expected `b`, `e`, `f`, `n`, `r`, `\\`, `\"`, `x`, `u`, `U`"
+        )
+    message = str(exc)
+    at = message.rfind(" at line ")
+    return line, col, (message[:at] if at >= 0 else message)
+
+
+def _datetime_text(item: Any) -> str:
+    """The reference's display of a TOML date/time: ``T`` separator, ``Z``, trimmed fraction."""
+    raw = item.as_string().strip()
+    raw = re.sub(r"^(\d{4}-\d{2}-\d{2})[ tT](?=\d)", r"\1T", raw)
+    raw = raw[:-1] + "Z" if raw.endswith("z") else raw
+    return re.sub(r"\.(\d+?)0*(?=$|[Zz+-])", lambda m: "." + m.group(1) if m.group(1) != "0" else "", raw)
+
+
+def _number_text(v: int | float) -> str:
+    if isinstance(v, int):
+        return str(v)
+    text = repr(v)
+    if "e" in text:
+        mant, exp = text.split("e")
+        sign = "-" if exp.startswith("-") else ""
+        text = f"{mant}e{sign}{exp.lstrip('+-').lstrip('0') or '0'}"
+    return text
+
+
+def layer_json(doc: Any, *, _freeform: bool = False, _top: bool = True) -> Any:
+    """A tomlkit container or item as the JSON the reference reports in ``layers[].config``.
+
+    Key order is file order; datetimes become ``{"$__toml_private_datetime": "<text>"}``; numbers
+    under free-form JSON tables (``desktop``) become ``{"$serde_json::private::Number": "<text>"}``.
+    """
+    if isinstance(doc, (DateTime, Date, Time)):
+        return {DATETIME_KEY: _datetime_text(doc)}
+    if isinstance(doc, dict):
+        out: dict[str, Any] = {}
+        for key, value in doc.items():
+            free = _freeform or (_top and key in _FREEFORM_JSON_TABLES)
+            out[str(key)] = layer_json(value, _freeform=free, _top=False)
+        return out
+    if isinstance(doc, list):
+        return [layer_json(v, _freeform=_freeform, _top=False) for v in doc]
+    if isinstance(doc, bool):
+        return bool(doc)
+    if isinstance(doc, int):
+        return {NUMBER_KEY: _number_text(int(doc))} if _freeform else int(doc)
+    if isinstance(doc, float):
+        return {NUMBER_KEY: _number_text(float(doc))} if _freeform else float(doc)
+    if isinstance(doc, str):
+        return str(doc)
+    return doc
+
+
+def plain_json(value: Any) -> Any:
+    """Inverse of the quirks: the layer JSON with datetimes as their text and numbers as numbers
+    (what the effective config and ``effectiveValue`` show)."""
+    if isinstance(value, dict):
+        if len(value) == 1:
+            if DATETIME_KEY in value:
+                return value[DATETIME_KEY]
+            if NUMBER_KEY in value:
+                text = value[NUMBER_KEY]
+                return float(text) if any(c in text for c in ".eEn") else int(text)
+        return {k: plain_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain_json(v) for v in value]
+    return value
+
+
+def is_leaf(value: Any) -> bool:
+    """Origins treat datetimes as leaves; tables (including the Number quirk's) are walked."""
+    if isinstance(value, dict):
+        return len(value) == 1 and DATETIME_KEY in value
+    return True
+
+
+def version_of(value: Any) -> str:
+    """``sha256:`` + hex digest of the compact, key-sorted JSON of a layer (non-ASCII kept)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
