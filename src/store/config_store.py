@@ -33,7 +33,7 @@ from chamberlain.store.layers import (
     origins_of,
     value_at,
 )
-from chamberlain.store.requirements import Requirements, load_requirements
+from chamberlain.store.requirements import Requirements, load_requirements, unrecognized_settings_warning
 from chamberlain.store.toml_edit import EditError, apply_edit, render
 from chamberlain.store.tomlfile import parse_document, plain_json
 
@@ -44,6 +44,7 @@ CONFLICT: Final = "configVersionConflict"
 VALIDATION: Final = "configValidationError"
 REQUIREMENT_READONLY: Final = "configRequirementReadonly"
 
+_USING_DEFAULTS: Final = "Invalid configuration; using defaults."
 _PROFILE_MSG: Final = (
     "`profile` is a legacy config selector and can no longer be written; "
     "use `--profile <name>` with `<name>.config.toml` instead"
@@ -106,6 +107,8 @@ class ConfigStore:
         self.lock_path = str(codex_home / "config.toml.lock")
         self._requirements: tuple[Any, Requirements] | None = None
         self._read_cache: dict[tuple[Any, ...], bytes] = {}
+        #: relative paths in config files resolve against the user config directory.
+        self._base_dir = str(codex_home)
 
     @property
     def user_path(self) -> str:
@@ -127,11 +130,14 @@ class ConfigStore:
         return reqs
 
     def check_startup(self) -> None:
-        """What makes the reference refuse to start: invalid requirements (RequirementsError)."""
+        """What makes the reference refuse to start: invalid requirements (RequirementsError).
+
+        A requirements file that is not TOML does not: the server starts "using defaults" and
+        config reads fail until it is fixed, as the reference does."""
         try:
             self.requirements()
-        except TomlParseError as exc:
-            raise RequirementsError(str(exc)) from None
+        except TomlParseError:
+            pass
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -154,7 +160,7 @@ class ConfigStore:
     ) -> dict[str, Any]:
         """The ``config`` object of config/read for a stack. Raises ConfigModelError."""
         merged = stack.merge()
-        config = model.render_config(merged)
+        config = model.render_config(merged, base_dir=self._base_dir)
         configured = merged.get("features") if isinstance(merged.get("features"), dict) else {}
         pins = reqs.feature_pins()
         effective = effective_features(configured or {}, pins, runtime)
@@ -279,53 +285,50 @@ class ConfigStore:
 
     def _validate(self, new_user: ParsedFile, stack: LayerStack, reqs: Requirements) -> None:
         try:
-            model.render_config(new_user.plain)
+            model.render_config(new_user.plain, base_dir=self._base_dir)
             features = new_user.plain.get("features")
             if isinstance(features, dict):
                 problem = reqs.check_features(features)
                 if problem is not None:
                     raise ConfigWriteError(VALIDATION, f"Invalid configuration: {problem}")
-            model.render_config(stack.merge())
+            model.render_config(stack.merge(), base_dir=self._base_dir)
         except ConfigModelError as exc:
             raise ConfigWriteError(VALIDATION, f"Invalid configuration: {exc}") from None
 
     # -- startup warnings (§9) ------------------------------------------------------------------
 
     def warnings(self) -> list[Warning]:
-        out: list[Warning] = []
+        """The configWarning notifications for a new connection (spec §9), from the files as they
+        are now."""
         try:
             stack = self.loader.stack(None)
         except TomlParseError as exc:
             return [_invalid_config_warning(exc)]
         except OSError as exc:
-            return [Warning("Invalid configuration; using defaults.", str(exc))]
+            return [Warning(_USING_DEFAULTS, str(exc))]
         try:
-            reqs: Requirements | None = self.requirements()
-        except (RequirementsError, TomlParseError):
-            reqs = None
+            reqs = self.requirements()
+        except TomlParseError as exc:
+            return [Warning(_USING_DEFAULTS, str(exc))]
+        except RequirementsError as exc:
+            return [Warning(_USING_DEFAULTS, str(exc))]
+        merged = stack.merge()
         try:
-            merged = stack.merge()
-            before_pins = model.render_config(merged)
+            before_pins = model.render_config(merged, base_dir=self._base_dir)
         except ConfigModelError as exc:
-            return [Warning("Invalid configuration; using defaults.", f"{self.user_path}: {exc.detail}")]
+            return [Warning(_USING_DEFAULTS, f"{self.user_path}: {exc}".rstrip("\n"))]
         lines: list[str] = []
         for layer in stack.layers:
             label = _layer_label(layer)
-            if label is None or not layer.enabled:
-                continue
-            lines += [f"  {label}: `{key}` is ignored." for key in model.unknown_keys(layer.file.plain)]
-        if lines:
-            out.append(Warning(_ignoring_summary(lines)))
-        if reqs is not None:
-            out += [Warning(summary) for summary in reqs.warnings(before_pins)]
+            if label is not None and layer.enabled:
+                lines += [f"  {label}: `{key}` is ignored." for key in model.unknown_keys(layer.file.plain)]
+        lines += reqs.unknown_setting_lines()
+        out: list[Warning] = []
+        summary = unrecognized_settings_warning(lines)
+        if summary is not None:
+            out.append(Warning(summary))
+        out += [Warning(text) for text in reqs.warnings(before_pins, configured=merged)]
         return out
-
-
-def _ignoring_summary(lines: list[str]) -> str:
-    n = len(lines)
-    noun = "setting" if n == 1 else "settings"
-    head = f"Codex is ignoring {n} unrecognized configuration {noun}. Check for typos or deprecated settings."
-    return "\n".join([head, *lines])
 
 
 def _layer_label(layer: Layer) -> str | None:
@@ -344,7 +347,7 @@ def _layer_label(layer: Layer) -> str | None:
 
 def _invalid_config_warning(exc: TomlParseError) -> Warning:
     return Warning(
-        "Invalid configuration; using defaults.", str(exc), exc.path, exc.line, exc.column
+        _USING_DEFAULTS, str(exc), exc.path, exc.line, exc.column
     )
 
 

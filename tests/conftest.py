@@ -1,0 +1,153 @@
+"""Test charter: every test drives Chamberlain the way a host does — JSON lines in, JSON lines out —
+and asserts on wire frames or on file bytes. The server runs in the test's own trio run over memory
+streams; every I/O test is bounded by ``fail_after`` on the real clock (file writes and ``flock``
+happen in worker threads, which an autojumping MockClock cannot see: STYLE "Deterministic time")."""
+
+from __future__ import annotations
+
+import functools
+import json
+import types
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from chamberlain.actors.server import Server, Settings
+from chamberlain.actors.transports import LineTransport
+
+#: Upper bound for one test's I/O, seconds of the real clock.
+IO_BOUND_S = 10
+
+
+class Client:
+    """A host's view of one connection: send frames, read frames, keep notifications aside."""
+
+    def __init__(self, to_server: trio.testing.MemorySendStream, from_server: trio.testing.MemoryReceiveStream) -> None:
+        self._send = to_server
+        self._recv = from_server
+        self._buf = b""
+        self.notifications: list[dict[str, Any]] = []
+        self._next_id = 1000
+
+    async def send_raw(self, line: bytes | str) -> None:
+        data = line.encode() if isinstance(line, str) else line
+        await self._send.send_all(data + b"\n")
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.send_raw(json.dumps(frame))
+
+    async def recv_line(self) -> bytes:
+        while b"\n" not in self._buf:
+            chunk = await self._recv.receive_some(65536)
+            if not chunk:
+                raise EOFError("server closed its output")
+            self._buf += chunk
+        line, _, self._buf = self._buf.partition(b"\n")
+        return line
+
+    async def recv(self) -> dict[str, Any]:
+        return json.loads(await self.recv_line())
+
+    async def response(self, request_id: Any) -> dict[str, Any]:
+        """The next response with ``request_id``; notifications met on the way are kept."""
+        while True:
+            msg = await self.recv()
+            if "method" in msg and "id" not in msg:
+                self.notifications.append(msg)
+                continue
+            assert msg.get("id") == request_id, f"unexpected frame {msg}"
+            return msg
+
+    async def call(self, method: str, params: Any = ..., *, request_id: Any = None) -> dict[str, Any]:
+        if request_id is None:
+            self._next_id += 1
+            request_id = self._next_id
+        frame: dict[str, Any] = {"id": request_id, "method": method}
+        if params is not ...:
+            frame["params"] = params
+        await self.send(frame)
+        return await self.response(request_id)
+
+    async def result(self, method: str, params: Any = ...) -> Any:
+        reply = await self.call(method, params)
+        assert "result" in reply, reply
+        return reply["result"]
+
+    async def initialize(self, **capabilities: Any) -> dict[str, Any]:
+        params: dict[str, Any] = {"clientInfo": {"name": "test", "title": "Test", "version": "1.0.0"}}
+        if capabilities:
+            params["capabilities"] = capabilities
+        reply = await self.call("initialize", params, request_id=0)
+        await self.send({"method": "initialized"})
+        return reply
+
+    async def close(self) -> None:
+        await self._send.aclose()
+
+
+@pytest.fixture
+def codex_home(tmp_path: Path) -> Path:
+    home = tmp_path / "codex-home"
+    home.mkdir()
+    return home
+
+
+@pytest.fixture
+def system_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "etc-codex"
+    d.mkdir()
+    return d
+
+
+@asynccontextmanager
+async def open_server(settings: Settings) -> AsyncIterator[Server]:
+    async with trio.open_nursery() as nursery:
+        server: Server = await nursery.start(Server(settings).run)
+        yield server
+        nursery.cancel_scope.cancel(reason="test finished")
+
+
+@asynccontextmanager
+async def connect(server: Server, *, max_frame_bytes: int = 64 * 1024 * 1024) -> AsyncIterator[Client]:
+    c2s_send, c2s_recv = trio.testing.memory_stream_one_way_pair()
+    s2c_send, s2c_recv = trio.testing.memory_stream_one_way_pair()
+    transport = LineTransport(c2s_recv, s2c_send, max_frame_bytes=max_frame_bytes)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(server.serve_connection, transport)
+        yield Client(c2s_send, s2c_recv)
+        nursery.cancel_scope.cancel(reason="client finished")
+
+
+@asynccontextmanager
+async def _session(
+    codex_home: Path,
+    system_dir: Path,
+    *,
+    flags: tuple[tuple[str, str], ...] = (),
+    initialize: bool = True,
+    **capabilities: Any,
+) -> AsyncIterator[Client]:
+    """A server on ``codex_home`` with one connected (and by default initialized) client."""
+    settings = Settings(codex_home, system_dir, flags, environ={"TERM": "xterm"})
+    with trio.fail_after(IO_BOUND_S):
+        async with open_server(settings) as server, connect(server) as client:
+            if initialize:
+                await client.initialize(**capabilities)
+            yield client
+
+
+@pytest.fixture
+def session(codex_home: Path, system_dir: Path) -> Any:
+    """``async with session(flags=..., initialize=..., **capabilities) as client``."""
+    return functools.partial(_session, codex_home, system_dir)
+
+
+@pytest.fixture
+def harness() -> Any:
+    """``harness.open_server(settings)`` and ``harness.connect(server, max_frame_bytes=...)``."""
+    return types.SimpleNamespace(open_server=open_server, connect=connect, Settings=Settings)
