@@ -269,6 +269,6 @@ def _warning_params(w: Warning) -> wire.ConfigWarningParams:
     if w.path is not None:
         params.path = w.path
     if w.line is not None and w.column is not None:
-        pos = wire.TextPosition(w.line, w.column)
-        params.range = wire.TextRange(pos, pos)
+        end = w.end_column if w.end_column is not None else w.column
+        params.range = wire.TextRange(wire.TextPosition(w.line, w.column), wire.TextPosition(w.line, end))
     return params

@@ -35,7 +35,7 @@ from chamberlain.store.layers import (
 )
 from chamberlain.store.requirements import Requirements, load_requirements, unrecognized_settings_warning
 from chamberlain.store.toml_edit import EditError, apply_edit, render
-from chamberlain.store.tomlfile import parse_document, plain_json
+from chamberlain.store.tomlfile import locate, parse_document, plain_json
 
 __all__ = ["ConfigStore", "Edit", "WriteOutcome", "Warning"]
 
@@ -89,6 +89,7 @@ class Warning:
     path: str | None = None
     line: int | None = None
     column: int | None = None
+    end_column: int | None = None
 
 
 _ENC: Final = msgspec.json.Encoder()
@@ -312,11 +313,18 @@ class ConfigStore:
             return [Warning(_USING_DEFAULTS, str(exc))]
         except RequirementsError as exc:
             return [Warning(_USING_DEFAULTS, str(exc))]
+        user = stack.user.file
+        try:
+            model.render_config(user.plain, base_dir=self._base_dir)
+        except ConfigModelError as exc:
+            line, start, end = locate(user.text, exc.path)
+            return [Warning(_USING_DEFAULTS, f"{self.user_path}:{line}:{start}: {exc.detail}",
+                            self.user_path, line, start, end)]
         merged = stack.merge()
         try:
             before_pins = model.render_config(merged, base_dir=self._base_dir)
         except ConfigModelError as exc:
-            return [Warning(_USING_DEFAULTS, f"{self.user_path}: {exc}".rstrip("\n"))]
+            return [Warning(_USING_DEFAULTS, str(exc).rstrip("\n"))]
         lines: list[str] = []
         for layer in stack.layers:
             label = _layer_label(layer)
@@ -347,7 +355,7 @@ def _layer_label(layer: Layer) -> str | None:
 
 def _invalid_config_warning(exc: TomlParseError) -> Warning:
     return Warning(
-        _USING_DEFAULTS, str(exc), exc.path, exc.line, exc.column
+        _USING_DEFAULTS, str(exc), exc.path, exc.line, exc.column, exc.column
     )
 
 

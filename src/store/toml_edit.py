@@ -83,7 +83,8 @@ def apply_edit(doc: tomlkit.TOMLDocument, segments: list[str], value: Any, strat
     after = _value_at_path(plain, segments)
     if _same_value(before, after):
         return
-    model = _parse_document(doc.as_string())
+    # the reference re-renders the whole file with "\n" line ends (CRLF files come back as LF)
+    model = _parse_document(doc.as_string().replace("\r\n", "\n"))
     if after is _MISSING:
         model.clear_path(segments)
     else:
@@ -368,7 +369,8 @@ def _render_entry(key_path: list[str], entry: _Entry) -> str:
     key = entry.key_text if entry.key_text is not None else ".".join(_key_repr(k) for k in key_path)
     key_suffix = DEFAULT_KEY_SUFFIX if entry.key_suffix is None else entry.key_suffix
     value_prefix = DEFAULT_VALUE_PREFIX if entry.value_prefix is None else entry.value_prefix
-    return f"{entry.prefix or ''}{key}{key_suffix}={value_prefix}{entry.value_text}{entry.value_suffix or ''}\n"
+    prefix, suffix = entry.prefix or "", entry.value_suffix or ""
+    return f"{prefix}{key}{key_suffix}={value_prefix}{entry.value_text}{suffix}\n"
 
 
 def _preserve_decor(existing: _Item, replacement: _Item, *, top: bool) -> None:
@@ -466,7 +468,8 @@ def _time_repr(value: dt.time) -> str:
     if offset is not None:
         minutes = int(offset.total_seconds()) // 60
         if minutes == 0:
-            text += "Z"
+            # tomlkit names the zone of `Z` "UTC"; an explicit +00:00 offset is printed as such
+            text += "Z" if value.tzname() == "UTC" else "+00:00"
         else:
             sign = "-" if minutes < 0 else "+"
             text += f"{sign}{abs(minutes) // 60:02}:{abs(minutes) % 60:02}"

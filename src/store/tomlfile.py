@@ -23,6 +23,7 @@ __all__ = [
     "version_of",
     "is_leaf",
     "plain_json",
+    "locate",
 ]
 
 #: ``sha256`` of ``{}``: the version of an empty or missing layer.
@@ -138,3 +139,71 @@ def version_of(value: Any) -> str:
     """``sha256:`` + hex digest of the compact, key-sorted JSON of a layer (non-ASCII kept)."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _split_key(text: str) -> list[str]:
+    """Split a TOML key (``a."b.c".d``) into its segments."""
+    out: list[str] = []
+    cur = ""
+    quote: str | None = None
+    for ch in text.strip():
+        if quote:
+            if ch == quote:
+                quote = None
+            else:
+                cur += ch
+        elif ch in "\"'":
+            quote = ch
+        elif ch == ".":
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    out.append(cur.strip())
+    return out
+
+
+def _value_end(line: str, start: int) -> int:
+    """Index one past the value that starts at ``start`` (a trailing comment excluded)."""
+    quote: str | None = None
+    end = start
+    for i in range(start, len(line)):
+        ch = line[i]
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            break
+        if not ch.isspace():
+            end = i + 1
+    return end
+
+
+def locate(text: str, dotted: str | None) -> tuple[int, int, int]:
+    """(line, start column, end column), 1-based and inclusive, of the value at ``dotted`` in a
+    TOML text — or of its table header — for the position of a startup warning. (1, 1, 1) when not
+    found."""
+    if not dotted:
+        return 1, 1, 1
+    want = dotted.split(".")
+    table: list[str] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        stripped = line.strip()
+        if stripped.startswith("[") and not stripped.startswith("[["):
+            close = stripped.find("]")
+            table = _split_key(stripped[1:close])
+            if table == want:
+                begin = line.index("[")
+                return number, begin + 1, line.index("]", begin) + 1
+            continue
+        eq = line.find("=")
+        if eq <= 0 or stripped.startswith("#"):
+            continue
+        if table + _split_key(line[:eq]) == want:
+            start = eq + 1
+            while start < len(line) and line[start].isspace():
+                start += 1
+            return number, start + 1, max(_value_end(line, start), start + 1)
+    return 1, 1, 1
