@@ -15,7 +15,7 @@ import select
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import pytest
 import tomlkit
@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from chamberlain.store.keypath import parse_key_path, quote_segment
 from chamberlain.store.toml_edit import EditError, ValueRangeError, apply_edit, render
 
-Edit = tuple[str, Any, str]
+Edit = tuple[str, Any, Literal["replace", "upsert"]]
 
 REFERENCE_BINARY: Final = Path(
     "/root/.cache/chamberlain-refpeer/node_modules/@openai/codex-linux-x64/vendor/"
@@ -38,7 +38,7 @@ def edit(text: str, *edits: Edit) -> str:
     """One request: parse, apply every edit in order, render."""
     doc = tomlkit.parse(text)
     for key_path, value, strategy in edits:
-        apply_edit(doc, parse_key_path(key_path), value, strategy)  # type: ignore[arg-type]
+        apply_edit(doc, parse_key_path(key_path), value, strategy)
     return render(doc)
 
 
@@ -533,12 +533,16 @@ def test_untouched_lines_survive_and_data_matches_a_dict_model(
     for table, key, value in edits:
         path = [*(table.split(".") if table else []), key]
         apply_edit(doc, path, value, "replace")
-        parent = model
+        parent: dict[str, Any] | None = model
         for part in path[:-1]:
-            parent = parent.setdefault(part, {})
-        if value is None:
+            if value is None:  # clearing never creates parents
+                parent = None if parent is None else parent.get(part)
+            else:
+                assert parent is not None
+                parent = parent.setdefault(part, {})
+        if parent is not None and value is None:
             parent.pop(key, None)
-        else:
+        elif parent is not None:
             parent[key] = value
         touched.add(f"{tomlkit.key(key).as_string()} = ")
     out = render(doc)

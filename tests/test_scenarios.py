@@ -1,0 +1,51 @@
+"""Every config scenario shows no difference between the reference and Chamberlain.
+
+Runs ``shared/refpeer/replay.py --diff`` and so needs the real codex 0.169.0 installed by
+``shared/refpeer/install.sh``; skipped when it (or shared/) is not there.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REFPEER = ROOT.parent / "shared" / "refpeer"
+REPLAY = REFPEER / "replay.py"
+OWN = sorted((ROOT / "tests" / "scenarios").glob("*.jsonl"))
+#: Shared scenarios that only use config methods (the others need the account methods).
+SHARED = [REFPEER / "scenarios" / "config-write-roundtrip.jsonl"]
+
+
+def _reference_installed() -> bool:
+    if os.environ.get("REFPEER_CODEX"):
+        return os.access(os.environ["REFPEER_CODEX"], os.X_OK)
+    base = os.environ.get("REFPEER_DIR") or os.path.expanduser("~/.cache/chamberlain-refpeer")
+    return bool(glob.glob(os.path.join(base, "node_modules", "@openai", "codex-*", "vendor", "*", "bin", "codex")))
+
+
+pytestmark = pytest.mark.skipif(
+    not (REPLAY.is_file() and _reference_installed()), reason="reference codex (shared/refpeer) not installed"
+)
+
+
+def _chamberlain() -> str:
+    exe = shutil.which("chamberlain")
+    argv = [exe, "app-server"] if exe else [sys.executable, "-m", "chamberlain", "app-server"]
+    return shlex.join(argv)
+
+
+@pytest.mark.parametrize("scenario", OWN + SHARED, ids=lambda p: p.name)
+def test_scenario_has_no_difference_from_the_reference(scenario: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(REPLAY), "--diff", "--a", "ref", "--b", _chamberlain(), str(scenario)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]

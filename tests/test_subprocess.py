@@ -1,0 +1,103 @@
+"""The installed ``chamberlain app-server`` driven over its stdin/stdout, the way a host does."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TIMEOUT_S = 20
+
+
+def server_command() -> list[str]:
+    exe = shutil.which("chamberlain")
+    return [exe, "app-server"] if exe else [sys.executable, "-m", "chamberlain", "app-server"]
+
+
+def start(home: Path, etc: Path, *args: str) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEX_", "CHAMBERLAIN_"))}
+    env["CODEX_HOME"] = str(home)
+    return subprocess.Popen(
+        [*server_command(), "--system-config-dir", str(etc), *args],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )
+
+
+def call(proc: subprocess.Popen[bytes], frame: dict[str, Any]) -> dict[str, Any]:
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(json.dumps(frame).encode() + b"\n")
+    proc.stdin.flush()
+    while True:
+        line = proc.stdout.readline()
+        assert line, "server closed stdout"
+        msg = json.loads(line)
+        if msg.get("id") == frame["id"] and "method" not in msg:
+            return msg
+
+
+def test_a_host_drives_a_session_over_stdio_and_eof_exits_zero(tmp_path: Path) -> None:
+    home = tmp_path / "fresh-home"  # does not exist yet: the server creates it
+    proc = start(home, tmp_path / "etc")
+    try:
+        init = call(proc, {"id": 0, "method": "initialize", "params": {"clientInfo": {"name": "host", "version": "2"}}})
+        assert init["result"]["codexHome"] == str(home)
+        read = call(proc, {"id": 1, "method": "config/read", "params": {"includeLayers": True}})
+        version = read["result"]["layers"][0]["version"]
+        write = call(proc, {"id": 2, "method": "config/batchWrite", "params": {
+            "edits": [{"keyPath": "model", "value": "o3", "mergeStrategy": "replace"}],
+            "expectedVersion": version}})
+        assert write["result"]["status"] == "ok"
+        assert (home / "config.toml").read_text() == 'model = "o3"\n'
+        assert proc.stdin is not None
+        proc.stdin.close()
+        assert proc.wait(TIMEOUT_S) == 0
+    finally:
+        proc.kill()
+    assert proc.stderr is not None
+    assert f"CODEX_HOME={home}" in proc.stderr.read().decode()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_server_cleanly(tmp_path: Path, signum: int) -> None:
+    proc = start(tmp_path / "home", tmp_path / "etc")
+    try:
+        call(proc, {"id": 0, "method": "initialize", "params": {"clientInfo": {"name": "host", "version": "2"}}})
+        proc.send_signal(signum)
+        assert proc.wait(TIMEOUT_S) == 0
+    finally:
+        proc.kill()
+    assert proc.stderr is not None
+    assert "Traceback" not in proc.stderr.read().decode()
+
+
+def test_invalid_requirements_refuse_to_start(tmp_path: Path) -> None:
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "requirements.toml").write_text('allowed_sandbox_modes = ["workspace-write"]\n')
+    proc = start(tmp_path / "home", etc)
+    out, err = proc.communicate(timeout=TIMEOUT_S)
+    assert proc.returncode == 1
+    assert out == b""
+    assert err.decode().splitlines()[-1] == (
+        "Error: invalid value for `allowed_sandbox_modes`: `[WorkspaceWrite]` is not in the allowed set "
+        f"must include 'read-only' to allow any PermissionProfile (set by {etc / 'requirements.toml'})"
+    )
+
+
+def test_startup_to_initialize_reply_is_quick(tmp_path: Path) -> None:
+    """Not a timing target (those live in bench/): a bound that catches an import-time regression."""
+    began = time.monotonic()
+    proc = start(tmp_path / "home", tmp_path / "etc")
+    try:
+        call(proc, {"id": 0, "method": "initialize", "params": {"clientInfo": {"name": "h", "version": "1"}}})
+    finally:
+        proc.kill()
+    assert time.monotonic() - began < TIMEOUT_S
