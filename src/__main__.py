@@ -131,7 +131,6 @@ def _run_stdio(server: Any, max_frame_bytes: int) -> int:
     import signal
 
     import trio
-
     from chamberlain.actors.transports import LineTransport
 
     async def serve() -> None:

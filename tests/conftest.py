@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-
 from chamberlain.actors.server import Server, Settings
 from chamberlain.actors.transports import LineTransport
 

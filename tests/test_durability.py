@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import tomlkit
-
 from chamberlain.store import atomic
 from chamberlain.store.config_store import ConfigStore, Edit
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from chamberlain.store.keypath import KeyPathError, parse_key_path, quote_segment
 from hypothesis import given
 from hypothesis import strategies as st
-
-from chamberlain.store.keypath import KeyPathError, parse_key_path, quote_segment
 
 
 @pytest.mark.parametrize(

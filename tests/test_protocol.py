@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from chamberlain.protocol.methods import REFERENCE_METHODS
 
 INVALID = -32600

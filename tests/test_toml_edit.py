@@ -19,11 +19,10 @@ from typing import Any, Final, Literal
 
 import pytest
 import tomlkit
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from chamberlain.store.keypath import parse_key_path, quote_segment
 from chamberlain.store.toml_edit import EditError, ValueRangeError, apply_edit, render
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 Edit = tuple[str, Any, Literal["replace", "upsert"]]
 

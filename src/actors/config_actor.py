@@ -6,20 +6,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import Any, Final, final
 
 import msgspec
 import trio
-from msgspec import Struct
-
 from chamberlain.errors import ChamberlainError, InternalError, InvalidRequest
 from chamberlain.protocol import messages as wire
 from chamberlain.protocol.uuidtext import UuidError, parse_uuid
-from chamberlain.store.features import REGISTRY, RUNTIME_KEYS
 from chamberlain.store.config_store import ConfigStore, Edit, Warning
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
+from chamberlain.store.features import REGISTRY, RUNTIME_KEYS
+from msgspec import Struct
 
 __all__ = [
     "Reply",
@@ -111,13 +107,14 @@ ConfigMsg = ReadConfig | WriteConfig | ReadRequirements | ListFeatures | SetEnab
 
 @final
 class ConfigActor:
-    def __init__(self, store: ConfigStore, *, run_sync_in_thread: Callable[..., Any] | None = None) -> None:
+    def __init__(self, store: ConfigStore) -> None:
         self.store = store
         #: values set by experimentalFeature/enablement/set: process-wide, never written to disk.
         self.runtime: Mapping[str, bool] = {}
-        self._to_thread = run_sync_in_thread or trio.to_thread.run_sync
 
-    async def run(self, *, task_status: trio.TaskStatus[trio.MemorySendChannel[ConfigMsg]] = trio.TASK_STATUS_IGNORED) -> None:
+    async def run(
+        self, *, task_status: trio.TaskStatus[trio.MemorySendChannel[ConfigMsg]] = trio.TASK_STATUS_IGNORED
+    ) -> None:
         send, receive = trio.open_memory_channel[ConfigMsg](INBOX_SIZE)
         async with receive:
             task_status.started(send)
@@ -152,7 +149,7 @@ class ConfigActor:
                 msg.reply.set(self._warnings())
 
     async def _write(self, msg: WriteConfig) -> None:
-        outcome = await self._to_thread(self.store.write, msg.edits, msg.file_path, msg.expected_version)
+        outcome = await trio.to_thread.run_sync(self.store.write, msg.edits, msg.file_path, msg.expected_version)
         overridden = None
         if outcome.overridden is not None:
             overridden = wire.OverriddenMetadata(**_snake(outcome.overridden))
@@ -170,9 +167,10 @@ class ConfigActor:
         total = len(REGISTRY)
         start = 0
         if msg.cursor is not None:
-            start = _parse_usize(msg.cursor)
-            if start is None:
+            parsed = _parse_usize(msg.cursor)
+            if parsed is None:
                 raise InvalidRequest(f"invalid cursor: {msg.cursor}")
+            start = parsed
             if start > total:
                 raise InvalidRequest(f"cursor {start} exceeds total feature flags {total}")
         end = total if msg.limit is None else min(total, start + max(msg.limit, 1))

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol, final
 
 import trio
-
 from chamberlain.actors import config_actor as ca
 from chamberlain.errors import ChamberlainError, InvalidRequest, Overloaded
 from chamberlain.protocol import messages as wire

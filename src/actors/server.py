@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Final, final
 
 import trio
-
 from chamberlain import REFERENCE_VERSION
 from chamberlain.actors.config_actor import ConfigActor, ConfigMsg
 from chamberlain.actors.connection import ConnectionActor, FrameTransport, ServerInfo

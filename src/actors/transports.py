@@ -52,7 +52,7 @@ class LineTransport:
             self._feed(chunk)
         return self._frames.pop(0)
 
-    def _feed(self, chunk: bytes) -> None:
+    def _feed(self, chunk: bytes | bytearray) -> None:
         start = 0
         while True:
             nl = chunk.find(b"\n", start)
@@ -69,7 +69,7 @@ class LineTransport:
             self._buffer.clear()
             start = nl + 1
 
-    def _take(self, piece: bytes) -> None:
+    def _take(self, piece: bytes | bytearray) -> None:
         if self._skipping:
             return
         if len(self._buffer) + len(piece) > self._max:

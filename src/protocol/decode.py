@@ -12,9 +12,8 @@ import functools
 from typing import Any, Final
 
 import msgspec
-from msgspec import inspect as mi
-
 from chamberlain.serde_text import invalid_type, missing_field, unexpected, unknown_variant
+from msgspec import inspect as mi
 
 __all__ = ["ParamsError", "decode_params", "decode_unit_params", "NO_PARAMS"]
 
@@ -28,16 +27,16 @@ class ParamsError(Exception):
 
 
 @functools.cache
-def _decoder(tp: type) -> msgspec.json.Decoder[Any]:
+def _decoder(tp: Any) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(tp)
 
 
 @functools.cache
-def _info(tp: type) -> mi.Type:
+def _info(tp: Any) -> mi.Type:
     return mi.type_info(tp)
 
 
-def decode_params(raw: bytes | None, tp: type[Any]) -> Any:
+def decode_params(raw: bytes | None, tp: Any) -> Any:
     """Decode required params of Struct type ``tp``. ``raw`` is None when ``params`` was absent."""
     if raw is None or raw == NO_PARAMS:
         raise ParamsError(missing_field("params"))
@@ -50,7 +49,7 @@ def decode_params(raw: bytes | None, tp: type[Any]) -> Any:
     err = _first_error(value, info)
     if err is None and isinstance(value, list) and isinstance(info, mi.StructType):
         # serde also accepts a struct as a positional sequence; msgspec does not.
-        return msgspec.convert(dict(zip((f.encode_name for f in info.fields), value)), tp)
+        return msgspec.convert(dict(zip((f.encode_name for f in info.fields), value, strict=False)), tp)
     raise ParamsError(err or "invalid params")
 
 
@@ -144,9 +143,9 @@ def _struct_error(value: Any, t: mi.StructType) -> str | None:
         return invalid_type(value, f"struct {name}")
     by_name = {f.encode_name: f for f in fields}
     for key, v in value.items():
-        f = by_name.get(key)
-        if f is not None:
-            err = _first_error(v, f.type)
+        known = by_name.get(key)
+        if known is not None:
+            err = _first_error(v, known.type)
             if err:
                 return err
     for f in fields:

@@ -42,7 +42,7 @@ U32 = Annotated[int, Meta(ge=0, le=2**32 - 1)]
 MergeStrategy = Literal["replace", "upsert"]
 
 
-class _Params(Struct, rename="camel", frozen=True):
+class _Params(Struct, rename="camel"):
     """Base of request params: camelCase members, unknown members ignored."""
 
 

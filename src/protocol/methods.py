@@ -27,11 +27,11 @@ def _load_reference_methods() -> tuple[tuple[str, ...], frozenset[str]]:
     return methods, frozenset(methods) - frozenset(data["stable"])
 
 
+_LOADED: Final = _load_reference_methods()
 #: Every client method of codex-cli 0.169.0, in its ClientRequest order.
-REFERENCE_METHODS: Final[tuple[str, ...]]
+REFERENCE_METHODS: Final[tuple[str, ...]] = _LOADED[0]
 #: The reference methods that need ``capabilities.experimentalApi``.
-EXPERIMENTAL_METHODS: Final[frozenset[str]]
-REFERENCE_METHODS, EXPERIMENTAL_METHODS = _load_reference_methods()
+EXPERIMENTAL_METHODS: Final[frozenset[str]] = _LOADED[1]
 
 ROUTES: Final[dict[str, Route]] = {
     r.method: r

@@ -8,15 +8,15 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import msgspec
 import tomlkit
-
 from chamberlain.errors import (
     ConfigModelError,
     ConfigWriteError,
     InternalError,
+    InvalidRequest,
     RequirementsError,
     TomlParseError,
 )
@@ -34,7 +34,7 @@ from chamberlain.store.layers import (
     value_at,
 )
 from chamberlain.store.requirements import Requirements, load_requirements, unrecognized_settings_warning
-from chamberlain.store.toml_edit import EditError, apply_edit, render
+from chamberlain.store.toml_edit import EditError, ValueRangeError, apply_edit, check_request_range, render
 from chamberlain.store.tomlfile import locate, parse_document, plain_json
 
 __all__ = ["ConfigStore", "Edit", "WriteOutcome", "Warning"]
@@ -75,7 +75,7 @@ class Edit:
 
 @dataclass(frozen=True, slots=True)
 class WriteOutcome:
-    status: str
+    status: Literal["ok", "okOverridden"]
     version: str
     file_path: str
     overridden: dict[str, Any] | None
@@ -220,6 +220,11 @@ class ConfigStore:
 
     def write(self, edits: Sequence[Edit], file_path: str | None, expected_version: str | None) -> WriteOutcome:
         """config/value/write and config/batchWrite: all edits or none (spec §5.3)."""
+        for edit in edits:
+            try:
+                check_request_range(edit.value)
+            except ValueRangeError as exc:
+                raise InvalidRequest(f"Invalid request: {exc}") from None
         target = self._check_target(file_path)
         with file_lock(self.lock_path):
             return self._write_locked(edits, target, expected_version)
@@ -361,7 +366,7 @@ def _invalid_config_warning(exc: TomlParseError) -> Warning:
 
 def _override_status(
     paths: Sequence[Sequence[str]], user: ParsedFile, above: Sequence[Layer]
-) -> tuple[str, dict[str, Any] | None]:
+) -> tuple[Literal["ok", "okOverridden"], dict[str, Any] | None]:
     """okOverridden from the first edited path whose effective value is not the user's (§5.3 step 7)."""
     higher = [layer for layer in above if layer.enabled]
     if not higher:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Final
 
 import tomlkit
-
 from chamberlain.errors import TomlParseError
 from chamberlain.store.tomlfile import EMPTY_VERSION, is_leaf, layer_json, parse_document, version_of
 

@@ -110,6 +110,24 @@ _MISSING: Final = _Missing()
 _INDEX_RE: Final = re.compile(r"[+-]?[0-9]+")
 
 
+def check_request_range(value: Any) -> None:
+    """Raise :class:`ValueRangeError` for an integer outside i64/u64 anywhere in ``value``: the
+    reference refuses such a request while decoding it, before any edit runs."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if value > U64_MAX:
+            raise ValueRangeError(f"invalid type: integer `{value}` as u128, expected any value")
+        if value < I64_MIN:
+            raise ValueRangeError(f"invalid type: integer `{value}` as i128, expected any value")
+    elif isinstance(value, dict):
+        for item in value.values():
+            check_request_range(item)
+    elif isinstance(value, list):
+        for item in value:
+            check_request_range(item)
+
+
 def _check_json_value(value: Any) -> None:
     if value is None:
         raise EditError(NULL_VALUE)

@@ -10,9 +10,8 @@ from typing import Any, Final
 
 import tomlkit
 import tomlkit.exceptions as tke
-from tomlkit.items import Date, DateTime, Time
-
 from chamberlain.errors import TomlParseError
+from tomlkit.items import Date, DateTime, Time
 
 __all__ = [
     "EMPTY_VERSION",
@@ -37,7 +36,7 @@ _FREEFORM_JSON_TABLES: Final = frozenset({"desktop"})
 def parse_document(text: str, path: str) -> tomlkit.TOMLDocument:
     """Parse ``text``; a syntax error becomes :class:`TomlParseError` with 1-based line/column."""
     try:
-        return tomlkit.parse(text)
+        return tomlkit.parse(text[1:] if text.startswith("\ufeff") else text)
     except tke.ParseError as exc:
         line, col, reason = _describe(text, exc)
         raise TomlParseError(path, line, col, reason) from None
