@@ -203,3 +203,23 @@ async def test_oversized_frame_is_dropped_and_the_connection_keeps_serving(
         await c.send_raw(big)
         assert await c.call("config/mcpServer/reload", request_id=2) == {"id": 2, "result": {}}
     assert any("larger than the maximum of 1024 bytes" in r.getMessage() for r in caplog.records)
+
+
+async def test_two_servers_in_one_process_keep_their_own_homes_and_flags(tmp_path: Path, harness: Any) -> None:
+    homes = [tmp_path / "a", tmp_path / "b"]
+    for i, home in enumerate(homes):
+        home.mkdir()
+        (home / "config.toml").write_text(f'model = "model-{i}"\n')
+    settings = [
+        harness.Settings(homes[0], tmp_path / "etc", (("review_model", '"r0"'),), environ={}),
+        harness.Settings(homes[1], tmp_path / "etc", (), environ={}),
+    ]
+    async with harness.open_server(settings[0]) as s0, harness.open_server(settings[1]) as s1:
+        async with harness.connect(s0) as c0, harness.connect(s1) as c1:
+            await c0.initialize()
+            await c1.initialize()
+            await c0.result("experimentalFeature/enablement/set", {"enablement": {"memories": True}})
+            r0 = (await c0.result("config/read", {}))["config"]
+            r1 = (await c1.result("config/read", {}))["config"]
+    assert (r0["model"], r0["review_model"], r0["features"]["memories"]) == ("model-0", "r0", True)
+    assert (r1["model"], r1["review_model"], r1["features"]["memories"]) == ("model-1", None, False)

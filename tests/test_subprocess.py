@@ -101,3 +101,15 @@ def test_startup_to_initialize_reply_is_quick(tmp_path: Path) -> None:
     finally:
         proc.kill()
     assert time.monotonic() - began < TIMEOUT_S
+
+
+def test_log_format_json_writes_one_json_object_per_stderr_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEX_", "CHAMBERLAIN_"))}
+    env.update(CODEX_HOME=str(tmp_path / "home"), LOG_FORMAT="json", RUST_LOG="info")
+    proc = subprocess.run(
+        [*server_command(), "--system-config-dir", str(tmp_path / "etc")],
+        input=b"this is not json\n", capture_output=True, env=env, timeout=TIMEOUT_S,
+    )
+    assert proc.returncode == 0 and proc.stdout == b""
+    records = [json.loads(line) for line in proc.stderr.decode().splitlines() if line.startswith("{")]
+    assert any(r["level"] == "WARNING" and "Failed to deserialize JSONRPCMessage" in r["message"] for r in records)
