@@ -353,6 +353,7 @@ class Result:
     pipelined_n: int = 0
     pipelined_s: float = 0.0
     pipelined_cpu_s: float | None = None
+    pipelined_client_cpu_s: float | None = None
     write_us: list[float] = field(default_factory=list)
     rss_start_kib: int | None = None
     threads_start: int | None = None
@@ -375,6 +376,9 @@ class Result:
         d["pipelined_rps"] = self.pipelined_n / self.pipelined_s if self.pipelined_s else None
         d["pipelined_cores"] = (self.pipelined_cpu_s / self.pipelined_s
                                 if self.pipelined_s and self.pipelined_cpu_s is not None else None)
+        d["pipelined_client_cores"] = (self.pipelined_client_cpu_s / self.pipelined_s
+                                       if self.pipelined_s and self.pipelined_client_cpu_s is not None
+                                       else None)
         d["write_n"] = len(self.write_us)
         d["write_p50_us"] = _pct(self.write_us, 50)
         d["write_p99_us"] = _pct(self.write_us, 99)
@@ -522,6 +526,7 @@ class Bench:
         deadline = self._phase_deadline_ns()
         sent = received = 0
         cpu0 = peer.cpu_s()
+        client0 = time.process_time()
         t0 = time.perf_counter_ns()
 
         def send(k: int) -> None:
@@ -553,6 +558,7 @@ class Bench:
         res.pipelined_n = received
         res.pipelined_s = elapsed / 1e9
         res.pipelined_cpu_s = peer.cpu_s() - cpu0
+        res.pipelined_client_cpu_s = time.process_time() - client0
 
     def run(self, spec: ServerSpec) -> Result:
         res = Result(spec.label, spec.argv)
@@ -582,6 +588,7 @@ ROWS: Final = (
     ("server CPU per config/read", "read_cpu_us", ",.0f", "µs"),
     (f"pipelined config/read ({IN_FLIGHT} in flight)", "pipelined_rps", ",.0f", "req/s"),
     ("server CPU while pipelined", "pipelined_cores", ".2f", "cores"),
+    ("client CPU while pipelined", "pipelined_client_cores", ".2f", "cores"),
     ("config/batchWrite p50", "write_p50_us", ",.0f", "µs"),
     ("config/batchWrite p99", "write_p99_us", ",.0f", "µs"),
     ("RSS after start-up", "rss_start_mib", ".1f", "MiB"),

@@ -223,3 +223,14 @@ async def test_two_servers_in_one_process_keep_their_own_homes_and_flags(tmp_pat
             r1 = (await c1.result("config/read", {}))["config"]
     assert (r0["model"], r0["review_model"], r0["features"]["memories"]) == ("model-0", "r0", True)
     assert (r1["model"], r1["review_model"], r1["features"]["memories"]) == ("model-1", None, False)
+
+
+async def test_startup_notifications_come_before_answers_to_pipelined_requests(
+    session: Any, codex_home: Path
+) -> None:
+    (codex_home / "config.toml").write_text("unknown_top = 1\n")
+    async with session(initialize=False) as c:
+        await c.send({"id": 0, "method": "initialize", "params": {"clientInfo": {"name": "a", "version": "1"}}})
+        await c.send({"id": 1, "method": "config/read", "params": {}})
+        frames = [await c.recv() for _ in range(4)]
+    assert [f.get("id", f.get("method")) for f in frames] == [0, "configWarning", "remoteControl/status/changed", 1]

@@ -139,7 +139,7 @@ class ConnectionActor:
             await self._error(req.id, InvalidRequest(f"Invalid request: {exc}"))
             return
         if req.method == "initialize":
-            await self._initialize(req.id, params, nursery)
+            await self._initialize(req.id, params)
             return
         if not self.initialized:
             await self._error(req.id, InvalidRequest("Not initialized"))
@@ -211,7 +211,7 @@ class ConnectionActor:
 
     # -- handshake ----------------------------------------------------------------------------
 
-    async def _initialize(self, request_id: RequestId, params: wire.InitializeParams, nursery: trio.Nursery) -> None:
+    async def _initialize(self, request_id: RequestId, params: wire.InitializeParams) -> None:
         if self.initialized:
             await self._error(request_id, InvalidRequest("Already initialized"))
             return
@@ -231,14 +231,17 @@ class ConnectionActor:
                 wire.InitializeResponse(user_agent, info.codex_home, info.platform_family, info.platform_os),
             )
         )
-        nursery.start_soon(self._startup_notifications)
+        # Inline, before the next frame is read: the startup notifications follow the initialize
+        # response and precede the answer to any later request, as on the reference.
+        await self._startup_notifications()
 
     async def _startup_notifications(self) -> None:
         reply = ca.Reply()
         try:
             self.config_inbox.send_nowait(ca.GetWarnings(reply))
             warnings: list[Warning] = await reply.wait()
-        except (trio.WouldBlock, trio.ClosedResourceError, ChamberlainError):
+        except (trio.WouldBlock, trio.ClosedResourceError, ChamberlainError) as exc:
+            logger.warning("could not compute configuration warnings: %r", exc)
             warnings = []
         for w in warnings:
             await self.notify("configWarning", _warning_params(w))
