@@ -6,7 +6,12 @@ happen in worker threads, which an autojumping MockClock cannot see: STYLE "Dete
 from __future__ import annotations
 
 import functools
+import glob
 import json
+import os
+import queue
+import subprocess
+import threading
 import types
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -150,3 +155,70 @@ def session(codex_home: Path, system_dir: Path) -> Any:
 def harness() -> Any:
     """``harness.open_server(settings)`` and ``harness.connect(server, max_frame_bytes=...)``."""
     return types.SimpleNamespace(open_server=open_server, connect=connect, Settings=Settings)
+
+
+# -- the reference server ------------------------------------------------------------------------
+
+
+def find_reference_binary() -> Path | None:
+    """The real codex installed by shared/refpeer/install.sh (REFPEER_CODEX, REFPEER_DIR or its default)."""
+    explicit = os.environ.get("REFPEER_CODEX")
+    if explicit:
+        return Path(explicit) if os.access(explicit, os.X_OK) else None
+    base = os.environ.get("REFPEER_DIR") or os.path.expanduser("~/.cache/chamberlain-refpeer")
+    found = sorted(glob.glob(os.path.join(base, "node_modules", "@openai", "codex-*", "vendor", "*", "bin", "codex")))
+    return Path(found[0]) if found else None
+
+
+class ReferenceServer:
+    """The real ``codex app-server`` on a Codex home, driven one request at a time (its outbound
+    proxies point at a closed local port, so nothing leaves the machine)."""
+
+    def __init__(self, binary: Path, home: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEX_", "OPENAI_"))}
+        env.update(CODEX_HOME=str(home), HTTP_PROXY=_DEAD_PROXY, HTTPS_PROXY=_DEAD_PROXY, ALL_PROXY=_DEAD_PROXY)
+        self._proc = subprocess.Popen(
+            [str(binary), "app-server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, env=env, cwd=home,
+        )
+        self._lines: queue.Queue[bytes] = queue.Queue()
+        stdout = self._proc.stdout
+        assert stdout is not None
+        threading.Thread(target=lambda: [self._lines.put(line) for line in stdout], daemon=True).start()
+        self._next_id = 0
+        client = {"clientInfo": {"name": "t", "version": "1"}, "capabilities": {"experimentalApi": True}}
+        self.request("initialize", client)
+
+    def request(self, method: str, params: Any) -> dict[str, Any]:
+        rid, self._next_id = self._next_id, self._next_id + 1
+        assert self._proc.stdin is not None
+        self._proc.stdin.write((json.dumps({"id": rid, "method": method, "params": params}) + "\n").encode())
+        self._proc.stdin.flush()
+        while True:
+            message: dict[str, Any] = json.loads(self._lines.get(timeout=REFERENCE_TIMEOUT_S))
+            if message.get("id") == rid and "method" not in message:
+                return message
+
+    def __enter__(self) -> ReferenceServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()
+        try:
+            self._proc.wait(REFERENCE_TIMEOUT_S)
+        finally:
+            self._proc.kill()
+
+
+_DEAD_PROXY = "http://127.0.0.1:9"
+REFERENCE_TIMEOUT_S = 20
+
+
+@pytest.fixture
+def reference() -> Any:
+    """``with reference(home) as ref: ref.request(method, params)``; skips when codex is not installed."""
+    binary = find_reference_binary()
+    if binary is None:
+        pytest.skip("reference codex (shared/refpeer/install.sh) not installed")
+    return functools.partial(ReferenceServer, binary)

@@ -8,22 +8,12 @@ installed.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import queue
-import subprocess
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from chamberlain.errors import ConfigModelError
 from chamberlain.store.model import render_config, unknown_keys
-
-CODEX_BIN = Path(
-    "/root/.cache/chamberlain-refpeer/node_modules/@openai/codex-linux-x64/vendor/"
-    "x86_64-unknown-linux-musl/bin/codex"
-)
 
 
 def error_of(merged: dict[str, Any], **kw: Any) -> tuple[str, str | None]:
@@ -350,55 +340,15 @@ LIVE_CASES: list[str] = [
 ]
 
 
-def _reference_reads(home: Path, texts: list[str]) -> list[dict[str, Any]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEX_", "OPENAI_"))}
-    env["CODEX_HOME"] = str(home)
-    (home / "config.toml").write_text("")
-    proc = subprocess.Popen(
-        [str(CODEX_BIN), "app-server"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        cwd=home,
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    lines: queue.Queue[bytes] = queue.Queue()
-    stdout = proc.stdout
-
-    def pump() -> None:
-        for line in stdout:
-            lines.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
-
-    def request(rid: int, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        assert proc.stdin is not None
-        proc.stdin.write((json.dumps({"id": rid, "method": method, "params": params}) + "\n").encode())
-        proc.stdin.flush()
-        while True:
-            message: dict[str, Any] = json.loads(lines.get(timeout=20))
-            if message.get("id") == rid and "method" not in message:
-                return message
-
-    try:
-        request(0, "initialize", {"clientInfo": {"name": "t", "version": "1"}, "capabilities": {}})
-        replies = []
-        for rid, text in enumerate(texts, 1):
-            (home / "config.toml").write_text(text)
-            replies.append(request(rid, "config/read", {}))
-        return replies
-    finally:
-        proc.stdin.close()
-        proc.wait(10)
-
-
-@pytest.mark.skipif(not CODEX_BIN.exists(), reason="reference codex binary not installed")
-def test_render_config_matches_the_reference_server(tmp_path: Path) -> None:
+def test_render_config_matches_the_reference_server(tmp_path: Path, reference: Any) -> None:
     tomlkit = pytest.importorskip("tomlkit")
     home = tmp_path / "home"
     home.mkdir()
-    replies = _reference_reads(home, LIVE_CASES)
+    replies = []
+    with reference(home) as ref:
+        for text in LIVE_CASES:
+            (home / "config.toml").write_text(text)
+            replies.append(ref.request("config/read", {}))
     for text, reply in zip(LIVE_CASES, replies, strict=True):
         merged = tomlkit.parse(text).unwrap()
         if "error" in reply:

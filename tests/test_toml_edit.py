@@ -8,12 +8,7 @@ few of them live when the reference binary is installed.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import select
-import subprocess
-import time
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -26,11 +21,6 @@ from hypothesis import strategies as st
 
 Edit = tuple[str, Any, Literal["replace", "upsert"]]
 
-REFERENCE_BINARY: Final = Path(
-    "/root/.cache/chamberlain-refpeer/node_modules/@openai/codex-linux-x64/vendor/"
-    "x86_64-unknown-linux-musl/bin/codex"
-)
-REFERENCE_TIMEOUT_S: Final = 20.0
 
 
 def edit(text: str, *edits: Edit) -> str:
@@ -578,66 +568,16 @@ REPLAYS: Final[list[tuple[str, list[list[Edit]]]]] = [
 ]
 
 
-def _reference_write(home: Path, batches: list[list[Edit]]) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEX_", "OPENAI_"))}
-    env["CODEX_HOME"] = str(home)
-    frames: list[dict[str, Any]] = [
-        {
-            "id": 0,
-            "method": "initialize",
-            "params": {
-                "clientInfo": {"name": "t", "version": "1"},
-                "capabilities": {"experimentalApi": True},
-            },
-        },
-        {"method": "initialized"},
-    ]
-    for n, batch in enumerate(batches, start=1):
-        edits = [{"keyPath": k, "value": v, "mergeStrategy": s} for k, v, s in batch]
-        frames.append({"id": n, "method": "config/batchWrite", "params": {"edits": edits}})
-    proc = subprocess.Popen(
-        [str(REFERENCE_BINARY), "app-server"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        cwd=home,
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    try:
-        deadline = time.monotonic() + REFERENCE_TIMEOUT_S
-        buffer = b""
-        for frame in frames:
-            proc.stdin.write((json.dumps(frame) + "\n").encode())
-            proc.stdin.flush()
-            if "id" not in frame:
-                continue
-            while True:
-                while b"\n" not in buffer:
-                    remaining = deadline - time.monotonic()
-                    assert remaining > 0, "reference server timed out"
-                    ready, _, _ = select.select([proc.stdout], [], [], remaining)
-                    if ready:
-                        chunk = os.read(proc.stdout.fileno(), 65536)
-                        assert chunk, "reference server exited"
-                        buffer += chunk
-                line, buffer = buffer.split(b"\n", 1)
-                message = json.loads(line)
-                if message.get("id") == frame["id"] and "method" not in message:
-                    break
-    finally:
-        proc.stdin.close()
-        proc.wait(REFERENCE_TIMEOUT_S)
-
-
-@pytest.mark.skipif(not REFERENCE_BINARY.exists(), reason="reference codex binary not installed")
 @pytest.mark.parametrize(("start", "batches"), REPLAYS)
 def test_edit_sequences_match_the_reference_server_bytes(
-    tmp_path: Path, start: str, batches: list[list[Edit]]
+    tmp_path: Path, start: str, batches: list[list[Edit]], reference: Any
 ) -> None:
     config = tmp_path / "config.toml"
     config.write_text(start)
-    _reference_write(tmp_path, batches)
+    with reference(tmp_path) as ref:
+        for batch in batches:
+            edits = [{"keyPath": k, "value": v, "mergeStrategy": s} for k, v, s in batch]
+            ref.request("config/batchWrite", {"edits": edits})
     ours = start
     for batch in batches:
         ours = edit(ours, *batch)
