@@ -287,6 +287,7 @@ class ServerSpec:
     key: str
     label: str
     argv: list[str]
+    python: bool = False     # gets a bytecode cache (see server_env)
 
 
 def _is_pyenv_shim(path: str) -> bool:
@@ -329,9 +330,19 @@ def find_reference() -> tuple[str | None, str]:
     return None, f"reference codex not installed under {base} (shared/refpeer/install.sh)"
 
 
-def server_env(home: str) -> dict[str, str]:
+def server_env(home: str, pycache: str | None = None) -> dict[str, str]:
+    """The environment of a server: CODEX_*/OPENAI_* dropped, proxies dead, CODEX_HOME set.
+
+    ``pycache``: for Python servers, a bytecode cache directory (PYTHONPYCACHEPREFIX) and
+    PYTHONDONTWRITEBYTECODE dropped, so that an editable install in an environment that forbids
+    .pyc files does not recompile its sources on every start (~30 ms) — an installed wheel has
+    its .pyc files. The untimed first start fills the cache.
+    """
     env = {k: v for k, v in os.environ.items()
            if k not in ENV_DROP and not k.startswith(ENV_DROP_PREFIXES)}
+    if pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = pycache
     env.setdefault("RUST_LOG", "warn")
     for k in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         env[k] = DEAD_PROXY
@@ -426,6 +437,7 @@ class Plan:
     writes: int
     phase_cap_s: float
     scratch: str
+    bytecode_cache: bool = True
 
 
 class Bench:
@@ -439,7 +451,10 @@ class Bench:
         return tempfile.mkdtemp(prefix=f"{what}-{self._n}-", dir=self.plan.scratch)
 
     def _spawn(self, spec: ServerSpec, home: str) -> Peer:
-        return Peer(spec.argv, server_env(home), cwd=os.path.dirname(home),
+        pycache = None
+        if spec.python and self.plan.bytecode_cache:
+            pycache = os.path.join(self.plan.scratch, "pycache")
+        return Peer(spec.argv, server_env(home, pycache), cwd=os.path.dirname(home),
                     stderr_path=home + ".stderr")
 
     def _phase_deadline_ns(self) -> int:
@@ -623,7 +638,7 @@ def print_table(summaries: list[dict[str, Any]]) -> None:
     rows.append(["spawn → initialize, each start"]
                 + [", ".join(f"{x:.0f}" for x in s["start_ms_all"]) + " ms" if s["start_ms_all"] else "—"
                    for s in summaries])
-    rows.append([f"pipelined, each round"]
+    rows.append(["pipelined, each round"]
                 + [", ".join(f"{x / 1000:,.1f}k" for x in s["pipelined_rounds_rps"]) + " req/s"
                    if s["pipelined_rounds_rps"] else "—" for s in summaries])
     rows.append(["samples: reads / pipelined / writes"]
@@ -633,7 +648,7 @@ def print_table(summaries: list[dict[str, Any]]) -> None:
 
     def line(cells: list[str]) -> str:
         return "| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                                 for i, (c, w) in enumerate(zip(cells, widths))) + " |"
+                                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))) + " |"
     print(line(header))
     print("|" + "|".join("-" * (w + 2) if i == 0 else "-" * (w + 1) + ":"
                          for i, w in enumerate(widths)) + "|")
@@ -672,8 +687,9 @@ def print_verdicts(cham: dict[str, Any] | None, ref: dict[str, Any] | None) -> N
             continue
         better = mine > theirs if higher else mine < theirs
         ratio = (mine / theirs) if higher else (theirs / mine if mine else float("inf"))
+        noise = " — within the ±10% noise" if 0.9 <= ratio <= 1.1 else ""
         print(f"Chamberlain {text} {mine:{spec}} {unit} vs {against} {theirs:{spec}} {unit}: "
-              f"{'better' if better else 'worse'} (×{ratio:.2f})")
+              f"{'better' if better else 'worse'} (×{ratio:.2f}{noise})")
 
 
 # ---------------------------------------------------------------------------
@@ -691,6 +707,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="command line to run instead of `chamberlain app-server` (e.g. under a profiler)")
     p.add_argument("--budget", type=float, default=110.0,
                    help="wall-time budget of the whole run in seconds (default 110)")
+    p.add_argument("--bytecode-as-is", action="store_true",
+                   help="run the Python servers with the environment's bytecode settings as they are "
+                        "(by default they get a scratch PYTHONPYCACHEPREFIX; see bench/README.md)")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     p.add_argument("--keep", action="store_true", help="keep the scratch directory (homes, stderr logs)")
     return p.parse_args(argv)
@@ -709,10 +728,11 @@ def main(argv: list[str] | None = None) -> int:
 
     specs: list[ServerSpec] = []
     if "echo" in wanted:
-        specs.append(ServerSpec("echo", "echo floor", [sys.executable, os.path.join(HERE, "echo_server.py")]))
+        specs.append(ServerSpec("echo", "echo floor", [sys.executable, os.path.join(HERE, "echo_server.py")],
+                                python=True))
     if "chamberlain" in wanted:
         cmd = shlex.split(args.chamberlain_cmd) if args.chamberlain_cmd else chamberlain_argv()
-        specs.append(ServerSpec("chamberlain", "Chamberlain", cmd))
+        specs.append(ServerSpec("chamberlain", "Chamberlain", cmd, python=True))
     if "reference" in wanted:
         ref, why = find_reference()
         if ref is None:
@@ -723,7 +743,7 @@ def main(argv: list[str] | None = None) -> int:
     scratch = tempfile.mkdtemp(prefix="chamberlain-bench-")
     plan = Plan(starts=max(1, starts), requests=requests, warmup=min(200, max(20, requests // 10)),
                 pipelined=max(IN_FLIGHT, 4 * requests), writes=max(10, requests // 5),
-                phase_cap_s=PHASE_CAP_S, scratch=scratch)
+                phase_cap_s=PHASE_CAP_S, scratch=scratch, bytecode_cache=not args.bytecode_as_is)
     t_begin = time.monotonic()
     bench = Bench(plan, budget_deadline=t_begin + args.budget)
     print(f"bench: {os.cpu_count()} CPUs, {plan.starts} starts, {plan.requests} sequential reads "
@@ -748,6 +768,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{plan.pipelined} pipelined reads, {plan.writes} writes")
     for spec in specs:
         print(f"  {spec.label}: {shlex.join(spec.argv)}")
+    if any(spec.python for spec in specs):
+        print("  Python servers: " + ("environment's bytecode settings as they are" if args.bytecode_as_is
+                                      else "scratch bytecode cache (PYTHONPYCACHEPREFIX), as an installed "
+                                           "package would have"))
     print()
     print_table(list(results.values()))
     print()

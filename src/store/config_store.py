@@ -108,6 +108,9 @@ class ConfigStore:
         self.lock_path = str(codex_home / "config.toml.lock")
         self._requirements: tuple[Any, Requirements] | None = None
         self._read_cache: dict[tuple[Any, ...], bytes] = {}
+        #: the document of the last write and its text: reused by the next write when the file
+        #: still has that text (a tomlkit document is mutable, so it is used once).
+        self._spare_doc: tuple[str, tomlkit.TOMLDocument] | None = None
         #: relative paths in config files resolve against the user config directory.
         self._base_dir = str(codex_home)
 
@@ -248,7 +251,11 @@ class ConfigStore:
             raise ConfigWriteError(
                 CONFLICT, "Configuration was modified since last read. Fetch latest version and retry."
             )
-        doc = parse_document(current.text, self.user_path) if current.text else tomlkit.document()
+        spare, self._spare_doc = self._spare_doc, None
+        if spare is not None and spare[0] == current.text:
+            doc = spare[1]
+        else:
+            doc = parse_document(current.text, self.user_path) if current.text else tomlkit.document()
         pins = reqs.exact_pins
         paths: list[list[str]] = []
         for edit in edits:
@@ -264,6 +271,8 @@ class ConfigStore:
                 atomic_write(self.user_path, new_text.encode())
             except OSError as exc:
                 raise InternalError(f"failed to persist config.toml: {exc}") from None
+            self.loader.cache.put(self.user_path, new_user)
+            self._spare_doc = (new_text, doc)
         status, overridden = _override_status(paths, new_user, [*above])
         return WriteOutcome(status, new_user.version, target, overridden, changed)
 

@@ -92,6 +92,12 @@ class FileCache:
             return None
         return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
+    def put(self, path: str, parsed: ParsedFile) -> None:
+        """Record a file this process has just written (saves parsing it again)."""
+        sig = self.signature(path)
+        if sig is not None:
+            self._entries[path] = (sig, parsed)
+
     def get(self, path: str) -> ParsedFile | None:
         """The parsed file, or None when it does not exist. Raises TomlParseError / OSError."""
         sig = self.signature(path)
