@@ -12,6 +12,7 @@ __all__ = [
     "ConfigWriteError",
     "ConfigModelError",
     "TomlParseError",
+    "ConfigFileError",
     "RequirementsError",
 ]
 
@@ -97,6 +98,10 @@ class TomlParseError(Exception):
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}: {self.reason}"
+
+
+class ConfigFileError(Exception):
+    """A config file that exists but cannot be read (a directory, no permission, not UTF-8)."""
 
 
 class RequirementsError(Exception):

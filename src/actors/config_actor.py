@@ -142,8 +142,10 @@ class ConfigActor:
             case SetEnablement():
                 msg.reply.set(self._set_enablement(msg.enablement))
             case ReloadMcpServers():
-                # No MCP servers run inside Chamberlain and no threads are loaded, so there is
-                # nothing to refresh; the next config/read already sees the files on disk.
+                # Re-reads the configuration as the reference does (its errors are the client's
+                # to see). No MCP servers run inside Chamberlain and no threads are loaded, so
+                # there is nothing more to refresh.
+                self.store.check_loadable("failed to refresh MCP servers")
                 msg.reply.set(wire.EmptyResult())
             case GetWarnings():
                 msg.reply.set(self._warnings())

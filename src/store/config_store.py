@@ -13,6 +13,7 @@ from typing import Any, Final, Literal
 import msgspec
 import tomlkit
 from chamberlain.errors import (
+    ConfigFileError,
     ConfigModelError,
     ConfigWriteError,
     InternalError,
@@ -150,7 +151,7 @@ class ConfigStore:
             return self.loader.stack(cwd)
         except TomlParseError as exc:
             raise InternalError(f"{context}: {exc}") from None
-        except OSError as exc:
+        except (ConfigFileError, OSError) as exc:
             raise InternalError(f"{context}: {exc}") from None
 
     def _requirements_or_internal(self, context: str) -> Requirements:
@@ -212,6 +213,10 @@ class ConfigStore:
             raise InternalError(f"invalid configuration: {exc}") from None
         return reqs.wire(config)
 
+    def check_loadable(self, context: str) -> None:
+        """Load the thread-agnostic stack; InternalError(``<context>: <why>``) when it fails."""
+        self._stack(None, context=context)
+
     def feature_states(self, runtime: Mapping[str, bool], cwd: str | None = None) -> dict[str, bool]:
         stack = self._stack(cwd, context="failed to read configuration layers")
         reqs = self._requirements_or_internal("failed to read configuration layers")
@@ -244,7 +249,7 @@ class ConfigStore:
         try:
             above, below = self.loader.base_layers()
             reqs = self.requirements()
-        except (TomlParseError, RequirementsError, OSError) as exc:
+        except (TomlParseError, RequirementsError, ConfigFileError, OSError) as exc:
             raise InternalError(f"failed to load configuration: {exc}") from None
         current = below[0].file
         if expected_version is not None and expected_version != current.version:
@@ -319,7 +324,7 @@ class ConfigStore:
             stack = self.loader.stack(None)
         except TomlParseError as exc:
             return [_invalid_config_warning(exc)]
-        except OSError as exc:
+        except (ConfigFileError, OSError) as exc:
             return [Warning(_USING_DEFAULTS, str(exc))]
         try:
             reqs = self.requirements()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import tomlkit
-from chamberlain.errors import TomlParseError
+from chamberlain.errors import ConfigFileError, TomlParseError
 from chamberlain.store.tomlfile import EMPTY_VERSION, is_leaf, layer_json, parse_document, version_of
 
 __all__ = [
@@ -99,7 +99,7 @@ class FileCache:
             self._entries[path] = (sig, parsed)
 
     def get(self, path: str) -> ParsedFile | None:
-        """The parsed file, or None when it does not exist. Raises TomlParseError / OSError."""
+        """The parsed file, or None when it does not exist. Raises TomlParseError / ConfigFileError."""
         sig = self.signature(path)
         if sig is None:
             self._entries.pop(path, None)
@@ -107,11 +107,26 @@ class FileCache:
         hit = self._entries.get(path)
         if hit is not None and hit[0] == sig:
             return hit[1]
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        text = _read_text(path)
         parsed = ParsedFile.from_document(text, parse_document(text, path))
         self._entries[path] = (sig, parsed)
         return parsed
+
+
+def _read_text(path: str) -> str:
+    """A config file's text; failures in the reference's words (``ConfigFileError``)."""
+    if not os.path.isfile(path):
+        raise ConfigFileError(f"Failed to read config file {path}: path `{path}` is not a file")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        reason = f"{exc.strerror} (os error {exc.errno})" if exc.errno else str(exc)
+        raise ConfigFileError(f"Failed to read config file {path}: {reason}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigFileError(f"Failed to read config file {path}: stream did not contain valid UTF-8") from None
 
 
 def merge_values(base: Any, overlay: Any) -> Any:
@@ -308,7 +323,7 @@ class LayerLoader:
             cfg = str(dot / "config.toml")
             try:
                 parsed = self.cache.get(cfg) or EMPTY_FILE
-            except TomlParseError:
+            except (TomlParseError, ConfigFileError):
                 if reason is None:
                     raise
                 parsed = EMPTY_FILE
