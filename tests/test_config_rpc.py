@@ -101,7 +101,8 @@ async def test_unparsable_user_config_fails_reads_with_its_position_and_keeps_se
             "message": f"failed to read configuration layers: {path}:1:9: "
             "string values must be quoted, expected literal string",
         }
-        assert (await c.call("config/mcpServer/reload"))["result"] == {}
+        assert (await c.call("experimentalFeature/enablement/set", {"enablement": {}}))["result"] == {
+            "enablement": {}}
         path.write_text('model = "ok"\n')
         assert (await c.result("config/read", {}))["config"]["model"] == "ok"
 
