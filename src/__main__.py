@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(codex_home, system_dir, session_flags, args.max_frame_bytes, env)
     server = Server(settings)
     try:
-        server.store.check_startup()
+        server.check_startup()
     except RequirementsError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import tomlkit
 from chamberlain.store import atomic
-from chamberlain.store.config_store import ConfigStore, Edit
+from chamberlain.store.config_store import ConfigStore
+from chamberlain.store.ops import Edit
 
 
 def test_a_crash_before_the_rename_leaves_the_old_file_whole(

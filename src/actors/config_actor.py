@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 import msgspec
 import trio
 from chamberlain.errors import ChamberlainError, InternalError, InvalidRequest
 from chamberlain.protocol import messages as wire
 from chamberlain.protocol.uuidtext import UuidError, parse_uuid
-from chamberlain.store.config_store import ConfigStore, Edit, Warning
 from chamberlain.store.features import REGISTRY, RUNTIME_KEYS
+from chamberlain.store.ops import Edit, Warning
 from msgspec import Struct
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chamberlain.store.config_store import ConfigStore
 
 __all__ = [
     "Reply",
@@ -107,10 +112,19 @@ ConfigMsg = ReadConfig | WriteConfig | ReadRequirements | ListFeatures | SetEnab
 
 @final
 class ConfigActor:
-    def __init__(self, store: ConfigStore) -> None:
-        self.store = store
+    def __init__(self, store: Callable[[], ConfigStore]) -> None:
+        """``store`` makes (or returns) the server's ConfigStore; it is first called for the first
+        message, so start-up does not pay for importing the store."""
+        self._make_store = store
+        self._store: ConfigStore | None = None
         #: values set by experimentalFeature/enablement/set: process-wide, never written to disk.
         self.runtime: Mapping[str, bool] = {}
+
+    @property
+    def store(self) -> ConfigStore:
+        if self._store is None:
+            self._store = self._make_store()
+        return self._store
 
     async def run(
         self, *, task_status: trio.TaskStatus[trio.MemorySendChannel[ConfigMsg]] = trio.TASK_STATUS_IGNORED

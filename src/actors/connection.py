@@ -30,10 +30,10 @@ from chamberlain.protocol.codec import (
 )
 from chamberlain.protocol.decode import ParamsError, decode_params, decode_unit_params
 from chamberlain.protocol.methods import EXPERIMENTAL_METHODS, REFERENCE_METHODS, ROUTES, unknown_method_text
-from chamberlain.store.config_store import Edit
+from chamberlain.store.ops import Edit
 
 if TYPE_CHECKING:
-    from chamberlain.store.config_store import Warning
+    from chamberlain.store.ops import Warning
 
 __all__ = ["FrameTransport", "ServerInfo", "ConnectionActor", "OUTBOX_SIZE", "MAX_IN_FLIGHT"]
 

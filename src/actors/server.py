@@ -18,14 +18,16 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, final
+from typing import TYPE_CHECKING, Final, final
 
 import trio
 from chamberlain import REFERENCE_VERSION
 from chamberlain.actors.config_actor import ConfigActor, ConfigMsg
 from chamberlain.actors.connection import ConnectionActor, FrameTransport, ServerInfo
 from chamberlain.actors.transports import DEFAULT_MAX_FRAME_BYTES
-from chamberlain.store.config_store import ConfigStore
+
+if TYPE_CHECKING:
+    from chamberlain.store.config_store import ConfigStore
 
 __all__ = ["Settings", "Server", "DEFAULT_SYSTEM_DIR"]
 
@@ -49,9 +51,25 @@ class Settings:
 class Server:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = ConfigStore(settings.codex_home, settings.system_dir, settings.session_flags)
+        self._store: ConfigStore | None = None
         self.info = _server_info(settings)
         self._config_inbox: trio.MemorySendChannel[ConfigMsg] | None = None
+
+    def store(self) -> ConfigStore:
+        """The server's config store, made (and its modules imported) on first use."""
+        if self._store is None:
+            from chamberlain.store.config_store import ConfigStore
+
+            s = self.settings
+            self._store = ConfigStore(s.codex_home, s.system_dir, s.session_flags)
+        return self._store
+
+    def check_startup(self) -> None:
+        """Raise RequirementsError when the reference would refuse to start. Only requirement
+        files can cause that, so without them nothing is loaded before the first request."""
+        system = self.settings.system_dir
+        if (system / "requirements.toml").exists() or (system / "managed_config.toml").exists():
+            self.store().check_startup()
 
     async def run(self, *, task_status: trio.TaskStatus[Server] = trio.TASK_STATUS_IGNORED) -> None:
         """Run the actors until cancelled; ``started`` once their inboxes are open."""

@@ -8,6 +8,7 @@ up to its newline: memory stays bounded whatever the client sends.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from typing import Final, final
 
 import trio
@@ -34,7 +35,7 @@ class LineTransport:
         self._send = send
         self._max = max_frame_bytes
         self._buffer = bytearray()
-        self._frames: list[bytes] = []
+        self._frames: deque[bytes] = deque()
         self._skipping = False
         self._eof = False
 
@@ -50,7 +51,7 @@ class LineTransport:
                 self._buffer.clear()
                 continue
             self._feed(chunk)
-        return self._frames.pop(0)
+        return self._frames.popleft()
 
     def _feed(self, chunk: bytes | bytearray) -> None:
         start = 0

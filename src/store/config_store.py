@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -34,6 +33,7 @@ from chamberlain.store.layers import (
     origins_of,
     value_at,
 )
+from chamberlain.store.ops import Edit, Warning, WriteOutcome
 from chamberlain.store.requirements import Requirements, load_requirements, unrecognized_settings_warning
 from chamberlain.store.toml_edit import EditError, ValueRangeError, apply_edit, check_request_range, render
 from chamberlain.store.tomlfile import locate, parse_document, plain_json
@@ -67,32 +67,6 @@ _OVERRIDE_MESSAGES: Final[Mapping[str, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Edit:
-    key_path: str
-    value: Any
-    merge_strategy: str
-
-
-@dataclass(frozen=True, slots=True)
-class WriteOutcome:
-    status: Literal["ok", "okOverridden"]
-    version: str
-    file_path: str
-    overridden: dict[str, Any] | None
-    changed: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Warning:
-    summary: str
-    details: str | None = None
-    path: str | None = None
-    line: int | None = None
-    column: int | None = None
-    end_column: int | None = None
-
-
 _ENC: Final = msgspec.json.Encoder()
 
 
@@ -108,6 +82,8 @@ class ConfigStore:
         self.system_dir = system_dir
         self.lock_path = str(codex_home / "config.toml.lock")
         self._requirements: tuple[Any, Requirements] | None = None
+        #: bumped whenever requirements are reloaded: part of the read-cache key.
+        self._requirements_generation = 0
         self._read_cache: dict[tuple[Any, ...], bytes] = {}
         #: the document of the last write and its text: reused by the next write when the file
         #: still has that text (a tomlkit document is mutable, so it is used once).
@@ -132,6 +108,7 @@ class ConfigStore:
         managed = self.loader.managed_file()
         reqs = load_requirements(self.system_dir, managed.plain if managed is not None else None)
         self._requirements = (sig, reqs)
+        self._requirements_generation += 1
         return reqs
 
     def check_startup(self) -> None:
@@ -184,7 +161,7 @@ class ConfigStore:
             cwd = os.path.abspath(cwd)
         stack = self._stack(cwd, context="failed to read configuration layers")
         reqs = self._requirements_or_internal("failed to read configuration layers")
-        key = (cwd, include_layers, stack.signature(), id(reqs), tuple(sorted(runtime.items())))
+        key = (cwd, include_layers, stack.signature(), self._requirements_generation, tuple(sorted(runtime.items())))
         hit = self._read_cache.get(key)
         if hit is not None:
             return hit

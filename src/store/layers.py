@@ -230,7 +230,10 @@ class LayerStack:
         return merged
 
     def signature(self) -> tuple[Any, ...]:
-        return tuple((layer.file.version, layer.disabled_reason) for layer in self.layers)
+        """Identifies the stack's content: which layers, their versions and whether enabled."""
+        return tuple(
+            (tuple(layer.name.values()), layer.file.version, layer.disabled_reason) for layer in self.layers
+        )
 
 
 class LayerLoader:
