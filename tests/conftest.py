@@ -216,9 +216,15 @@ REFERENCE_TIMEOUT_S = 20
 
 
 @pytest.fixture
-def reference() -> Any:
-    """``with reference(home) as ref: ref.request(method, params)``; skips when codex is not installed."""
+def reference_binary() -> Path:
+    """Path of the real codex; skips the test when it is not installed."""
     binary = find_reference_binary()
     if binary is None:
         pytest.skip("reference codex (shared/refpeer/install.sh) not installed")
-    return functools.partial(ReferenceServer, binary)
+    return binary
+
+
+@pytest.fixture
+def reference(reference_binary: Path) -> Any:
+    """``with reference(home) as ref: ref.request(method, params)``; skips when codex is not installed."""
+    return functools.partial(ReferenceServer, reference_binary)

@@ -1153,15 +1153,9 @@ def test_disallowed_web_search_mode_warning(
 
 # ---------------------------------------------------------------------------- against the real server
 
-CODEX = Path(
-    "/root/.cache/chamberlain-refpeer/node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex"
-)
-
-
 def _unshare_works() -> bool:
     if (
-        not CODEX.exists()
-        or os.geteuid() != 0
+        os.geteuid() != 0
         or shutil.which("unshare") is None
         or not Path("/etc/codex").is_dir()
     ):
@@ -1189,9 +1183,9 @@ LIVE_FILES = [
 ]
 
 
-@pytest.mark.skipif(not _unshare_works(), reason="needs the reference binary, root and unshare -m")
+@pytest.mark.skipif(not _unshare_works(), reason="needs root, unshare -m and an /etc/codex mount point")
 @pytest.mark.parametrize("text", LIVE_FILES)
-def test_wire_matches_the_reference_server(tmp_path: Path, text: str) -> None:
+def test_wire_matches_the_reference_server(tmp_path: Path, text: str, reference_binary: Path) -> None:
     etc = tmp_path / "etc"
     home = tmp_path / "home"
     etc.mkdir()
@@ -1207,7 +1201,7 @@ def test_wire_matches_the_reference_server(tmp_path: Path, text: str) -> None:
             "-c",
             'mount --bind "$0" /etc/codex && exec "$@"',
             str(etc),
-            str(CODEX),
+            str(reference_binary),
             "app-server",
             "--print-startup-config",
         ],
