@@ -54,8 +54,10 @@ def _session_flags(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
     flags: list[tuple[str, str]] = []
     for raw in args.overrides:
         key, sep, value = raw.partition("=")
-        if not sep or not key.strip():
-            raise SystemExit(f"Error: Invalid override (missing '='): {raw}")
+        if not sep:
+            raise SystemExit(f"Error: error parsing -c overrides: Invalid override (missing '='): {raw}")
+        if not key.strip():
+            raise SystemExit(f"Error: error parsing -c overrides: Empty key in override: {raw}")
         flags.append((key.strip(), value))
     flags += [(f"features.{name}", "true") for name in args.enable]
     flags += [(f"features.{name}", "false") for name in args.disable]

@@ -366,3 +366,22 @@ async def test_a_write_to_an_unparsable_file_is_an_internal_error(session: Any, 
         "expected literal string",
     }
     assert path.read_text() == "model = \n"
+
+
+async def test_unknown_keys_of_every_layer_are_named_in_one_warning(
+    session: Any, codex_home: Path, system_dir: Path
+) -> None:
+    (system_dir / "config.toml").write_text("sys_unknown = 1\n")
+    (system_dir / "managed_config.toml").write_text("man_unknown = 1\n")
+    (codex_home / "config.toml").write_text("user_unknown = 1\n")
+    async with session(flags=(("flag_unknown", "1"),)) as c:
+        await c.call("config/mcpServer/reload", request_id="probe")
+    (warning,) = [n["params"] for n in c.notifications if n["method"] == "configWarning"]
+    assert warning == {
+        "summary": "Codex is ignoring 4 unrecognized configuration settings. Check for typos or deprecated settings.\n"
+        f"  legacy managed_config.toml ({system_dir / 'managed_config.toml'}): `man_unknown` is ignored.\n"
+        "  session-flags: `flag_unknown` is ignored.\n"
+        f"  system ({system_dir / 'config.toml'}): `sys_unknown` is ignored.\n"
+        "  ... and 1 more ignored settings.",
+        "details": None,
+    }

@@ -113,3 +113,28 @@ def test_log_format_json_writes_one_json_object_per_stderr_line(tmp_path: Path) 
     assert proc.returncode == 0 and proc.stdout == b""
     records = [json.loads(line) for line in proc.stderr.decode().splitlines() if line.startswith("{")]
     assert any(r["level"] == "WARNING" and "Failed to deserialize JSONRPCMessage" in r["message"] for r in records)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("foo", "Error: error parsing -c overrides: Invalid override (missing '='): foo"),
+        ("=1", "Error: error parsing -c overrides: Empty key in override: =1"),
+    ],
+)
+def test_malformed_overrides_refuse_to_start(tmp_path: Path, override: str, message: str) -> None:
+    proc = start(tmp_path / "home", tmp_path / "etc", "-c", override)
+    out, err = proc.communicate(timeout=TIMEOUT_S)
+    assert (proc.returncode, out) == (1, b"")
+    assert err.decode().splitlines()[-1] == message
+
+
+def test_system_dir_can_come_from_the_environment(tmp_path: Path) -> None:
+    etc = tmp_path / "etc-from-env"
+    etc.mkdir()
+    (etc / "requirements.toml").write_text("allowed_approval_policies = []\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEX_", "CHAMBERLAIN_"))}
+    env.update(CODEX_HOME=str(tmp_path / "home"), CHAMBERLAIN_SYSTEM_CONFIG_DIR=str(etc))
+    proc = subprocess.run(server_command(), input=b"", capture_output=True, env=env, timeout=TIMEOUT_S)
+    assert proc.returncode == 1
+    assert proc.stderr.decode().splitlines()[-1] == "Error: field `allowed_approval_policies` cannot be empty"

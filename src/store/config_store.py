@@ -343,9 +343,9 @@ def _layer_label(layer: Layer) -> str | None:
     if kind == "system":
         return f"system ({name['file']})"
     if kind == "legacyManagedConfigTomlFromFile":
-        return f"managed_config ({name['file']})"
+        return f"legacy managed_config.toml ({name['file']})"
     if kind == "sessionFlags":
-        return "session flags"
+        return "session-flags"
     return None
 
 
