@@ -14,7 +14,7 @@ from chamberlain.errors import ChamberlainError, InternalError, InvalidRequest
 from chamberlain.protocol import messages as wire
 from chamberlain.protocol.uuidtext import UuidError, parse_uuid
 from chamberlain.store.features import REGISTRY, RUNTIME_KEYS
-from chamberlain.store.ops import Edit, Warning
+from chamberlain.store.ops import Edit, StartupWarning
 from msgspec import Struct
 
 if TYPE_CHECKING:
@@ -208,7 +208,7 @@ class ConfigActor:
             self.runtime = {**self.runtime, **accepted}
         return wire.ExperimentalFeatureEnablementSetResponse(accepted)
 
-    def _warnings(self) -> list[Warning]:
+    def _warnings(self) -> list[StartupWarning]:
         try:
             return self.store.warnings()
         except Exception:

@@ -33,7 +33,7 @@ from chamberlain.protocol.methods import EXPERIMENTAL_METHODS, REFERENCE_METHODS
 from chamberlain.store.ops import Edit
 
 if TYPE_CHECKING:
-    from chamberlain.store.ops import Warning
+    from chamberlain.store.ops import StartupWarning
 
 __all__ = ["FrameTransport", "ServerInfo", "ConnectionActor", "OUTBOX_SIZE", "MAX_IN_FLIGHT"]
 
@@ -239,7 +239,7 @@ class ConnectionActor:
         reply = ca.Reply()
         try:
             self.config_inbox.send_nowait(ca.GetWarnings(reply))
-            warnings: list[Warning] = await reply.wait()
+            warnings: list[StartupWarning] = await reply.wait()
         except (trio.WouldBlock, trio.ClosedResourceError, ChamberlainError) as exc:
             logger.warning("could not compute configuration warnings: %r", exc)
             warnings = []
@@ -266,7 +266,7 @@ class ConnectionActor:
         await self._out.send(frame)
 
 
-def _warning_params(w: Warning) -> wire.ConfigWarningParams:
+def _warning_params(w: StartupWarning) -> wire.ConfigWarningParams:
     params = wire.ConfigWarningParams(w.summary, w.details)
     if w.path is not None:
         params.path = w.path

@@ -33,12 +33,12 @@ from chamberlain.store.layers import (
     origins_of,
     value_at,
 )
-from chamberlain.store.ops import Edit, Warning, WriteOutcome
+from chamberlain.store.ops import Edit, StartupWarning, WriteOutcome
 from chamberlain.store.requirements import Requirements, load_requirements, unrecognized_settings_warning
 from chamberlain.store.toml_edit import EditError, ValueRangeError, apply_edit, check_request_range, render
 from chamberlain.store.tomlfile import locate, parse_document, plain_json
 
-__all__ = ["ConfigStore", "Edit", "WriteOutcome", "Warning"]
+__all__ = ["ConfigStore", "Edit", "WriteOutcome", "StartupWarning"]
 
 READONLY: Final = "configLayerReadonly"
 CONFLICT: Final = "configVersionConflict"
@@ -294,7 +294,7 @@ class ConfigStore:
 
     # -- startup warnings (§9) ------------------------------------------------------------------
 
-    def warnings(self) -> list[Warning]:
+    def warnings(self) -> list[StartupWarning]:
         """The configWarning notifications for a new connection (spec §9), from the files as they
         are now."""
         try:
@@ -302,36 +302,36 @@ class ConfigStore:
         except TomlParseError as exc:
             return [_invalid_config_warning(exc)]
         except (ConfigFileError, OSError) as exc:
-            return [Warning(_USING_DEFAULTS, str(exc))]
+            return [StartupWarning(_USING_DEFAULTS, str(exc))]
         try:
             reqs = self.requirements()
         except TomlParseError as exc:
-            return [Warning(_USING_DEFAULTS, str(exc))]
+            return [StartupWarning(_USING_DEFAULTS, str(exc))]
         except RequirementsError as exc:
-            return [Warning(_USING_DEFAULTS, str(exc))]
+            return [StartupWarning(_USING_DEFAULTS, str(exc))]
         user = stack.user.file
         try:
             model.render_config(user.plain, base_dir=self._base_dir)
         except ConfigModelError as exc:
             line, start, end = locate(user.text, exc.path)
-            return [Warning(_USING_DEFAULTS, f"{self.user_path}:{line}:{start}: {exc.detail}",
+            return [StartupWarning(_USING_DEFAULTS, f"{self.user_path}:{line}:{start}: {exc.detail}",
                             self.user_path, line, start, end)]
         merged = stack.merge()
         try:
             before_pins = model.render_config(merged, base_dir=self._base_dir)
         except ConfigModelError as exc:
-            return [Warning(_USING_DEFAULTS, str(exc).rstrip("\n"))]
+            return [StartupWarning(_USING_DEFAULTS, str(exc).rstrip("\n"))]
         lines: list[str] = []
         for layer in stack.layers:
             label = _layer_label(layer)
             if label is not None and layer.enabled:
                 lines += [f"  {label}: `{key}` is ignored." for key in model.unknown_keys(layer.file.plain)]
         lines += reqs.unknown_setting_lines()
-        out: list[Warning] = []
+        out: list[StartupWarning] = []
         summary = unrecognized_settings_warning(lines)
         if summary is not None:
-            out.append(Warning(summary))
-        out += [Warning(text) for text in reqs.warnings(before_pins, configured=merged)]
+            out.append(StartupWarning(summary))
+        out += [StartupWarning(text) for text in reqs.warnings(before_pins, configured=merged)]
         return out
 
 
@@ -349,8 +349,8 @@ def _layer_label(layer: Layer) -> str | None:
     return None
 
 
-def _invalid_config_warning(exc: TomlParseError) -> Warning:
-    return Warning(
+def _invalid_config_warning(exc: TomlParseError) -> StartupWarning:
+    return StartupWarning(
         _USING_DEFAULTS, str(exc), exc.path, exc.line, exc.column, exc.column
     )
 

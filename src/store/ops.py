@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["Edit", "WriteOutcome", "Warning"]
+__all__ = ["Edit", "WriteOutcome", "StartupWarning"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +26,7 @@ class WriteOutcome:
 
 
 @dataclass(frozen=True, slots=True)
-class Warning:
+class StartupWarning:
     """One ``configWarning``: ``line``/``column``/``end_column`` are 1-based, inclusive."""
 
     summary: str
