@@ -385,3 +385,27 @@ async def test_unknown_keys_of_every_layer_are_named_in_one_warning(
         "  ... and 1 more ignored settings.",
         "details": None,
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('profile = "p"\nmodel_provider = "nope"\n',
+         'legacy `profile = "p"` config is no longer supported; use `--profile p` with `p.config.toml` instead'),
+        ('model_provider = "nope"\n', "Model provider `nope` not found"),
+        ('default_permissions = "x"\n', "default_permissions requires a `[permissions]` table"),
+        ("[permissions.y]\n", "config defines `[permissions]` profiles but does not set `default_permissions`"),
+        ('default_permissions = ":nope"\n', "default_permissions refers to unknown built-in profile `:nope`"),
+        ('model_instructions_file = "/nonexistent/x.md"\n',
+         "failed to read model instructions file /nonexistent/x.md: No such file or directory (os error 2)"),
+    ],
+)
+async def test_config_that_resolves_no_session_fails_reads_but_not_writes(
+    session: Any, codex_home: Path, text: str, reason: str
+) -> None:
+    (codex_home / "config.toml").write_text(text)
+    async with session() as c:
+        reply = await c.call("config/read", {})
+        assert reply["error"] == {
+            "code": INTERNAL, "message": f"failed to resolve feature override precedence: {reason}"}
+        assert (await c.result("config/value/write", write_params("review_model", "x")))["status"] == "ok"

@@ -35,6 +35,7 @@ from chamberlain.store.layers import (
 )
 from chamberlain.store.ops import Edit, StartupWarning, WriteOutcome
 from chamberlain.store.requirements import Requirements, load_requirements, unrecognized_settings_warning
+from chamberlain.store.resolve import resolution_error
 from chamberlain.store.toml_edit import EditError, ValueRangeError, apply_edit, check_request_range, render
 from chamberlain.store.tomlfile import locate, parse_document, plain_json
 
@@ -169,6 +170,9 @@ class ConfigStore:
             config = self.effective(stack, reqs, runtime)
         except ConfigModelError as exc:
             raise InternalError(f"invalid configuration: {exc}") from None
+        problem = resolution_error(config)
+        if problem is not None:
+            raise InternalError(f"failed to resolve feature override precedence: {problem}")
         result: dict[str, Any] = {
             "config": config,
             "origins": origins_of(stack.layers, frozenset(reqs.exact_pins)),
