@@ -127,14 +127,15 @@ class ConfigStore:
     def _stack(self, cwd: str | None, *, context: str) -> LayerStack:
         try:
             return self.loader.stack(cwd)
-        except TomlParseError as exc:
-            raise InternalError(f"{context}: {exc}") from None
-        except (ConfigFileError, OSError) as exc:
+        except (TomlParseError, ConfigFileError, OSError) as exc:
             raise InternalError(f"{context}: {exc}") from None
 
-    def _requirements_or_internal(self, context: str) -> Requirements:
+    def _load(self, cwd: str | None) -> tuple[LayerStack, Requirements]:
+        """The stack and requirements of a read; failures are -32603 ``failed to read configuration layers``."""
+        context = "failed to read configuration layers"
+        stack = self._stack(cwd, context=context)
         try:
-            return self.requirements()
+            return stack, self.requirements()
         except (RequirementsError, TomlParseError) as exc:
             raise InternalError(f"{context}: {exc}") from None
 
@@ -144,15 +145,10 @@ class ConfigStore:
         """The ``config`` object of config/read for a stack. Raises ConfigModelError."""
         merged = stack.merge()
         config = model.render_config(merged, base_dir=self._base_dir)
-        configured = merged.get("features") if isinstance(merged.get("features"), dict) else {}
-        pins = reqs.feature_pins()
-        effective = effective_features(configured or {}, pins, runtime)
+        effective = effective_features(_configured_features(merged), reqs.feature_pins(), runtime)
         features = dict(config.get("features") or {})
         for key in RUNTIME_KEYS:
             features[key] = effective[key]
-        for key, value in pins.items():
-            if key in features:
-                features[key] = value
         config["features"] = dict(sorted(features.items()))
         return reqs.apply_pins(config)
 
@@ -160,8 +156,7 @@ class ConfigStore:
         """The encoded result of config/read. Raises InternalError (-32603)."""
         if cwd is not None:
             cwd = os.path.abspath(cwd)
-        stack = self._stack(cwd, context="failed to read configuration layers")
-        reqs = self._requirements_or_internal("failed to read configuration layers")
+        stack, reqs = self._load(cwd)
         key = (cwd, include_layers, stack.signature(), self._requirements_generation, tuple(sorted(runtime.items())))
         hit = self._read_cache.get(key)
         if hit is not None:
@@ -186,8 +181,7 @@ class ConfigStore:
         return encoded
 
     def read_requirements(self, runtime: Mapping[str, bool]) -> dict[str, Any] | None:
-        stack = self._stack(None, context="failed to read configuration layers")
-        reqs = self._requirements_or_internal("failed to read configuration layers")
+        stack, reqs = self._load(None)
         try:
             config = self.effective(stack, reqs, runtime)
         except ConfigModelError as exc:
@@ -199,11 +193,8 @@ class ConfigStore:
         self._stack(None, context=context)
 
     def feature_states(self, runtime: Mapping[str, bool], cwd: str | None = None) -> dict[str, bool]:
-        stack = self._stack(cwd, context="failed to read configuration layers")
-        reqs = self._requirements_or_internal("failed to read configuration layers")
-        merged = stack.merge()
-        configured = merged.get("features") if isinstance(merged.get("features"), dict) else {}
-        return effective_features(configured or {}, reqs.feature_pins(), runtime)
+        stack, reqs = self._load(cwd)
+        return effective_features(_configured_features(stack.merge()), reqs.feature_pins(), runtime)
 
     # -- writes (blocking: call in a worker thread) ---------------------------------------------
 
@@ -337,6 +328,11 @@ class ConfigStore:
             out.append(StartupWarning(summary))
         out += [StartupWarning(text) for text in reqs.warnings(before_pins, configured=merged)]
         return out
+
+
+def _configured_features(merged: Mapping[str, Any]) -> Mapping[str, Any]:
+    features = merged.get("features")
+    return features if isinstance(features, dict) else {}
 
 
 def _layer_label(layer: Layer) -> str | None:

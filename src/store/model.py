@@ -84,7 +84,7 @@ def _prepare(value: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    """JSON-ready copy: `_Datetime` back to plain str."""
+    """JSON-ready deep copy (also of defaults): `_Datetime` back to plain str."""
     if isinstance(value, _Datetime):
         return str(value)
     if isinstance(value, dict):
@@ -323,7 +323,7 @@ def _decode_struct(spec: _Struct, value: Any, ctx: _Ctx, path: str) -> Any:
             inner = ctx.capped(path, buffered=True) if f.capped else ctx
             out[f.name] = _decode(f.spec, value[f.name], inner, _join(path, f.name))
         else:
-            out[f.name] = _default(f.default)
+            out[f.name] = _plain(f.default)
     if spec.extra is not None:
         inner = ctx.capped(path, buffered=True) if spec.extra_capped else ctx
         for k, v in value.items():
@@ -339,7 +339,7 @@ def _decode_positional(spec: _Struct, items: list[Any], ctx: _Ctx, path: str) ->
         if i < len(items):
             out[f.name] = _decode(f.spec, items[i], inner, path)
         elif spec.all_default:
-            out[f.name] = _default(f.default)
+            out[f.name] = _plain(f.default)
         else:
             raise _fail(
                 f"invalid length {len(items)}, expected struct {spec.name} with {spec.arity} "
@@ -356,20 +356,6 @@ def _shape(spec: _Struct, out: dict[str, Any]) -> dict[str, Any]:
     if spec.output is not None:
         return {k: shaped[k] for k in spec.output}
     return shaped
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, (dict, list)):
-        return _copy(value)
-    return value
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -419,7 +405,7 @@ def _decode_microphone_channel(value: Any, ctx: _Ctx, path: str) -> Any:
         return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**16
 
     if channel(value) or (isinstance(value, list) and all(channel(v) for v in value)):
-        return _copy(value)
+        return _plain(value)
     raise _fail(_untagged_error("MicrophoneChannels"), ctx, path)
 
 
@@ -512,7 +498,7 @@ def _decode_keymap(value: Any, ctx: _Ctx, path: str) -> Any:
     if isinstance(value, list) and value:
         raise _fail(invalid_type(value[0], "struct TuiGlobalKeymap"), ctx, path)
     if isinstance(value, list):
-        return _copy(_KEYMAP_DEFAULT)
+        return _plain(_KEYMAP_DEFAULT)
     if not isinstance(value, dict):
         raise _fail(invalid_type(value, "struct TuiKeymap"), ctx, path)
     out: dict[str, Any] = {}
@@ -1422,7 +1408,7 @@ def render_config(merged: dict[str, Any], *, base_dir: str | None = None) -> dic
         if member.name in value:
             out[member.name] = _plain(_decode(member.spec, value[member.name], ctx, member.name))
         else:
-            out[member.name] = _default(member.default)
+            out[member.name] = _plain(member.default)
     tools = value.get("tools")
     if isinstance(tools, dict) and "client_search_provider" in tools:
         # the wire member reports the effective `tools.client_search_provider`
