@@ -162,3 +162,12 @@ async def test_enablement_is_shared_by_every_connection_of_a_server(
             await b.initialize()
             await a.result("experimentalFeature/enablement/set", {"enablement": {"remote_control": True}})
             assert (await b.result("config/read", {}))["config"]["features"]["remote_control"] is True
+
+
+async def test_a_pinned_feature_no_layer_sets_is_not_added_to_config(session: Any, system_dir: Path) -> None:
+    (system_dir / "requirements.toml").write_text(REQUIREMENTS)
+    async with session() as c:
+        features = (await c.result("config/read", {}))["config"]["features"]
+    assert "apps" not in features
+    assert features["memories"] is False
+    assert list(features) == sorted(features)

@@ -954,13 +954,16 @@ class Requirements:
         return None
 
     def apply_pins(self, config: dict[str, Any]) -> dict[str, Any]:
-        """A copy of the ``config/read`` object with exact pins and feature pins applied."""
+        """A copy of the ``config/read`` object with exact pins applied, and feature pins applied to
+        the features it lists (a pinned feature no layer sets is not added, as on the reference)."""
         out = dict(config)
         for key, pin in self.pins.items():
             out[key] = pin.value
         if self.feature_pin_list:
             feats = dict(out.get("features") or {})
-            feats.update(self.feature_pin_list)
+            for name, value in self.feature_pin_list:
+                if name in feats:
+                    feats[name] = value
             out["features"] = feats
         return out
 
