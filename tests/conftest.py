@@ -16,7 +16,7 @@ import types
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 import trio
@@ -55,7 +55,8 @@ class Client:
         return line
 
     async def recv(self) -> dict[str, Any]:
-        return json.loads(await self.recv_line())
+        frame: dict[str, Any] = json.loads(await self.recv_line())
+        return frame
 
     async def response(self, request_id: Any) -> dict[str, Any]:
         """The next response with ``request_id``; notifications met on the way are kept."""
@@ -184,10 +185,14 @@ class ReferenceServer:
         self._lines: queue.Queue[bytes] = queue.Queue()
         stdout = self._proc.stdout
         assert stdout is not None
-        threading.Thread(target=lambda: [self._lines.put(line) for line in stdout], daemon=True).start()
+        threading.Thread(target=self._pump, args=(stdout,), daemon=True).start()
         self._next_id = 0
         client = {"clientInfo": {"name": "t", "version": "1"}, "capabilities": {"experimentalApi": True}}
         self.request("initialize", client)
+
+    def _pump(self, stdout: IO[bytes]) -> None:
+        for line in stdout:
+            self._lines.put(line)
 
     def request(self, method: str, params: Any) -> dict[str, Any]:
         rid, self._next_id = self._next_id, self._next_id + 1
@@ -209,6 +214,9 @@ class ReferenceServer:
             self._proc.wait(REFERENCE_TIMEOUT_S)
         finally:
             self._proc.kill()
+            self._proc.wait()
+            assert self._proc.stdout is not None
+            self._proc.stdout.close()
 
 
 _DEAD_PROXY = "http://127.0.0.1:9"
