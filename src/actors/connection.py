@@ -121,7 +121,6 @@ class ConnectionActor:
                 with send_out:
                     self._out = send_out
                     await self._serve(nursery, task_status)
-                    self.pending.close()
                 # The writer drains the outbox and returns; the whole stop shares one deadline.
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             logger.debug("%s: connection closed: %r", self.label, exc)
@@ -136,6 +135,8 @@ class ConnectionActor:
             with self._subscription():
                 task_status.started()
                 await self._read_loop()
+                # No more client responses will be read: server -> client requests fail now.
+                self.pending.close()
                 deadline = trio.current_time() + STOP_GRACE_S
                 answers.cancel_scope.deadline = deadline
                 nursery.cancel_scope.deadline = deadline

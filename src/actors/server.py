@@ -104,10 +104,17 @@ class Server:
         ``run`` returns, within ``STOP_GRACE_S``. Idempotent."""
         self._stop.set()
 
-    async def serve_connection(self, transport: FrameTransport, label: str = "stdio") -> None:
+    async def serve_connection(
+        self,
+        transport: FrameTransport,
+        label: str = "stdio",
+        *,
+        task_status: trio.TaskStatus[ConnectionActor] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
         """Serve one client in the server's handler nursery; returns when its connection ends
-        (end of input, ``stop()``, a broken transport, or a crash, which is logged). Cancelling
-        the caller closes the connection at once."""
+        (end of input, ``stop()``, a broken transport, or a crash, which is logged). Started
+        (with ``nursery.start``) it gives the connection's actor, e.g. to send it server ->
+        client requests. Cancelling the caller closes the connection at once."""
         handlers = self._handlers
         if handlers is None or self._config_inbox is None:
             raise RuntimeError("Server.run has not started or has stopped")
@@ -116,17 +123,25 @@ class Server:
             actor.stop()
         scope = trio.CancelScope()
         done = trio.Event()
-        handlers.start_soon(self._supervise, actor, scope, done)
         try:
+            await handlers.start(self._supervise, actor, scope, done)
+            task_status.started(actor)
             await done.wait()
         finally:
             scope.cancel(reason="caller of serve_connection left")
 
-    async def _supervise(self, actor: ConnectionActor, scope: trio.CancelScope, done: trio.Event) -> None:
+    async def _supervise(
+        self,
+        actor: ConnectionActor,
+        scope: trio.CancelScope,
+        done: trio.Event,
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
         self._connections.add(actor)
         try:
             with scope:
-                await actor.run()
+                await actor.run(task_status=task_status)
         except* Exception as group:
             logger.error("%s: connection failed and was closed", actor.label, exc_info=group)
         finally:
