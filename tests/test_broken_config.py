@@ -64,3 +64,16 @@ async def test_mcp_reload_answers_despite_a_type_error(session: Any, codex_home:
     (codex_home / "config.toml").write_text("model = 5\n")
     async with session() as c:
         assert await c.result("config/mcpServer/reload") == {}
+
+
+async def test_with_a_type_error_requirements_narrow_login_methods_by_the_defaults(
+    session: Any, codex_home: Path, system_dir: Path
+) -> None:
+    # Checked on 0.169.0 with /etc/codex bind-mounted in a private mount namespace.
+    (system_dir / "requirements.toml").write_text('allowed_login_methods = ["api", "chatgpt"]\n')
+    (codex_home / "config.toml").write_text('forced_login_method = "chatgpt"\n')
+    async with session() as c:
+        assert (await c.result("configRequirements/read"))["requirements"]["allowedLoginMethods"] == ["chatgpt"]
+        (codex_home / "config.toml").write_text('forced_login_method = "chatgpt"\nmodel = 5\n')
+        reqs = (await c.result("configRequirements/read"))["requirements"]
+    assert reqs["allowedLoginMethods"] == ["api", "chatgpt"]

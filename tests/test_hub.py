@@ -15,7 +15,7 @@ IO_BOUND_S = 10
 
 async def _next_notification(client: Any) -> dict[str, Any]:
     """The next frame the client gets, which must be a notification."""
-    frame = await client.recv()
+    frame: dict[str, Any] = await client.recv()
     assert "id" not in frame, frame
     return frame
 

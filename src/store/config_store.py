@@ -70,7 +70,6 @@ _OVERRIDE_MESSAGES: Final[Mapping[str, str]] = {
 
 #: Entries of the session-check memo before it is cleared.
 _CACHE_ENTRIES: Final = 64
-_LOGIN_METHODS: Final = frozenset({"api", "chatgpt"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +97,7 @@ class ConfigStore:
         #: bumped whenever requirements are reloaded: part of the read-cache key.
         self._requirements_generation = 0
         self._session_problems: dict[tuple[Any, ...], str | None] = {}
+        self._requirements_wire: dict[tuple[Any, ...], dict[str, Any] | None] = {}
         #: the document of the last write and its text: reused by the next write when the file
         #: still has that text (a tomlkit document is mutable, so it is used once).
         self._spare_doc: tuple[str, tomlkit.TOMLDocument] | None = None
@@ -189,14 +189,24 @@ class ConfigStore:
 
     def read_requirements(self) -> dict[str, Any] | None:
         """configRequirements/read. Needs the layers to load (a file that is not TOML is -32603)
-        but not the config model: a type error in ``config.toml`` still answers, as on the
-        reference. ``forced_login_method`` narrows the login methods when it is a valid value."""
-        stack, reqs = self._load(None)
-        forced = stack.merge().get("forced_login_method")
+        but not the config model: with a type error in ``config.toml`` the reference still
+        answers, narrowing the login methods by the defaults instead of ``forced_login_method``."""
+        prepared = self.prepare_read(None)
+        key = prepared.key
+        if key in self._requirements_wire:
+            return self._requirements_wire[key]
         try:
-            return reqs.wire({"forced_login_method": forced if forced in _LOGIN_METHODS else None})
+            config = model.render_config(prepared.stack.merge(), base_dir=self._base_dir)
+        except ConfigModelError:
+            config = {}
+        try:
+            wire = prepared.reqs.wire(config)
         except RequirementsError as exc:
             raise InternalError(f"failed to read configuration layers: {exc}") from None
+        if len(self._requirements_wire) > _CACHE_ENTRIES:
+            self._requirements_wire.clear()
+        self._requirements_wire[key] = wire
+        return wire
 
     def check_loadable(self, context: str) -> None:
         """Load the thread-agnostic stack; InternalError(``<context>: <why>``) when it fails."""
