@@ -107,6 +107,7 @@ class ConnectionActor:
         self._answers: trio.Nursery | None = None
         self._stopping = False
         self._receive_scope: trio.CancelScope | None = None
+        self._receiving = False
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -145,17 +146,26 @@ class ConnectionActor:
         return self.hub.subscribe(self) if self.hub is not None else nullcontext()
 
     async def _read_loop(self) -> None:
-        while not self._stopping:
-            with trio.CancelScope() as self._receive_scope:
+        # One cancel scope for the whole loop (a scope per frame would cost on every request);
+        # ``stop`` cancels it only while the loop waits for input, so a frame being dispatched
+        # is never cut short.
+        with trio.CancelScope() as self._receive_scope:
+            while not self._stopping:
+                self._receiving = True
                 frame = await self.transport.receive_frame()
-            if self._receive_scope.cancelled_caught or frame is None:
-                return
-            await self._on_frame(frame)
+                self._receiving = False
+                if frame is None:
+                    return
+                if self._stopping:  # stopped while this frame was arriving: still serve it
+                    with trio.CancelScope(shield=True):
+                        await self._on_frame(frame)
+                    return
+                await self._on_frame(frame)
 
     def stop(self) -> None:
         """Stop reading; what was received is still answered. Idempotent."""
         self._stopping = True
-        if self._receive_scope is not None:
+        if self._receiving and self._receive_scope is not None:
             self._receive_scope.cancel(reason="connection stopping")
 
     async def _writer(self, receive_out: trio.MemoryReceiveChannel[bytes], scope: trio.CancelScope) -> None:

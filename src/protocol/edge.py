@@ -10,15 +10,16 @@ client. ``error_frame`` writes the reference's error shape.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Final
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Final, Literal, final
 
 from chamberlain.errors import ChamberlainError, InternalError, InvalidRequest
 from chamberlain.protocol.codec import encode_error
 from chamberlain.protocol.decode import ParamsError
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from chamberlain.protocol.codec import RequestId
 
 __all__ = ["map_exceptions", "error_frame", "GENERIC_INTERNAL_TEXT"]
@@ -34,18 +35,29 @@ _MAPPING: Final[Mapping[type[Exception], Callable[[Exception], ChamberlainError]
 }
 
 
-@contextmanager
-def map_exceptions(method: str) -> Iterator[None]:
-    """Re-raise what the body raises as a ChamberlainError (``method`` names it in the log)."""
-    try:
-        yield
-    except ChamberlainError:
-        raise
-    except Exception as exc:
-        for kind, make in _MAPPING.items():
-            if isinstance(exc, kind):
+@final
+class map_exceptions:  # noqa: N801 - used as a context manager, named like one
+    """``with map_exceptions(method):`` re-raises what the body raises as a ChamberlainError
+    (``method`` names the request in the log). A class rather than a generator: it wraps every
+    request, and this costs a fraction of ``@contextmanager``'s overhead."""
+
+    __slots__ = ("method",)
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]:
+        if exc is None or isinstance(exc, ChamberlainError) or not isinstance(exc, Exception):
+            return False  # no error, already typed, or not ours to map (Cancelled, KeyboardInterrupt)
+        for foreign, make in _MAPPING.items():
+            if isinstance(exc, foreign):
                 raise make(exc) from None
-        logger.error("%s: unexpected failure, answered %r", method, GENERIC_INTERNAL_TEXT, exc_info=exc)
+        logger.error("%s: unexpected failure, answered %r", self.method, GENERIC_INTERNAL_TEXT, exc_info=exc)
         raise InternalError(GENERIC_INTERNAL_TEXT) from None
 
 

@@ -221,16 +221,21 @@ class ConfigStore:
             raise InternalError(f"{context}: {problem}")
 
     def _session_problem(self, runtime: Mapping[str, bool]) -> str | None:
-        failure = self._load_failure()
-        if failure is not None:
-            return failure.details
-        prepared = self.prepare_read(None)
+        try:
+            prepared = self.prepare_read(None)
+        except InternalError:  # a layer or the requirements do not load: not worth caching
+            failure = self._load_failure()
+            return failure.details if failure is not None else None
         key = (prepared.key, tuple(sorted(runtime.items())))
         if key not in self._session_problems:
-            config = self.effective(prepared.stack, prepared.reqs, runtime)
+            failure = self._load_failure()
+            if failure is not None:
+                problem = failure.details
+            else:
+                problem = resolution_error(self.effective(prepared.stack, prepared.reqs, runtime))
             if len(self._session_problems) > _CACHE_ENTRIES:
                 self._session_problems.clear()
-            self._session_problems[key] = resolution_error(config)
+            self._session_problems[key] = problem
         return self._session_problems[key]
 
     def feature_states(self, runtime: Mapping[str, bool], cwd: str | None = None) -> dict[str, bool]:
