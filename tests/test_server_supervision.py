@@ -81,3 +81,31 @@ async def test_an_unexpected_failure_never_names_the_exception_on_the_wire(
         reply = await c.call("config/read", {}, request_id=1)
     assert reply["error"] == {"code": -32603, "message": "internal error"}
     assert "KeyError" not in str(reply) and "secret" not in str(reply)
+
+
+class VanishingTransport:
+    """A client that disappears: its input breaks as a closed pipe does."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    async def receive_frame(self) -> bytes | None:
+        await trio.lowlevel.checkpoint()
+        raise trio.BrokenResourceError("client went away")
+
+    async def send_frame(self, frame: bytes) -> None:
+        self.sent.append(frame)
+
+
+async def test_a_client_that_disappears_ends_its_connection_quietly(
+    codex_home: Path, system_dir: Path, harness: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="chamberlain")
+    settings = harness.Settings(codex_home, system_dir, environ={})
+    with trio.fail_after(IO_BOUND_S):
+        async with harness.open_server(settings) as server, harness.connect(server) as other:
+            await server.serve_connection(VanishingTransport(), "vanishing")
+            await other.initialize()
+            assert await other.call("config/mcpServer/reload", request_id=1) == {"id": 1, "result": {}}
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any(r.getMessage().startswith("vanishing: connection closed") for r in caplog.records)

@@ -123,8 +123,9 @@ class ConnectionActor:
                     self._out = send_out
                     await self._serve(nursery, task_status)
                 # The writer drains the outbox and returns; the whole stop shares one deadline.
-        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            logger.debug("%s: connection closed: %r", self.label, exc)
+        except* (trio.BrokenResourceError, trio.ClosedResourceError) as group:
+            # The client went away (STYLE rule 10): not an error, and nothing else is affected.
+            logger.debug("%s: connection closed: %r", self.label, group.exceptions[0])
         finally:
             self.pending.close()
             for inbox in self.inboxes.values():
