@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
+import trio.lowlevel
 import trio.testing
 from chamberlain.actors import config_actor as ca
 from chamberlain.actors.connection import STOP_GRACE_S, ConnectionActor, ServerInfo
@@ -171,3 +172,37 @@ def test_a_host_piping_a_file_of_requests_gets_every_answer_and_exit_0(tmp_path:
     assert proc.returncode == 0, proc.stderr.decode()
     answered = [json.loads(line).get("id") for line in proc.stdout.splitlines() if b'"id"' in line]
     assert sorted(map(str, answered)) == sorted(["0", "r", *(f"w{i}" for i in range(WRITES))])
+
+
+class StopWhileArriving:
+    """Hands over its one frame only after asking the connection to stop: the stop request lands
+    while the frame is on its way in (the connection is still waiting for input)."""
+
+    def __init__(self, frame: bytes) -> None:
+        self.frame: bytes | None = frame
+        self.actor: ConnectionActor | None = None
+        self.sent: list[bytes] = []
+
+    async def receive_frame(self) -> bytes | None:
+        await trio.lowlevel.checkpoint()
+        assert self.actor is not None
+        self.actor.stop()
+        frame, self.frame = self.frame, None
+        return frame
+
+    async def send_frame(self, frame: bytes) -> None:
+        self.sent.append(frame)
+
+
+async def test_a_frame_arriving_as_the_stop_is_requested_is_still_answered(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    send, receive = trio.open_memory_channel[ca.ConfigMsg](8)
+    transport = StopWhileArriving(b'{"id":"x","method":"nope/nope"}')
+    actor = ConnectionActor(transport, INFO, {"config": send})
+    transport.actor = actor
+    with receive, trio.fail_after(STOP_GRACE_S):
+        await actor.run()
+    assert len(transport.sent) == 1
+    expected = b'{"error":{"code":-32600,"message":"Invalid request: unknown variant `nope/nope`'
+    assert transport.sent[0].startswith(expected)

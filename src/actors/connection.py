@@ -158,7 +158,7 @@ class ConnectionActor:
                 if frame is None:
                     return
                 if self._stopping:  # stopped while this frame was arriving: still serve it
-                    with trio.CancelScope(shield=True):
+                    with trio.CancelScope(shield=True, deadline=trio.current_time() + STOP_GRACE_S):
                         await self._on_frame(frame)
                     return
                 await self._on_frame(frame)
