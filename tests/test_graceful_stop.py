@@ -16,7 +16,7 @@ import trio
 import trio.lowlevel
 import trio.testing
 from chamberlain.actors import config_actor as ca
-from chamberlain.actors.connection import STOP_GRACE_S, ConnectionActor, ServerInfo
+from chamberlain.actors.connection import OUTBOX_SIZE, STOP_GRACE_S, ConnectionActor, ServerInfo
 from chamberlain.actors.server import Server
 from chamberlain.actors.transports import LineTransport
 
@@ -206,3 +206,45 @@ async def test_a_frame_arriving_as_the_stop_is_requested_is_still_answered(
     assert len(transport.sent) == 1
     expected = b'{"error":{"code":-32600,"message":"Invalid request: unknown variant `nope/nope`'
     assert transport.sent[0].startswith(expected)
+
+
+class GatedTransport:
+    """Hands over its frames, then end of input; writes wait until the test opens the gate (a
+    client that does not read for a while)."""
+
+    def __init__(self, frames: list[bytes]) -> None:
+        self.frames = frames
+        self.gate = trio.Event()
+        self.input_done = trio.Event()
+        self.sent: list[bytes] = []
+
+    async def receive_frame(self) -> bytes | None:
+        await trio.lowlevel.checkpoint()
+        if self.frames:
+            return self.frames.pop(0)
+        self.input_done.set()
+        return None
+
+    async def send_frame(self, frame: bytes) -> None:
+        await self.gate.wait()
+        self.sent.append(frame)
+
+
+async def test_answers_beyond_a_full_outbox_wait_for_the_client_and_all_arrive(
+    codex_home: Path, system_dir: Path, harness: Any
+) -> None:
+    count = 3 * OUTBOX_SIZE
+    frames = [json.dumps(_init()).encode()]
+    frames += [b'{"id":%d,"method":"config/mcpServer/reload"}' % i for i in range(1, count + 1)]
+    transport = GatedTransport(frames)
+    settings = harness.Settings(codex_home, system_dir, environ={})
+    with trio.fail_after(IO_BOUND_S):
+        async with harness.open_server(settings) as server, trio.open_nursery() as nursery:
+            nursery.start_soon(server.serve_connection, transport)
+            await transport.input_done.wait()
+            await trio.testing.wait_all_tasks_blocked()
+            assert transport.sent == []
+            transport.gate.set()
+    replies = [json.loads(f) for f in transport.sent if b'"id"' in f]
+    assert sorted(r["id"] for r in replies) == list(range(count + 1))
+    assert all("result" in r for r in replies)

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from chamberlain.actors.hub import Hub
-    from chamberlain.actors.reply import Waiter
+    from chamberlain.actors.reply import Answer
     from chamberlain.store.ops import StartupWarning
 
 __all__ = ["FrameTransport", "ServerInfo", "ConnectionActor", "OUTBOX_SIZE", "MAX_IN_FLIGHT", "STOP_GRACE_S"]
@@ -104,7 +104,8 @@ class ConnectionActor:
         self.pending = PendingRequests(label)
         self._in_flight = 0
         self._out: trio.MemorySendChannel[bytes] | None = None
-        self._answers: trio.Nursery | None = None
+        self._answers: trio.Nursery | None = None  # tasks of answers waiting for outbox room
+        self._drained: trio.Event | None = None  # set when the last in-flight request is answered
         self._stopping = False
         self._receive_scope: trio.CancelScope | None = None
         self._receiving = False
@@ -142,6 +143,9 @@ class ConnectionActor:
                 deadline = trio.current_time() + STOP_GRACE_S
                 answers.cancel_scope.deadline = deadline
                 nursery.cancel_scope.deadline = deadline
+                if self._in_flight:
+                    self._drained = trio.Event()
+                    await self._drained.wait()
 
     def _subscription(self) -> AbstractContextManager[None]:
         return self.hub.subscribe(self) if self.hub is not None else nullcontext()
@@ -233,7 +237,7 @@ class ConnectionActor:
             return InvalidRequest(f"{method} requires experimentalApi capability")
         return InvalidRequest(f"Invalid request: `{method}` is not served by this server (Chamberlain)")
 
-    def _submit(self, request_id: RequestId, owner: str, msg: Any, reply: Waiter[res.WireResult]) -> None:
+    def _submit(self, request_id: RequestId, owner: str, msg: Any, reply: Answer[res.WireResult]) -> None:
         """Hand a request to its owner without waiting; Overloaded when it cannot queue."""
         if self._in_flight >= MAX_IN_FLIGHT:
             raise Overloaded()
@@ -242,18 +246,33 @@ class ConnectionActor:
         except trio.WouldBlock:
             raise Overloaded() from None
         self._in_flight += 1
-        assert self._answers is not None
-        self._answers.start_soon(self._answer, request_id, reply)
+        reply.on_done(lambda: self._answered(request_id, reply))
 
-    async def _answer(self, request_id: RequestId, reply: Waiter[res.WireResult]) -> None:
+    def _answered(self, request_id: RequestId, reply: Answer[res.WireResult]) -> None:
+        """Runs in the owner's task as it answers: queue the response (a task waits for room
+        only when the outbox is full). Never raises into the owner."""
         try:
             with map_exceptions("answer"):
-                frame = encode_result(request_id, await reply.wait())
+                frame = encode_result(request_id, reply.result())
         except ChamberlainError as exc:
             frame = error_frame(request_id, exc)
-        finally:
-            self._in_flight -= 1
-        await self._send(frame)
+        self._in_flight -= 1
+        if self._in_flight == 0 and self._drained is not None:
+            self._drained.set()
+        try:
+            assert self._out is not None
+            self._out.send_nowait(frame)
+        except trio.WouldBlock:
+            self._send_later(request_id, frame)
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            logger.debug("%s: connection closed before the answer to %r", self.label, request_id)
+
+    def _send_later(self, request_id: RequestId, frame: bytes) -> None:
+        try:
+            assert self._answers is not None
+            self._answers.start_soon(self._send, frame)
+        except RuntimeError:  # the connection has finished: nobody will read it
+            logger.debug("%s: connection closed before the answer to %r", self.label, request_id)
 
     # -- what the connection answers itself ----------------------------------------------------
 
