@@ -3,8 +3,9 @@ answers back to frames, keeping the handshake state of its connection (spec §1,
 
 Requests are handled in arrival order: each is decoded, its route looked up (``actors/routes.py``),
 checked against the handshake gate and handed to the owning actor with ``send_nowait`` (a full
-inbox is ``-32001``); a small task per request waits for the answer and queues the response, so a
-pipelining client is served without waiting for each reply, and a slow client only stalls itself.
+inbox is ``-32001``). When the owner gives its ``Reply``, a callback queues the response on the
+connection's outbox (a task waits for room only when the outbox is full), so a pipelining client
+is served without waiting for each reply, and a slow client only stalls itself.
 Client responses go to the connection's table of server -> client requests (``pending.py``).
 
 Stopping (end of input, or ``stop()``) is graceful: reading stops, every request already received
