@@ -9,12 +9,15 @@ no task of its own.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar, final
 
 import trio
 
 __all__ = ["Reply", "Waiter", "Answer"]
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -81,4 +84,7 @@ class Reply(Generic[T]):
         self._event.set()
         callback, self._callback = self._callback, None
         if callback is not None:
-            callback()
+            try:
+                callback()
+            except Exception:  # a requester's bug must not take the giving actor down
+                logger.exception("reply callback failed")
