@@ -10,6 +10,8 @@ __all__ = [
     "InternalError",
     "Overloaded",
     "ConfigWriteError",
+    "ClientRequestTimedOut",
+    "ClientGone",
     "ConfigModelError",
     "TomlParseError",
     "ConfigFileError",
@@ -64,6 +66,19 @@ class ConfigWriteError(InvalidRequest):
     @property
     def data(self) -> Any | None:
         return {"config_write_error_code": self.write_code}
+
+
+class ClientRequestTimedOut(ChamberlainError):
+    """A server -> client request that got no response by its deadline."""
+
+    def __init__(self, method: str, request_id: int) -> None:
+        super().__init__(f"client did not answer {method} (request {request_id}) in time")
+        self.method = method
+        self.request_id = request_id
+
+
+class ClientGone(ChamberlainError):
+    """A server -> client request whose connection closed before the client answered."""
 
 
 class ConfigModelError(Exception):

@@ -1,6 +1,11 @@
 """ConfigActor: owns the config store, its file lock, the version and the runtime feature
 enablement. One task serves its inbox, so config operations are serialised in arrival order;
-writes run in a worker thread (fsync, flock) while the actor waits, never half-done on cancel."""
+writes and the startup warnings run in a worker thread (fsync, flock, first imports) while the
+actor waits, never half-done on cancel.
+
+The actor answers with domain values turned into wire Structs by ``protocol/results.py``; an
+exception is handed to the requester as is (``Reply.fail``) and mapped to JSON-RPC at the edge.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,9 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 import msgspec
 import trio
-from chamberlain.errors import ChamberlainError, InternalError, InvalidRequest
-from chamberlain.protocol import messages as wire
+from chamberlain.actors.reply import Reply
+from chamberlain.errors import InvalidRequest
+from chamberlain.protocol import results as res
 from chamberlain.protocol.uuidtext import UuidError, parse_uuid
 from chamberlain.store.features import REGISTRY, RUNTIME_KEYS
 from chamberlain.store.ops import Edit, StartupWarning
@@ -23,7 +29,6 @@ if TYPE_CHECKING:
     from chamberlain.store.config_store import ConfigStore
 
 __all__ = [
-    "Reply",
     "ConfigActor",
     "ReadConfig",
     "WriteConfig",
@@ -32,6 +37,7 @@ __all__ = [
     "SetEnablement",
     "ReloadMcpServers",
     "GetWarnings",
+    "ConfigRequest",
     "ConfigMsg",
     "INBOX_SIZE",
 ]
@@ -40,39 +46,16 @@ logger = logging.getLogger(__name__)
 
 #: Messages the actor may have queued before senders are told the server is overloaded.
 INBOX_SIZE: Final = 128
+#: Encoded config/read results kept before the cache is cleared.
+READ_CACHE_ENTRIES: Final = 64
 _RUNTIME: Final = frozenset(RUNTIME_KEYS)
-
-
-@final
-class Reply:
-    """A one-shot answer: the actor calls ``set`` or ``fail`` once; the requester awaits ``wait``."""
-
-    __slots__ = ("_event", "_value", "_error")
-
-    def __init__(self) -> None:
-        self._event = trio.Event()
-        self._value: Any = None
-        self._error: BaseException | None = None
-
-    def set(self, value: Any) -> None:
-        self._value = value
-        self._event.set()
-
-    def fail(self, error: BaseException) -> None:
-        self._error = error
-        self._event.set()
-
-    async def wait(self) -> Any:
-        await self._event.wait()
-        if self._error is not None:
-            raise self._error
-        return self._value
+_ENC: Final = msgspec.json.Encoder()
 
 
 class ReadConfig(Struct, frozen=True):
     cwd: str | None
     include_layers: bool
-    reply: Reply
+    reply: Reply[msgspec.Raw]
 
 
 class WriteConfig(Struct, frozen=True):
@@ -80,34 +63,36 @@ class WriteConfig(Struct, frozen=True):
     file_path: str | None
     expected_version: str | None
     reload_user_config: bool
-    reply: Reply
+    reply: Reply[res.ConfigWriteResponse]
 
 
 class ReadRequirements(Struct, frozen=True):
-    reply: Reply
+    reply: Reply[res.ConfigRequirementsReadResponse]
 
 
 class ListFeatures(Struct, frozen=True):
     cursor: str | None
     limit: int | None
     thread_id: str | None
-    reply: Reply
+    reply: Reply[res.ExperimentalFeatureListResponse]
 
 
 class SetEnablement(Struct, frozen=True):
     enablement: dict[str, bool]
-    reply: Reply
+    reply: Reply[res.ExperimentalFeatureEnablementSetResponse]
 
 
 class ReloadMcpServers(Struct, frozen=True):
-    reply: Reply
+    reply: Reply[res.EmptyResult]
 
 
 class GetWarnings(Struct, frozen=True):
-    reply: Reply
+    reply: Reply[list[StartupWarning]]
 
 
-ConfigMsg = ReadConfig | WriteConfig | ReadRequirements | ListFeatures | SetEnablement | ReloadMcpServers | GetWarnings
+#: The messages a client request becomes (see ``actors/routes.py``).
+ConfigRequest = ReadConfig | WriteConfig | ReadRequirements | ListFeatures | SetEnablement | ReloadMcpServers
+ConfigMsg = ConfigRequest | GetWarnings
 
 
 @final
@@ -119,6 +104,8 @@ class ConfigActor:
         self._store: ConfigStore | None = None
         #: values set by experimentalFeature/enablement/set: process-wide, never written to disk.
         self.runtime: Mapping[str, bool] = {}
+        self._runtime_key: tuple[tuple[str, bool], ...] = ()
+        self._read_cache: dict[tuple[Any, ...], msgspec.Raw] = {}
 
     @property
     def store(self) -> ConfigStore:
@@ -135,22 +122,20 @@ class ConfigActor:
             async for msg in receive:
                 try:
                     await self._handle(msg)
-                except ChamberlainError as exc:
+                except Exception as exc:  # the requester's edge maps it; the actor serves on
                     msg.reply.fail(exc)
-                except Exception as exc:  # a bug must not take the actor down with it
-                    logger.exception("config operation failed")
-                    msg.reply.fail(InternalError(f"internal error: {type(exc).__name__}"))
 
     async def _handle(self, msg: ConfigMsg) -> None:
         match msg:
             case ReadConfig():
-                msg.reply.set(msgspec.Raw(self.store.read(msg.cwd, msg.include_layers, self.runtime)))
+                msg.reply.set(self._read(msg))
             case WriteConfig():
-                await self._write(msg)
-            case ReadRequirements():
-                msg.reply.set(
-                    wire.ConfigRequirementsReadResponse(True, self.store.read_requirements(self.runtime))
+                outcome = await trio.to_thread.run_sync(
+                    self.store.write, msg.edits, msg.file_path, msg.expected_version
                 )
+                msg.reply.set(res.write_result(outcome))
+            case ReadRequirements():
+                msg.reply.set(res.ConfigRequirementsReadResponse(True, self.store.read_requirements()))
             case ListFeatures():
                 msg.reply.set(self._list_features(msg))
             case SetEnablement():
@@ -160,18 +145,25 @@ class ConfigActor:
                 # to see). No MCP servers run inside Chamberlain and no threads are loaded, so
                 # there is nothing more to refresh.
                 self.store.check_loadable("failed to refresh MCP servers")
-                msg.reply.set(wire.EmptyResult())
+                msg.reply.set(res.EmptyResult())
             case GetWarnings():
-                msg.reply.set(self._warnings())
+                msg.reply.set(await trio.to_thread.run_sync(self._warnings))
 
-    async def _write(self, msg: WriteConfig) -> None:
-        outcome = await trio.to_thread.run_sync(self.store.write, msg.edits, msg.file_path, msg.expected_version)
-        overridden = None
-        if outcome.overridden is not None:
-            overridden = wire.OverriddenMetadata(**_snake(outcome.overridden))
-        msg.reply.set(wire.ConfigWriteResponse(outcome.status, outcome.version, outcome.file_path, overridden))
+    def _read(self, msg: ReadConfig) -> msgspec.Raw:
+        """The encoded config/read result, from the cache while no file, requirement or runtime
+        flag changed (a hit costs the ``stat`` calls of ``prepare_read``)."""
+        prepared = self.store.prepare_read(msg.cwd)
+        key = (prepared.key, msg.include_layers, self._runtime_key)
+        hit = self._read_cache.get(key)
+        if hit is None:
+            view = self.store.read(prepared, msg.include_layers, self.runtime)
+            hit = msgspec.Raw(_ENC.encode(res.config_read_result(view)))
+            if len(self._read_cache) >= READ_CACHE_ENTRIES:
+                self._read_cache.clear()
+            self._read_cache[key] = hit
+        return hit
 
-    def _list_features(self, msg: ListFeatures) -> wire.ExperimentalFeatureListResponse:
+    def _list_features(self, msg: ListFeatures) -> res.ExperimentalFeatureListResponse:
         cwd = None
         if msg.thread_id is not None:
             try:
@@ -180,6 +172,8 @@ class ConfigActor:
                 raise InvalidRequest(f"invalid thread id: {exc}") from None
             # Chamberlain hosts no threads (spec §10.2 is out of its scope), so none is loaded.
             raise InvalidRequest(f"thread not found: {thread_id}")
+        # The reference builds the session's config before it looks at the cursor.
+        self.store.check_session("failed to reload config", self.runtime)
         total = len(REGISTRY)
         start = 0
         if msg.cursor is not None:
@@ -192,23 +186,26 @@ class ConfigActor:
         end = total if msg.limit is None else min(total, start + max(msg.limit, 1))
         states = self.store.feature_states(self.runtime, cwd)
         data = [
-            wire.ExperimentalFeature(
+            res.ExperimentalFeature(
                 f.name, f.stage, f.display_name, f.description, f.announcement, states[f.name], f.default_enabled
             )
             for f in REGISTRY[start:end]
         ]
-        return wire.ExperimentalFeatureListResponse(data, str(end) if end < total else None)
+        return res.ExperimentalFeatureListResponse(data, str(end) if end < total else None)
 
-    def _set_enablement(self, enablement: Mapping[str, bool]) -> wire.ExperimentalFeatureEnablementSetResponse:
+    def _set_enablement(self, enablement: Mapping[str, bool]) -> res.ExperimentalFeatureEnablementSetResponse:
         accepted = {k: v for k, v in sorted(enablement.items()) if k in _RUNTIME}
         ignored = sorted(set(enablement) - set(accepted))
         if ignored:
             logger.info("experimentalFeature/enablement/set ignored unsupported keys: %s", ", ".join(ignored))
         if accepted:
+            self.store.check_session("failed to resolve feature override precedence", self.runtime)
             self.runtime = {**self.runtime, **accepted}
-        return wire.ExperimentalFeatureEnablementSetResponse(accepted)
+            self._runtime_key = tuple(sorted(self.runtime.items()))
+        return res.ExperimentalFeatureEnablementSetResponse(accepted)
 
     def _warnings(self) -> list[StartupWarning]:
+        """Runs in a worker thread while the actor waits (the first call also imports the store)."""
         try:
             return self.store.warnings()
         except Exception:
@@ -222,7 +219,3 @@ def _parse_usize(text: str) -> int | None:
     if not digits or not digits.isascii() or not digits.isdigit():
         return None
     return int(digits)
-
-
-def _snake(d: Mapping[str, Any]) -> dict[str, Any]:
-    return {"message": d["message"], "overriding_layer": d["overridingLayer"], "effective_value": d["effectiveValue"]}

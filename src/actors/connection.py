@@ -1,22 +1,32 @@
 """ConnectionActor: one per client. Maps JSON-RPC frames to messages for the other actors and their
 answers back to frames, keeping the handshake state of its connection (spec §1, §2).
 
-Requests are handled in arrival order: each is decoded, checked against the handshake gate and
-handed to the owning actor with ``send_nowait`` (a full inbox is ``-32001``); a small task per
-request waits for the answer and queues the response, so a pipelining client is served without
-waiting for each reply, and a slow client only stalls itself.
+Requests are handled in arrival order: each is decoded, its route looked up (``actors/routes.py``),
+checked against the handshake gate and handed to the owning actor with ``send_nowait`` (a full
+inbox is ``-32001``). When the owner gives its ``Reply``, a callback queues the response on the
+connection's outbox (a task waits for room only when the outbox is full), so a pipelining client
+is served without waiting for each reply, and a slow client only stalls itself.
+Client responses go to the connection's table of server -> client requests (``pending.py``).
+
+Stopping (end of input, or ``stop()``) is graceful: reading stops, every request already received
+is answered and written, then the actor returns — within ``STOP_GRACE_S``.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol, final
 
 import trio
 from chamberlain.actors import config_actor as ca
+from chamberlain.actors.pending import PendingRequests
+from chamberlain.actors.reply import Reply
+from chamberlain.actors.routes import ROUTES, EchoExperimental, Initialize, LocalMsg, Route
 from chamberlain.errors import ChamberlainError, InvalidRequest, Overloaded
 from chamberlain.protocol import messages as wire
+from chamberlain.protocol import results as res
 from chamberlain.protocol.codec import (
     NotAMessage,
     Notification,
@@ -24,18 +34,21 @@ from chamberlain.protocol.codec import (
     RequestId,
     Response,
     classify,
-    encode_error,
     encode_notification,
     encode_result,
 )
-from chamberlain.protocol.decode import ParamsError, decode_params, decode_unit_params
-from chamberlain.protocol.methods import EXPERIMENTAL_METHODS, REFERENCE_METHODS, ROUTES, unknown_method_text
-from chamberlain.store.ops import Edit
+from chamberlain.protocol.decode import decode_params, decode_unit_params
+from chamberlain.protocol.edge import error_frame, map_exceptions
+from chamberlain.protocol.methods import EXPERIMENTAL_METHODS, REFERENCE_METHODS, unknown_method_text
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from chamberlain.actors.hub import Hub
+    from chamberlain.actors.reply import Answer
     from chamberlain.store.ops import StartupWarning
 
-__all__ = ["FrameTransport", "ServerInfo", "ConnectionActor", "OUTBOX_SIZE", "MAX_IN_FLIGHT"]
+__all__ = ["FrameTransport", "ServerInfo", "ConnectionActor", "OUTBOX_SIZE", "MAX_IN_FLIGHT", "STOP_GRACE_S"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +56,8 @@ logger = logging.getLogger(__name__)
 OUTBOX_SIZE: Final = 128
 #: Requests of one connection awaiting an answer before new ones get ``-32001``.
 MAX_IN_FLIGHT: Final = 128
+#: Seconds a stopping connection has to answer what it received and write it out.
+STOP_GRACE_S: Final = 10.0
 _REFERENCE: Final = frozenset(REFERENCE_METHODS)
 
 
@@ -73,33 +88,91 @@ class ConnectionActor:
         self,
         transport: FrameTransport,
         info: ServerInfo,
-        config_inbox: trio.MemorySendChannel[ca.ConfigMsg],
+        inboxes: Mapping[str, trio.MemorySendChannel[Any]],
+        hub: Hub | None = None,
         label: str = "stdio",
     ) -> None:
+        """``inboxes`` maps a route owner (``"config"``) to that actor's inbox (a clone this
+        connection owns and closes)."""
         self.transport = transport
         self.info = info
-        self.config_inbox = config_inbox
+        self.inboxes = inboxes
+        self.hub = hub
         self.label = label
         self.initialized = False
         self.experimental_api = False
         self.opted_out: frozenset[str] = frozenset()
+        self.pending = PendingRequests(label)
         self._in_flight = 0
         self._out: trio.MemorySendChannel[bytes] | None = None
+        self._answers: trio.Nursery | None = None  # tasks of answers waiting for outbox room
+        self._drained: trio.Event | None = None  # set when the last in-flight request is answered
+        self._stopping = False
+        self._receive_scope: trio.CancelScope | None = None
+        self._receiving = False
+
+    # -- lifecycle ----------------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Serve the connection until the client's input ends or the transport breaks."""
+        """Serve the connection until its input ends or ``stop()``; then answer what was received
+        (bounded by ``STOP_GRACE_S``). A broken transport ends it at once."""
         send_out, receive_out = trio.open_memory_channel[bytes](OUTBOX_SIZE)
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._writer, receive_out, nursery.cancel_scope)
-                task_status.started()
-                with send_out, self.config_inbox:
+                nursery.start_soon(self.pending.run)
+                with send_out:
                     self._out = send_out
-                    while (frame := await self.transport.receive_frame()) is not None:
-                        await self._on_frame(frame, nursery)
-                nursery.cancel_scope.cancel(reason="client input ended")
-        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            logger.debug("%s: connection closed: %r", self.label, exc)
+                    await self._serve(nursery, task_status)
+                # The writer drains the outbox and returns; the whole stop shares one deadline.
+        except* (trio.BrokenResourceError, trio.ClosedResourceError) as group:
+            # The client went away (STYLE rule 10): not an error, and nothing else is affected.
+            logger.debug("%s: connection closed: %r", self.label, group.exceptions[0])
+        finally:
+            self.pending.close()
+            for inbox in self.inboxes.values():
+                inbox.close()
+
+    async def _serve(self, nursery: trio.Nursery, task_status: trio.TaskStatus[None]) -> None:
+        async with trio.open_nursery() as answers:
+            self._answers = answers
+            with self._subscription():
+                task_status.started()
+                await self._read_loop()
+                # No more client responses will be read: server -> client requests fail now.
+                self.pending.close()
+                deadline = trio.current_time() + STOP_GRACE_S
+                answers.cancel_scope.deadline = deadline
+                nursery.cancel_scope.deadline = deadline
+                if self._in_flight:
+                    self._drained = trio.Event()
+                    await self._drained.wait()
+
+    def _subscription(self) -> AbstractContextManager[None]:
+        return self.hub.subscribe(self) if self.hub is not None else nullcontext()
+
+    async def _read_loop(self) -> None:
+        # One cancel scope for the whole loop (a scope per frame would cost on every request);
+        # ``stop`` cancels it only while the loop waits for input, so a frame being dispatched
+        # is never cut short.
+        with trio.CancelScope() as self._receive_scope:
+            while not self._stopping:
+                self._receiving = True
+                frame = await self.transport.receive_frame()
+                self._receiving = False
+                if frame is None:
+                    return
+                if self._stopping:  # stopped while this frame was arriving: still serve it
+                    with trio.CancelScope(shield=True, deadline=trio.current_time() + STOP_GRACE_S):
+                        await self._on_frame(frame)
+                    return
+                await self._on_frame(frame)
+
+    def stop(self) -> None:
+        """Stop reading; what was received is still answered. Idempotent."""
+        self._stopping = True
+        if self._receiving and self._receive_scope is not None:
+            self._receive_scope.cancel(reason="connection stopping")
 
     async def _writer(self, receive_out: trio.MemoryReceiveChannel[bytes], scope: trio.CancelScope) -> None:
         async with receive_out:
@@ -109,113 +182,111 @@ class ConnectionActor:
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 logger.debug("%s: client went away while writing: %r", self.label, exc)
                 scope.cancel(reason="client output closed")
+        # The outbox is closed and written out: nothing else of this connection needs to run.
+        scope.cancel(reason="connection done")
 
     # -- input --------------------------------------------------------------------------------
 
-    async def _on_frame(self, frame: bytes, nursery: trio.Nursery) -> None:
+    async def _on_frame(self, frame: bytes) -> None:
         match classify(frame):
             case Request() as req:
-                await self._on_request(req, nursery)
+                try:
+                    with map_exceptions(req.method):
+                        await self._on_request(req)
+                except ChamberlainError as exc:
+                    await self._send(error_frame(req.id, exc))
             case Notification(method=method):
                 if method != "initialized":
                     logger.debug("%s: ignoring client notification %s", self.label, method)
-            case Response(id=rid):
-                logger.debug("%s: ignoring response %r matching no server request", self.label, rid)
+            case Response() as response:
+                self.pending.resolve(response)
             case NotAMessage(reason=reason):
                 logger.warning("Failed to deserialize JSONRPCMessage: %s", reason)
 
-    async def _on_request(self, req: Request, nursery: trio.Nursery) -> None:
+    async def _on_request(self, req: Request) -> None:
         route = ROUTES.get(req.method)
         if route is None:
-            await self._send(self._no_route(req))
-            return
-        try:
-            if route.params_type is None:
-                decode_unit_params(req.params)
-                params: Any = None
-            else:
-                params = decode_params(req.params, route.params_type)
-        except ParamsError as exc:
-            await self._error(req.id, InvalidRequest(f"Invalid request: {exc}"))
-            return
-        if req.method == "initialize":
-            await self._initialize(req.id, params)
-            return
+            raise self._no_route(req.method)
+        msg = route.build(self._decode(route, req.params))
+        if route.needs_initialize:
+            self._gate(route)
+        match msg:
+            case Initialize() | EchoExperimental():
+                await self._local(req.id, msg)
+            case _:
+                self._submit(req.id, route.owner, msg, msg.reply)
+
+    @staticmethod
+    def _decode(route: Route[Any], raw: bytes | None) -> Any:
+        if route.params_type is None:
+            decode_unit_params(raw)
+            return None
+        return decode_params(raw, route.params_type)
+
+    def _gate(self, route: Route[Any]) -> None:
         if not self.initialized:
-            await self._error(req.id, InvalidRequest("Not initialized"))
-            return
+            raise InvalidRequest("Not initialized")
         if route.experimental and not self.experimental_api:
-            await self._error(req.id, InvalidRequest(f"{req.method} requires experimentalApi capability"))
-            return
-        if isinstance(params, wire.MockExperimentalMethodParams):
-            await self._send(encode_result(req.id, wire.MockExperimentalMethodResponse(params.value)))
-            return
-        try:
-            reply = self._submit(req.method, params)
-        except ChamberlainError as exc:
-            await self._error(req.id, exc)
-            return
-        self._in_flight += 1
-        nursery.start_soon(self._answer, req.id, reply)
+            raise InvalidRequest(f"{route.method} requires experimentalApi capability")
 
-    def _no_route(self, req: Request) -> bytes:
-        if req.method not in _REFERENCE:
-            return encode_error(req.id, InvalidRequest.code, f"Invalid request: {unknown_method_text(req.method)}")
+    def _no_route(self, method: str) -> ChamberlainError:
+        if method not in _REFERENCE:
+            return InvalidRequest(f"Invalid request: {unknown_method_text(method)}")
         if not self.initialized:
-            return encode_error(req.id, InvalidRequest.code, "Not initialized")
-        if req.method in EXPERIMENTAL_METHODS and not self.experimental_api:
-            return encode_error(req.id, InvalidRequest.code, f"{req.method} requires experimentalApi capability")
-        return encode_error(
-            req.id, InvalidRequest.code, f"Invalid request: `{req.method}` is not served by this server (Chamberlain)"
-        )
+            return InvalidRequest("Not initialized")
+        if method in EXPERIMENTAL_METHODS and not self.experimental_api:
+            return InvalidRequest(f"{method} requires experimentalApi capability")
+        return InvalidRequest(f"Invalid request: `{method}` is not served by this server (Chamberlain)")
 
-    def _submit(self, method: str, params: Any) -> ca.Reply:
-        """Hand a request to the ConfigActor without waiting; raise Overloaded when it cannot queue."""
+    def _submit(self, request_id: RequestId, owner: str, msg: Any, reply: Answer[res.WireResult]) -> None:
+        """Hand a request to its owner without waiting; Overloaded when it cannot queue."""
         if self._in_flight >= MAX_IN_FLIGHT:
             raise Overloaded()
-        reply = ca.Reply()
-        msg: ca.ConfigMsg
-        match params:
-            case wire.ConfigReadParams():
-                msg = ca.ReadConfig(params.cwd, params.include_layers, reply)
-            case wire.ConfigValueWriteParams():
-                edit = Edit(params.key_path, params.value, params.merge_strategy)
-                msg = ca.WriteConfig((edit,), params.file_path, params.expected_version, False, reply)
-            case wire.ConfigBatchWriteParams():
-                edits = tuple(Edit(e.key_path, e.value, e.merge_strategy) for e in params.edits)
-                msg = ca.WriteConfig(edits, params.file_path, params.expected_version, params.reload_user_config, reply)
-            case wire.ExperimentalFeatureListParams():
-                msg = ca.ListFeatures(params.cursor, params.limit, params.thread_id, reply)
-            case wire.ExperimentalFeatureEnablementSetParams():
-                msg = ca.SetEnablement(params.enablement, reply)
-            case None if method == "configRequirements/read":
-                msg = ca.ReadRequirements(reply)
-            case None if method == "config/mcpServer/reload":
-                msg = ca.ReloadMcpServers(reply)
-            case _:
-                raise InvalidRequest(f"Invalid request: `{method}` is not served by this server (Chamberlain)")
         try:
-            self.config_inbox.send_nowait(msg)
+            self.inboxes[owner].send_nowait(msg)
         except trio.WouldBlock:
             raise Overloaded() from None
-        return reply
+        self._in_flight += 1
+        reply.on_done(lambda: self._answered(request_id, reply))
 
-    async def _answer(self, request_id: RequestId, reply: ca.Reply) -> None:
+    def _answered(self, request_id: RequestId, reply: Answer[res.WireResult]) -> None:
+        """Runs in the owner's task as it answers: queue the response (a task waits for room
+        only when the outbox is full). Never raises into the owner."""
         try:
-            frame = encode_result(request_id, await reply.wait())
+            with map_exceptions("answer"):
+                frame = encode_result(request_id, reply.result())
         except ChamberlainError as exc:
-            frame = encode_error(request_id, exc.code, exc.message, exc.data)
-        finally:
-            self._in_flight -= 1
-        await self._send(frame)
+            frame = error_frame(request_id, exc)
+        self._in_flight -= 1
+        if self._in_flight == 0 and self._drained is not None:
+            self._drained.set()
+        try:
+            assert self._out is not None
+            self._out.send_nowait(frame)
+        except trio.WouldBlock:
+            self._send_later(request_id, frame)
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            logger.debug("%s: connection closed before the answer to %r", self.label, request_id)
 
-    # -- handshake ----------------------------------------------------------------------------
+    def _send_later(self, request_id: RequestId, frame: bytes) -> None:
+        try:
+            assert self._answers is not None
+            self._answers.start_soon(self._send, frame)
+        except RuntimeError:  # the connection has finished: nobody will read it
+            logger.debug("%s: connection closed before the answer to %r", self.label, request_id)
+
+    # -- what the connection answers itself ----------------------------------------------------
+
+    async def _local(self, request_id: RequestId, msg: LocalMsg) -> None:
+        match msg:
+            case Initialize(params=params):
+                await self._initialize(request_id, params)
+            case EchoExperimental(value=value):
+                await self._send(encode_result(request_id, res.MockExperimentalMethodResponse(value)))
 
     async def _initialize(self, request_id: RequestId, params: wire.InitializeParams) -> None:
         if self.initialized:
-            await self._error(request_id, InvalidRequest("Already initialized"))
-            return
-        self.initialized = True
+            raise InvalidRequest("Already initialized")
         caps = params.capabilities
         if caps is not None:
             self.experimental_api = caps.experimental_api
@@ -225,52 +296,62 @@ class ConnectionActor:
         user_agent = (
             f"{client.name}/{info.server_version} {info.user_agent_suffix} ({client.name}; {client.version})"
         )
+        self.initialized = True
         await self._send(
             encode_result(
                 request_id,
-                wire.InitializeResponse(user_agent, info.codex_home, info.platform_family, info.platform_os),
+                res.InitializeResponse(user_agent, info.codex_home, info.platform_family, info.platform_os),
             )
         )
         # Inline, before the next frame is read: the startup notifications follow the initialize
-        # response and precede the answer to any later request, as on the reference.
+        # response and precede the answer to any later request, as on the reference. The
+        # warnings are computed off the event loop (the ConfigActor runs them in a thread), so the
+        # writer sends the initialize response meanwhile.
         await self._startup_notifications()
 
     async def _startup_notifications(self) -> None:
-        reply = ca.Reply()
+        reply: Reply[list[StartupWarning]] = Reply()
         try:
-            self.config_inbox.send_nowait(ca.GetWarnings(reply))
-            warnings: list[StartupWarning] = await reply.wait()
+            self.inboxes["config"].send_nowait(ca.GetWarnings(reply))
+            warnings = await reply.wait()
         except (trio.WouldBlock, trio.ClosedResourceError, ChamberlainError) as exc:
             logger.warning("could not compute configuration warnings: %r", exc)
             warnings = []
         for w in warnings:
-            await self.notify("configWarning", _warning_params(w))
+            await self.notify("configWarning", res.config_warning(w))
         info = self.info
         await self.notify(
             "remoteControl/status/changed",
             wire.RemoteControlStatusParams("disabled", info.server_name, info.installation_id, None),
         )
 
+    # -- server -> client requests -------------------------------------------------------------
+
+    async def request_client(self, method: str, params: Any, *, deadline: float) -> Reply[Response]:
+        """Send a server -> client request; the reply gives the client's Response, or fails with
+        ClientRequestTimedOut at ``deadline`` (trio clock) or ClientGone when the connection ends."""
+        frame, reply = self.pending.begin(method, params, deadline=deadline)
+        await self._send(frame)
+        return reply
+
     # -- output -------------------------------------------------------------------------------
 
-    async def notify(self, method: str, params: Any) -> None:
-        if method in self.opted_out or not self.initialized:
-            return
-        await self._send(encode_notification(method, params))
+    def wants(self, method: str) -> bool:
+        return self.initialized and method not in self.opted_out
 
-    async def _error(self, request_id: RequestId, exc: ChamberlainError) -> None:
-        await self._send(encode_error(request_id, exc.code, exc.message, exc.data))
+    def offer(self, frame: bytes) -> bool:
+        if self._out is None:
+            return False
+        try:
+            self._out.send_nowait(frame)
+        except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
+            return False
+        return True
+
+    async def notify(self, method: str, params: Any) -> None:
+        if self.wants(method):
+            await self._send(encode_notification(method, params))
 
     async def _send(self, frame: bytes) -> None:
         assert self._out is not None
         await self._out.send(frame)
-
-
-def _warning_params(w: StartupWarning) -> wire.ConfigWarningParams:
-    params = wire.ConfigWarningParams(w.summary, w.details)
-    if w.path is not None:
-        params.path = w.path
-    if w.line is not None and w.column is not None:
-        end = w.end_column if w.end_column is not None else w.column
-        params.range = wire.TextRange(wire.TextPosition(w.line, w.column), wire.TextPosition(w.line, end))
-    return params

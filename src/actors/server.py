@@ -6,6 +6,9 @@ No global state: an embedding program may run several servers in one process, ea
     async with trio.open_nursery() as nursery:
         server = await nursery.start(Server(settings).run)
         await server.serve_connection(LineTransport(receive_stream, send_stream))
+
+``serve_connection`` may be called from several tasks (one per client); ``stop()`` ends the server
+gracefully (connections answer what they received, then ``run`` returns).
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from typing import TYPE_CHECKING, Final, final
 import trio
 from chamberlain import REFERENCE_VERSION
 from chamberlain.actors.config_actor import ConfigActor, ConfigMsg
-from chamberlain.actors.connection import ConnectionActor, FrameTransport, ServerInfo
+from chamberlain.actors.connection import STOP_GRACE_S, ConnectionActor, FrameTransport, ServerInfo
+from chamberlain.actors.hub import Hub
 from chamberlain.actors.transports import DEFAULT_MAX_FRAME_BYTES
 
 if TYPE_CHECKING:
@@ -49,11 +53,18 @@ class Settings:
 
 @final
 class Server:
+    """One server: its actors, a hub for broadcasts, and a handler nursery for connections (trio
+    ``serve_listeners`` shape): a connection that crashes is logged and ends alone."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._store: ConfigStore | None = None
         self.info = _server_info(settings)
+        self.hub = Hub()
         self._config_inbox: trio.MemorySendChannel[ConfigMsg] | None = None
+        self._handlers: trio.Nursery | None = None
+        self._connections: set[ConnectionActor] = set()
+        self._stop = trio.Event()
 
     def store(self) -> ConfigStore:
         """The server's config store, made (and its modules imported) on first use."""
@@ -72,19 +83,70 @@ class Server:
             self.store().check_startup()
 
     async def run(self, *, task_status: trio.TaskStatus[Server] = trio.TASK_STATUS_IGNORED) -> None:
-        """Run the actors until cancelled; ``started`` once their inboxes are open."""
+        """Run the actors and connections; ``started`` once the inboxes are open. Returns after
+        ``stop()`` once every connection has answered what it received (or ``STOP_GRACE_S``)."""
         async with trio.open_nursery() as supervisor:
             inbox = await supervisor.start(ConfigActor(self.store).run)
             with inbox:
                 self._config_inbox = inbox
-                task_status.started(self)
-                await trio.sleep_forever()
+                async with trio.open_nursery() as handlers:
+                    self._handlers = handlers
+                    task_status.started(self)
+                    await self._stop.wait()
+                    handlers.cancel_scope.deadline = trio.current_time() + STOP_GRACE_S
+                    for conn in tuple(self._connections):
+                        conn.stop()
+                self._handlers = None
+            supervisor.cancel_scope.cancel(reason="server stopped")
 
-    async def serve_connection(self, transport: FrameTransport, label: str = "stdio") -> None:
-        """Serve one client until its input ends."""
-        assert self._config_inbox is not None, "Server.run has not started"
-        actor = ConnectionActor(transport, self.info, self._config_inbox.clone(), label)
-        await actor.run()
+    def stop(self) -> None:
+        """Graceful stop: every connection stops reading and answers what it has received; then
+        ``run`` returns, within ``STOP_GRACE_S``. Idempotent."""
+        self._stop.set()
+
+    async def serve_connection(
+        self,
+        transport: FrameTransport,
+        label: str = "stdio",
+        *,
+        task_status: trio.TaskStatus[ConnectionActor] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Serve one client in the server's handler nursery; returns when its connection ends
+        (end of input, ``stop()``, a broken transport, or a crash, which is logged). Started
+        (with ``nursery.start``) it gives the connection's actor, e.g. to send it server ->
+        client requests. Cancelling the caller closes the connection at once."""
+        handlers = self._handlers
+        if handlers is None or self._config_inbox is None:
+            raise RuntimeError("Server.run has not started or has stopped")
+        actor = ConnectionActor(transport, self.info, {"config": self._config_inbox.clone()}, self.hub, label)
+        if self._stop.is_set():
+            actor.stop()
+        scope = trio.CancelScope()
+        done = trio.Event()
+        try:
+            await handlers.start(self._supervise, actor, scope, done)
+            task_status.started(actor)
+            await done.wait()
+        finally:
+            scope.cancel(reason="caller of serve_connection left")
+
+    async def _supervise(
+        self,
+        actor: ConnectionActor,
+        scope: trio.CancelScope,
+        done: trio.Event,
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        self._connections.add(actor)
+        try:
+            with scope:
+                await actor.run(task_status=task_status)
+        except* Exception as group:
+            logger.error("%s: connection failed and was closed", actor.label, exc_info=group)
+        finally:
+            self._connections.discard(actor)
+            done.set()
 
 
 def _server_info(settings: Settings) -> ServerInfo:

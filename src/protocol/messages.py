@@ -1,7 +1,8 @@
 """Wire messages: msgspec Structs named after the reference's Rust types (their names appear in
 serde errors such as ``expected struct ConfigReadParams``).
 
-Params Structs decode; result Structs encode in the reference's member order. ``UNSET`` means
+Params Structs decode (results are in ``results.py``); notification Structs encode in the
+reference's member order. ``UNSET`` means
 "absent"; ``None`` is JSON ``null`` (STYLE rule 4).
 """
 
@@ -15,7 +16,6 @@ __all__ = [
     "ClientInfo",
     "InitializeCapabilities",
     "InitializeParams",
-    "InitializeResponse",
     "ConfigReadParams",
     "ConfigEdit",
     "ConfigValueWriteParams",
@@ -23,14 +23,6 @@ __all__ = [
     "ExperimentalFeatureListParams",
     "ExperimentalFeatureEnablementSetParams",
     "MockExperimentalMethodParams",
-    "ConfigWriteResponse",
-    "OverriddenMetadata",
-    "ConfigRequirementsReadResponse",
-    "ExperimentalFeature",
-    "ExperimentalFeatureListResponse",
-    "ExperimentalFeatureEnablementSetResponse",
-    "MockExperimentalMethodResponse",
-    "EmptyResult",
     "ConfigWarningParams",
     "TextPosition",
     "TextRange",
@@ -102,63 +94,8 @@ class MockExperimentalMethodParams(_Params):
     value: str | None = None
 
 
-# --- results (encode only) ------------------------------------------------------------------
-
-
 class _Result(Struct, rename="camel", omit_defaults=False):
-    pass
-
-
-class InitializeResponse(_Result):
-    user_agent: str
-    codex_home: str
-    platform_family: str
-    platform_os: str
-
-
-class OverriddenMetadata(_Result):
-    message: str
-    overriding_layer: dict[str, Any]
-    effective_value: Any
-
-
-class ConfigWriteResponse(_Result):
-    status: Literal["ok", "okOverridden"]
-    version: str
-    file_path: str
-    overridden_metadata: OverriddenMetadata | None
-
-
-class ConfigRequirementsReadResponse(_Result):
-    supports_independent_speed_modes: bool
-    requirements: dict[str, Any] | None
-
-
-class ExperimentalFeature(_Result):
-    name: str
-    stage: str
-    display_name: str | None
-    description: str | None
-    announcement: str | None
-    enabled: bool
-    default_enabled: bool
-
-
-class ExperimentalFeatureListResponse(_Result):
-    data: list[ExperimentalFeature]
-    next_cursor: str | None
-
-
-class ExperimentalFeatureEnablementSetResponse(_Result):
-    enablement: dict[str, bool]
-
-
-class MockExperimentalMethodResponse(_Result):
-    echoed: str | None
-
-
-class EmptyResult(_Result):
-    pass
+    """Base of what the server encodes: camelCase members, every member written."""
 
 
 # --- notifications ----------------------------------------------------------------------------

@@ -1,24 +1,14 @@
-"""The method table: which methods Chamberlain serves, their params types, and what the reference
-knows (for its exact ``unknown variant`` and ``requires experimentalApi capability`` answers)."""
+"""What the reference knows of methods: its client method list (for its exact ``unknown variant``
+answer) and which of them need ``experimentalApi``. The methods Chamberlain serves are rows of
+``actors/routes.py``."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from importlib import resources
 from typing import Final
 
-from chamberlain.protocol import messages as m
-
-__all__ = ["Route", "ROUTES", "REFERENCE_METHODS", "EXPERIMENTAL_METHODS", "unknown_method_text"]
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    method: str
-    #: msgspec Struct of the params, or None for methods that take no params (absent/null/{}).
-    params_type: type | None
-    experimental: bool = False
+__all__ = ["REFERENCE_METHODS", "EXPERIMENTAL_METHODS", "unknown_method_text"]
 
 
 def _load_reference_methods() -> tuple[tuple[str, ...], frozenset[str]]:
@@ -32,21 +22,6 @@ _LOADED: Final = _load_reference_methods()
 REFERENCE_METHODS: Final[tuple[str, ...]] = _LOADED[0]
 #: The reference methods that need ``capabilities.experimentalApi``.
 EXPERIMENTAL_METHODS: Final[frozenset[str]] = _LOADED[1]
-
-ROUTES: Final[dict[str, Route]] = {
-    r.method: r
-    for r in (
-        Route("initialize", m.InitializeParams),
-        Route("config/read", m.ConfigReadParams),
-        Route("config/value/write", m.ConfigValueWriteParams),
-        Route("config/batchWrite", m.ConfigBatchWriteParams),
-        Route("configRequirements/read", None),
-        Route("experimentalFeature/list", m.ExperimentalFeatureListParams),
-        Route("experimentalFeature/enablement/set", m.ExperimentalFeatureEnablementSetParams),
-        Route("config/mcpServer/reload", None),
-        Route("mock/experimentalMethod", m.MockExperimentalMethodParams, experimental=True),
-    )
-}
 
 _UNKNOWN_TAIL: Final = ", ".join(f"`{name}`" for name in REFERENCE_METHODS)
 

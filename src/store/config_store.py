@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
-import msgspec
 import tomlkit
 from chamberlain.errors import (
     ConfigFileError,
@@ -33,13 +33,13 @@ from chamberlain.store.layers import (
     origins_of,
     value_at,
 )
-from chamberlain.store.ops import Edit, StartupWarning, WriteOutcome
+from chamberlain.store.ops import ConfigView, Edit, Override, StartupWarning, WriteOutcome
 from chamberlain.store.requirements import Requirements, load_requirements, unrecognized_settings_warning
 from chamberlain.store.resolve import resolution_error
 from chamberlain.store.toml_edit import EditError, ValueRangeError, apply_edit, check_request_range, render
 from chamberlain.store.tomlfile import locate, parse_document, plain_json
 
-__all__ = ["ConfigStore", "Edit", "WriteOutcome", "StartupWarning"]
+__all__ = ["ConfigStore", "PreparedRead", "Edit", "WriteOutcome", "StartupWarning"]
 
 READONLY: Final = "configLayerReadonly"
 CONFLICT: Final = "configVersionConflict"
@@ -68,7 +68,18 @@ _OVERRIDE_MESSAGES: Final[Mapping[str, str]] = {
 }
 
 
-_ENC: Final = msgspec.json.Encoder()
+#: Entries of the session-check memo before it is cleared.
+_CACHE_ENTRIES: Final = 64
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRead:
+    """A read's loaded stack and requirements; ``key`` identifies their content."""
+
+    cwd: str | None
+    stack: LayerStack
+    reqs: Requirements
+    key: tuple[Any, ...]
 
 
 class ConfigStore:
@@ -85,7 +96,8 @@ class ConfigStore:
         self._requirements: tuple[Any, Requirements] | None = None
         #: bumped whenever requirements are reloaded: part of the read-cache key.
         self._requirements_generation = 0
-        self._read_cache: dict[tuple[Any, ...], bytes] = {}
+        self._session_problems: dict[tuple[Any, ...], str | None] = {}
+        self._requirements_wire: dict[tuple[Any, ...], dict[str, Any] | None] = {}
         #: the document of the last write and its text: reused by the next write when the file
         #: still has that text (a tomlkit document is mutable, so it is used once).
         self._spare_doc: tuple[str, tomlkit.TOMLDocument] | None = None
@@ -152,15 +164,18 @@ class ConfigStore:
         config["features"] = dict(sorted(features.items()))
         return reqs.apply_pins(config)
 
-    def read(self, cwd: str | None, include_layers: bool, runtime: Mapping[str, bool]) -> bytes:
-        """The encoded result of config/read. Raises InternalError (-32603)."""
+    def prepare_read(self, cwd: str | None) -> PreparedRead:
+        """Load what a config/read needs (a few ``stat`` calls when nothing changed). Raises
+        InternalError (-32603). Equal ``key``s mean equal results: the caller may cache on it."""
         if cwd is not None:
             cwd = os.path.abspath(cwd)
         stack, reqs = self._load(cwd)
-        key = (cwd, include_layers, stack.signature(), self._requirements_generation, tuple(sorted(runtime.items())))
-        hit = self._read_cache.get(key)
-        if hit is not None:
-            return hit
+        return PreparedRead(cwd, stack, reqs, (cwd, stack.signature(), self._requirements_generation))
+
+    def read(self, prepared: PreparedRead, include_layers: bool, runtime: Mapping[str, bool]) -> ConfigView:
+        """config/read: the effective config, its origins and (when asked) the layers. Raises
+        InternalError (-32603)."""
+        stack, reqs = prepared.stack, prepared.reqs
         try:
             config = self.effective(stack, reqs, runtime)
         except ConfigModelError as exc:
@@ -168,29 +183,60 @@ class ConfigStore:
         problem = resolution_error(config)
         if problem is not None:
             raise InternalError(f"failed to resolve feature override precedence: {problem}")
-        result: dict[str, Any] = {
-            "config": config,
-            "origins": origins_of(stack.layers, frozenset(reqs.exact_pins)),
-        }
-        if include_layers:
-            result["layers"] = [layer.wire() for layer in stack.layers]
-        encoded = _ENC.encode(result)
-        if len(self._read_cache) > 64:
-            self._read_cache.clear()
-        self._read_cache[key] = encoded
-        return encoded
+        origins = origins_of(stack.layers, frozenset(reqs.exact_pins))
+        layers = [layer.view() for layer in stack.layers] if include_layers else None
+        return ConfigView(config, origins, layers)
 
-    def read_requirements(self, runtime: Mapping[str, bool]) -> dict[str, Any] | None:
-        stack, reqs = self._load(None)
+    def read_requirements(self) -> dict[str, Any] | None:
+        """configRequirements/read. Needs the layers to load (a file that is not TOML is -32603)
+        but not the config model: with a type error in ``config.toml`` the reference still
+        answers, narrowing the login methods by the defaults instead of ``forced_login_method``."""
+        prepared = self.prepare_read(None)
+        key = prepared.key
+        if key in self._requirements_wire:
+            return self._requirements_wire[key]
         try:
-            config = self.effective(stack, reqs, runtime)
-        except ConfigModelError as exc:
-            raise InternalError(f"invalid configuration: {exc}") from None
-        return reqs.wire(config)
+            config = model.render_config(prepared.stack.merge(), base_dir=self._base_dir)
+        except ConfigModelError:
+            config = {}
+        try:
+            wire = prepared.reqs.wire(config)
+        except RequirementsError as exc:
+            raise InternalError(f"failed to read configuration layers: {exc}") from None
+        if len(self._requirements_wire) > _CACHE_ENTRIES:
+            self._requirements_wire.clear()
+        self._requirements_wire[key] = wire
+        return wire
 
     def check_loadable(self, context: str) -> None:
         """Load the thread-agnostic stack; InternalError(``<context>: <why>``) when it fails."""
         self._stack(None, context=context)
+
+    def check_session(self, context: str, runtime: Mapping[str, bool]) -> None:
+        """What the reference checks when it builds a session's config from the thread-agnostic
+        stack (experimentalFeature/list, enablement/set): InternalError(``<context>: <why>``) with
+        the reasons worded as the startup warning's details (``<path>:<line>:<col>: <error>``)."""
+        problem = self._session_problem(runtime)
+        if problem is not None:
+            raise InternalError(f"{context}: {problem}")
+
+    def _session_problem(self, runtime: Mapping[str, bool]) -> str | None:
+        try:
+            prepared = self.prepare_read(None)
+        except InternalError:  # a layer or the requirements do not load: not worth caching
+            failure = self._load_failure()
+            return failure.details if failure is not None else None
+        key = (prepared.key, tuple(sorted(runtime.items())))
+        if key not in self._session_problems:
+            failure = self._load_failure()
+            if failure is not None:
+                problem = failure.details
+            else:
+                problem = resolution_error(self.effective(prepared.stack, prepared.reqs, runtime))
+            if len(self._session_problems) > _CACHE_ENTRIES:
+                self._session_problems.clear()
+            self._session_problems[key] = problem
+        return self._session_problems[key]
 
     def feature_states(self, runtime: Mapping[str, bool], cwd: str | None = None) -> dict[str, bool]:
         stack, reqs = self._load(cwd)
@@ -292,30 +338,12 @@ class ConfigStore:
     def warnings(self) -> list[StartupWarning]:
         """The configWarning notifications for a new connection (spec §9), from the files as they
         are now."""
-        try:
-            stack = self.loader.stack(None)
-        except TomlParseError as exc:
-            return [_invalid_config_warning(exc)]
-        except (ConfigFileError, OSError) as exc:
-            return [StartupWarning(_USING_DEFAULTS, str(exc))]
-        try:
-            reqs = self.requirements()
-        except TomlParseError as exc:
-            return [StartupWarning(_USING_DEFAULTS, str(exc))]
-        except RequirementsError as exc:
-            return [StartupWarning(_USING_DEFAULTS, str(exc))]
-        user = stack.user.file
-        try:
-            model.render_config(user.plain, base_dir=self._base_dir)
-        except ConfigModelError as exc:
-            line, start, end = locate(user.text, exc.path)
-            return [StartupWarning(_USING_DEFAULTS, f"{self.user_path}:{line}:{start}: {exc.detail}",
-                            self.user_path, line, start, end)]
+        failure = self._load_failure()
+        if failure is not None:
+            return [failure]
+        stack, reqs = self.loader.stack(None), self.requirements()
         merged = stack.merge()
-        try:
-            before_pins = model.render_config(merged, base_dir=self._base_dir)
-        except ConfigModelError as exc:
-            return [StartupWarning(_USING_DEFAULTS, str(exc).rstrip("\n"))]
+        before_pins = model.render_config(merged, base_dir=self._base_dir)
         lines: list[str] = []
         for layer in stack.layers:
             label = _layer_label(layer)
@@ -328,6 +356,32 @@ class ConfigStore:
             out.append(StartupWarning(summary))
         out += [StartupWarning(text) for text in reqs.warnings(before_pins, configured=merged)]
         return out
+
+    def _load_failure(self) -> StartupWarning | None:
+        """The "using defaults" warning when the thread-agnostic config does not load, else None.
+        Its ``details`` is also the reason the feature methods give (``check_session``)."""
+        try:
+            stack = self.loader.stack(None)
+        except TomlParseError as exc:
+            return _invalid_config_warning(exc)
+        except (ConfigFileError, OSError) as exc:
+            return StartupWarning(_USING_DEFAULTS, str(exc))
+        try:
+            self.requirements()
+        except (TomlParseError, RequirementsError) as exc:
+            return StartupWarning(_USING_DEFAULTS, str(exc))
+        user = stack.user.file
+        try:
+            model.render_config(user.plain, base_dir=self._base_dir)
+        except ConfigModelError as exc:
+            line, start, end = locate(user.text, exc.path)
+            return StartupWarning(_USING_DEFAULTS, f"{self.user_path}:{line}:{start}: {exc.detail}",
+                                  self.user_path, line, start, end)
+        try:
+            model.render_config(stack.merge(), base_dir=self._base_dir)
+        except ConfigModelError as exc:
+            return StartupWarning(_USING_DEFAULTS, str(exc).rstrip("\n"))
+        return None
 
 
 def _configured_features(merged: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -357,7 +411,7 @@ def _invalid_config_warning(exc: TomlParseError) -> StartupWarning:
 
 def _override_status(
     paths: Sequence[Sequence[str]], user: ParsedFile, above: Sequence[Layer]
-) -> tuple[Literal["ok", "okOverridden"], dict[str, Any] | None]:
+) -> tuple[Literal["ok", "okOverridden"], Override | None]:
     """okOverridden from the first edited path whose effective value is not the user's (§5.3 step 7)."""
     higher = [layer for layer in above if layer.enabled]
     if not higher:
@@ -378,11 +432,6 @@ def _override_status(
             if not user_found or merged != user_value:
                 template = _OVERRIDE_MESSAGES.get(layer.name["type"], "Overridden by {type}")
                 message = template.format(**layer.name)
-                return "okOverridden", {
-                    "message": message,
-                    "overridingLayer": layer.metadata,
-                    "effectiveValue": plain_json(merged),
-                }
+                return "okOverridden", Override(message, layer.metadata, plain_json(merged))
             break
     return "ok", None
-

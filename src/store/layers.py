@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import tomlkit
 from chamberlain.errors import ConfigFileError, TomlParseError
+from chamberlain.store.ops import LayerRef, LayerSource, LayerView
 from chamberlain.store.tomlfile import EMPTY_VERSION, is_leaf, layer_json, parse_document, version_of
 
 __all__ = [
@@ -60,23 +61,21 @@ EMPTY_FILE: Final = ParsedFile("", {}, {}, EMPTY_VERSION)
 
 @dataclass(frozen=True, slots=True)
 class Layer:
-    name: dict[str, Any]  # the wire ConfigLayerSource
+    name: LayerSource  # the layer's source: its type and that type's members (spec §3.1)
     file: ParsedFile
     disabled_reason: str | None = None
 
     @property
-    def metadata(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.file.version}
+    def metadata(self) -> LayerRef:
+        return LayerRef(self.name, self.file.version)
 
     @property
     def enabled(self) -> bool:
         return self.disabled_reason is None
 
-    def wire(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "version": self.file.version, "config": self.file.json}
-        if self.disabled_reason is not None:
-            out["disabledReason"] = self.disabled_reason
-        return out
+    def view(self) -> LayerView:
+        """The layer as config/read reports it with ``includeLayers``."""
+        return LayerView(self.metadata, self.file.json, self.disabled_reason)
 
 
 class FileCache:
@@ -160,13 +159,14 @@ def _leaves(value: Any, prefix: str) -> Iterator[str]:
             yield from _leaves(sub, f"{prefix}.{i}")
 
 
-def origins_of(layers: Sequence[Layer], hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """Dotted path of every leaf of each enabled layer -> metadata of the highest layer defining it.
+def origins_of(layers: Sequence[Layer], hidden: frozenset[str] = frozenset()) -> dict[str, LayerRef]:
+    """Dotted path of every leaf of each enabled layer -> the highest layer defining it (one
+    ``LayerRef`` per layer, shared by its paths).
 
     ``layers`` is highest precedence first. Paths in ``hidden`` (pinned by requirements) and
     everything below them are left out.
     """
-    out: dict[str, Any] = {}
+    out: dict[str, LayerRef] = {}
     for layer in layers:
         if not layer.enabled:
             continue

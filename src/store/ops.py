@@ -1,12 +1,20 @@
 """Plain records the actors and the store exchange; importing this module costs nothing (the store
-itself, with tomlkit and the config model, is imported only when the first config request comes)."""
+itself, with tomlkit and the config model, is imported only when the first config request comes).
+
+These are domain values: ``protocol/results.py`` turns them into wire Structs; nothing here knows
+JSON member names.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["Edit", "WriteOutcome", "StartupWarning"]
+__all__ = ["Edit", "WriteOutcome", "StartupWarning", "LayerRef", "LayerView", "ConfigView", "Override"]
+
+#: A layer's source as the loader names it: its ``type`` and that type's members (spec §3.1).
+LayerSource = Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,11 +25,48 @@ class Edit:
 
 
 @dataclass(frozen=True, slots=True)
+class LayerRef:
+    """Which layer, at which version (a layer's identity in ``origins`` and overrides)."""
+
+    source: LayerSource
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class LayerView:
+    """One layer of a read: its identity, its TOML as JSON, why it is disabled (None: enabled)."""
+
+    ref: LayerRef
+    config: Mapping[str, Any]
+    disabled_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigView:
+    """What config/read reports: the effective config, the layer that set each leaf, and the
+    layers themselves (None unless asked for), highest precedence first."""
+
+    config: dict[str, Any]
+    origins: Mapping[str, LayerRef]
+    layers: Sequence[LayerView] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A written value that a higher layer overrides: the reference's message, that layer, and
+    the value in effect."""
+
+    message: str
+    layer: LayerRef
+    effective_value: Any
+
+
+@dataclass(frozen=True, slots=True)
 class WriteOutcome:
     status: Literal["ok", "okOverridden"]
     version: str
     file_path: str
-    overridden: dict[str, Any] | None
+    overridden: Override | None
     changed: bool
 
 
