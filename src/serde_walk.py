@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Annotated, Any, Final, Literal
 
 from chamberlain.serde_text import invalid_type, missing_field, one_of, unexpected, unknown_variant
-from msgspec import NODEFAULT
+from msgspec import NODEFAULT, Meta
 from msgspec import inspect as mi
 
-__all__ = ["SerdeError", "first_error", "type_info", "positional_to_map", "INT_NAMES"]
+__all__ = ["SerdeError", "first_error", "type_info", "positional_to_map", "expecting", "variants", "INT_NAMES"]
 
 _I64_MIN: Final = -(2**63)
 _U64_MAX: Final = 2**64 - 1
@@ -33,7 +33,7 @@ INT_NAMES: Final[dict[tuple[int | None, int | None], str]] = {
     (0, 2**8 - 1): "u8",
     (0, 2**16 - 1): "u16",
     (0, 2**32 - 1): "u32",
-    (0, 2**64 - 1): "u64",
+    (0, None): "u64",
     (1, 2**64 - 1): "a nonzero u64",
     (-(2**31), 2**31 - 1): "i32",
 }
@@ -52,6 +52,38 @@ def type_info(tp: Any) -> mi.Type:
     return mi.type_info(tp)
 
 
+@functools.cache
+def expecting(tp: Any, text: str) -> Any:
+    """``tp`` whose wrong-kind values read ``invalid type: <what>, expected <text>`` (a Rust type
+    with its own ``expecting``: ``path string``, ``struct Name``, an enum that wants ``a string``)."""
+    return Annotated[tp, Meta(extra={"expected": text})]
+
+
+@functools.cache
+def variants(names: tuple[str, ...], expected: str | None = None) -> Any:
+    """An enum of unit variants in declaration order (serde lists them in that order; a bare
+    ``Literal`` loses it); ``expected`` as in `expecting` for values that are not strings."""
+    extra: dict[str, Any] = {"variants": names}
+    if expected is not None:
+        extra["expected"] = expected
+    return Annotated[Literal.__getitem__(names), Meta(extra=extra)]
+
+
+def _same_kind(value: Any, t: mi.Type) -> bool:
+    match t:
+        case mi.StrType() | mi.LiteralType():
+            return isinstance(value, str)
+        case mi.BoolType():
+            return isinstance(value, bool)
+        case mi.IntType():
+            return isinstance(value, int) and not isinstance(value, bool)
+        case mi.DictType() | mi.StructType():
+            return isinstance(value, dict)
+        case mi.ListType():
+            return isinstance(value, list)
+    return True
+
+
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
@@ -61,6 +93,17 @@ def first_error(value: Any, t: mi.Type, path: str = "") -> SerdeError | None:
     match t:
         case mi.AnyType():
             return None
+        case mi.Metadata(type=inner, extra=extra):
+            expected = (extra or {}).get("expected")
+            if expected is not None and not _same_kind(value, inner):
+                return SerdeError(invalid_type(value, expected), path)
+            if expected is not None and isinstance(inner, mi.IntType):
+                detail = _int_error(value, inner, expected)
+                return None if detail is None else SerdeError(detail, path)
+            names = (extra or {}).get("variants")
+            if names is not None and isinstance(value, str) and value not in names:
+                return SerdeError(unknown_variant(value, names), path)
+            return first_error(value, inner, path)
         case mi.UnionType():
             return _union_error(value, t, path)
         case mi.NoneType():
@@ -70,7 +113,7 @@ def first_error(value: Any, t: mi.Type, path: str = "") -> SerdeError | None:
         case mi.StrType():
             return None if isinstance(value, str) else SerdeError(invalid_type(value, "a string"), path)
         case mi.IntType():
-            detail = _int_error(value, t)
+            detail = _int_error(value, t, INT_NAMES.get((t.ge, t.le), "i64"))
             return None if detail is None else SerdeError(detail, path)
         case mi.FloatType():
             ok = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -94,8 +137,7 @@ def _union_error(value: Any, t: mi.UnionType, path: str) -> SerdeError | None:
     return first_error(value, inner[0], path) if len(inner) == 1 else None
 
 
-def _int_error(value: Any, t: mi.IntType) -> str | None:
-    name = INT_NAMES.get((t.ge, t.le), "i64")
+def _int_error(value: Any, t: mi.IntType, name: str) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return invalid_type(value, name)
     lo = t.ge if t.ge is not None else _I64_MIN

@@ -29,10 +29,13 @@ import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Final, Union
+from typing import Annotated, Any, Final, Union
 
+import msgspec
 from chamberlain.errors import ConfigModelError
 from chamberlain.serde_text import invalid_type, missing_field, one_of, unknown_variant
+from chamberlain.serde_walk import expecting, first_error, type_info
+from msgspec import Meta
 
 __all__ = ["render_config", "unknown_keys", "toml_datetime_text"]
 
@@ -211,17 +214,33 @@ class _Ctx:
         return _Ctx(self.base_dir, path, buffered)
 
 
-_INT_RANGES: Final[dict[str, tuple[int, int]]] = {
-    "i64": (-(2**63), 2**63 - 1),
-    "i32": (-(2**31), 2**31 - 1),
-    "u64": (0, 2**64 - 1),
-    "usize": (0, 2**64 - 1),
-    "u32": (0, 2**32 - 1),
-    "u16": (0, 2**16 - 1),
-    "u8": (0, 2**8 - 1),
-    "a nonzero u64": (1, 2**64 - 1),
-    "a nonzero usize": (1, 2**64 - 1),
+def _int(kind: str, low: int, high: int | None) -> Any:
+    """serde's integer ``kind`` as a msgspec type (msgspec bounds stop at i64; TOML integers are
+    i64, so the u64 upper bound never binds)."""
+    return expecting(Annotated[int, Meta(ge=low, le=high)], kind)
+
+
+_INT_TYPES: Final[dict[str, Any]] = {
+    "i64": _int("i64", -(2**63), 2**63 - 1),
+    "i32": _int("i32", -(2**31), 2**31 - 1),
+    "u64": _int("u64", 0, None),
+    "usize": _int("usize", 0, None),
+    "u32": _int("u32", 0, 2**32 - 1),
+    "u16": _int("u16", 0, 2**16 - 1),
+    "u8": _int("u8", 0, 2**8 - 1),
+    "a nonzero u64": _int("a nonzero u64", 1, None),
+    "a nonzero usize": _int("a nonzero usize", 1, None),
 }
+_PATH_STRING: Final = expecting(str, "path string")
+
+
+def _check(tp: Any, value: Any, ctx: _Ctx, path: str) -> Any:
+    """``value`` as msgspec type ``tp``; on failure the shared walker's serde text at ``path``."""
+    try:
+        return msgspec.convert(value, tp)
+    except msgspec.ValidationError:
+        err = first_error(value, type_info(tp))
+        raise _fail(err.detail if err else invalid_type(value, "a value"), ctx, path) from None
 
 
 def _join(path: str, key: str) -> str:
@@ -234,28 +253,15 @@ def _fail(detail: str, ctx: _Ctx, path: str) -> ConfigModelError:
 
 def _decode(spec: _Spec, value: Any, ctx: _Ctx, path: str) -> Any:
     if isinstance(spec, _Str):
-        if isinstance(value, str):
-            return value
-        raise _fail(invalid_type(value, "a string"), ctx, path)
+        return _check(str, value, ctx, path)
     if isinstance(spec, _Bool):
-        if isinstance(value, bool):
-            return value
-        raise _fail(invalid_type(value, "a boolean"), ctx, path)
+        return _check(bool, value, ctx, path)
     if isinstance(spec, _Int):
-        if isinstance(value, int) and not isinstance(value, bool):
-            low, high = _INT_RANGES[spec.kind]
-            if low <= value <= high:
-                return value
-            raise _fail(f"invalid value: integer `{value}`, expected {spec.kind}", ctx, path)
-        raise _fail(invalid_type(value, spec.kind), ctx, path)
+        return _check(_INT_TYPES[spec.kind], value, ctx, path)
     if isinstance(spec, _F64):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        raise _fail(invalid_type(value, "f64"), ctx, path)
+        return _check(float, value, ctx, path)
     if isinstance(spec, _Path):
-        if isinstance(value, str):
-            return _absolute(str(value), ctx.base_dir)
-        raise _fail(invalid_type(value, "path string"), ctx, path)
+        return _absolute(str(_check(_PATH_STRING, value, ctx, path)), ctx.base_dir)
     if isinstance(spec, _Any):
         return value
     if isinstance(spec, _Null):

@@ -32,12 +32,15 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, final
+from typing import Annotated, Any, Final, final
 
+import msgspec
 import tomlkit
 import tomlkit.exceptions
 from chamberlain.errors import RequirementsError, TomlParseError
-from chamberlain.serde_text import invalid_type, missing_field, one_of, rust_debug_str, unexpected
+from chamberlain.serde_text import invalid_type, missing_field, one_of, rust_debug_str
+from chamberlain.serde_walk import expecting, first_error, type_info, variants
+from msgspec import Meta
 
 __all__ = [
     "Pin",
@@ -311,57 +314,50 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
+def _read(v: Any, tp: Any, path: str) -> Any:
+    """``v`` as type ``tp`` (msgspec), or the `_SerdeError` the shared serde walker words."""
+    try:
+        return msgspec.convert(v, tp)
+    except msgspec.ValidationError:
+        err = first_error(v, type_info(tp), path)
+        raise _SerdeError(err.detail if err else invalid_type(v, "a value"), err.path if err else path) from None
+
+
+_U16: Final = Annotated[int, Meta(ge=0, le=2**16 - 1)]
+_U64: Final = Annotated[int, Meta(ge=0)]  # TOML integers are i64: no upper bound to check
+_PATH_STRING: Final = expecting(str, "path string")
+
+
 def _bool(v: Any, path: str) -> bool:
-    if isinstance(v, bool):
-        return v
-    raise _SerdeError(invalid_type(v, "a boolean"), path)
+    return bool(_read(v, bool, path))
 
 
 def _str(v: Any, path: str) -> str:
-    if isinstance(v, str):
-        return v
-    raise _SerdeError(invalid_type(v, "a string"), path)
-
-
-def _uint(v: Any, path: str, bits: int) -> int:
-    kind = f"u{bits}"
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise _SerdeError(invalid_type(v, kind), path)
-    if v < 0 or v >= 1 << bits:
-        raise _SerdeError(f"invalid value: {unexpected(v)}, expected {kind}", path)
-    return v
-
-
-def _variant(v: Any, variants: Sequence[str], path: str) -> str:
-    if isinstance(v, str):
-        if v in variants:
-            return v
-        raise _SerdeError(f"unknown variant `{v}`, expected {one_of(variants)}", path)
-    raise _SerdeError(invalid_type(v, "a string"), path)
+    return str(_read(v, str, path))
 
 
 def _seq(v: Any, path: str) -> list[Any]:
-    if isinstance(v, list):
-        return v
-    raise _SerdeError(invalid_type(v, "a sequence"), path)
-
-
-def _table(v: Any, path: str, struct: str) -> dict[str, Any]:
-    if isinstance(v, dict):
-        return v
-    raise _SerdeError(invalid_type(v, f"struct {struct}"), path)
+    return list(_read(v, list[Any], path))
 
 
 def _map(v: Any, path: str) -> dict[str, Any]:
-    if isinstance(v, dict):
-        return v
-    raise _SerdeError(invalid_type(v, "a map"), path)
+    return dict(_read(v, dict[str, Any], path))
 
 
 def _path_string(v: Any, path: str) -> str:
-    if isinstance(v, str):
-        return v
-    raise _SerdeError(invalid_type(v, "path string"), path)
+    return str(_read(v, _PATH_STRING, path))
+
+
+def _uint(v: Any, path: str, bits: int) -> int:
+    return int(_read(v, _U16 if bits == 16 else _U64, path))
+
+
+def _variant(v: Any, names: Sequence[str], path: str) -> str:
+    return str(_read(v, variants(tuple(names), "a string"), path))
+
+
+def _table(v: Any, path: str, struct: str) -> dict[str, Any]:
+    return dict(_read(v, expecting(dict[str, Any], f"struct {struct}"), path))
 
 
 def _opt(table: Mapping[str, Any], key: str, path: str, read: Callable[[Any, str], Any]) -> Any:
