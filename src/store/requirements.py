@@ -432,25 +432,47 @@ def _approval_debug(value: Any) -> str:
     return f"Granular(GranularApprovalConfig {{ {inner} }})"
 
 
+_NETWORK_KEYS: Final = (
+    "enabled",
+    "http_port",
+    "socks_port",
+    "allow_upstream_proxy",
+    "dangerously_allow_non_loopback_proxy",
+    "dangerously_allow_all_unix_sockets",
+    "domains",
+    "allowed_domains",
+    "managed_allowed_domains_only",
+    "denied_domains",
+    "unix_sockets",
+    "allow_unix_sockets",
+    "allow_local_binding",
+    "review_domains",
+)
+_DOMAINS_CONFLICT: Final = (
+    "`domains` cannot be combined with legacy `allowed_domains` or `denied_domains` in managed network "
+    "requirements"
+)
+_UNIX_CONFLICT: Final = (
+    "`unix_sockets` cannot be combined with legacy `allow_unix_sockets` in managed network requirements"
+)
+
+
+def _merge_legacy(
+    rules: dict[str, str] | None, allowed: list[str] | None, denied: list[str] | None, path: str, conflict: str
+) -> dict[str, str] | None:
+    """A ``name -> allow|deny`` table, or the one the legacy allow/deny lists spell (not both)."""
+    if rules is not None and (allowed is not None or denied is not None):
+        raise _SerdeError(conflict, path)
+    if rules is not None:
+        return rules
+    legacy = {name: "allow" for name in allowed or []}
+    legacy.update({name: "deny" for name in denied or []})
+    return legacy or None
+
+
 def _network(v: Any, path: str, unknown: list[str]) -> dict[str, Any]:
     t = _table(v, path, "RawNetworkRequirementsToml")
-    known = (
-        "enabled",
-        "http_port",
-        "socks_port",
-        "allow_upstream_proxy",
-        "dangerously_allow_non_loopback_proxy",
-        "dangerously_allow_all_unix_sockets",
-        "domains",
-        "allowed_domains",
-        "managed_allowed_domains_only",
-        "denied_domains",
-        "unix_sockets",
-        "allow_unix_sockets",
-        "allow_local_binding",
-        "review_domains",
-    )
-    _unknown(t, known, path, unknown)
+    _unknown(t, _NETWORK_KEYS, path, unknown)
 
     def b(key: str) -> Any:
         return _opt(t, key, path, _bool)
@@ -465,32 +487,10 @@ def _network(v: Any, path: str, unknown: list[str]) -> dict[str, Any]:
             return None
         return {k: _variant(x, variants, _join(path, key)) for k, x in raw.items()}
 
-    domains = perm_map("domains", ALLOW_DENY)
-    allowed_legacy = strs("allowed_domains")
-    denied_legacy = strs("denied_domains")
-    unix = perm_map("unix_sockets", ALLOW_DENY)
-    unix_legacy = strs("allow_unix_sockets")
-    if domains is not None and (allowed_legacy is not None or denied_legacy is not None):
-        raise _SerdeError(
-            "`domains` cannot be combined with legacy `allowed_domains` or `denied_domains` in "
-            "managed network requirements",
-            path,
-        )
-    if unix is not None and unix_legacy is not None:
-        raise _SerdeError(
-            "`unix_sockets` cannot be combined with legacy `allow_unix_sockets` in managed network "
-            "requirements",
-            path,
-        )
-    if domains is None:
-        legacy: dict[str, str] = {}
-        for d in allowed_legacy or []:
-            legacy[d] = "allow"
-        for d in denied_legacy or []:
-            legacy[d] = "deny"
-        domains = legacy or None
-    if unix is None:
-        unix = {s: "allow" for s in unix_legacy or []} or None
+    read = (perm_map("domains", ALLOW_DENY), strs("allowed_domains"), strs("denied_domains"))
+    read_unix = (perm_map("unix_sockets", ALLOW_DENY), strs("allow_unix_sockets"))
+    domains = _merge_legacy(*read, path, _DOMAINS_CONFLICT)
+    unix = _merge_legacy(*read_unix, None, path, _UNIX_CONFLICT)
     domains_sorted = None if domains is None else dict(sorted(domains.items()))
     unix_sorted = None if unix is None else dict(sorted(unix.items()))
 
@@ -1198,310 +1198,318 @@ def load_requirements(system_dir: Path, managed_config: Mapping[str, Any] | None
         raise RequirementsError(message) from None
 
 
+@dataclass
+class _Parsed:
+    """What one requirements file (plus the legacy managed_config keys) says, phase by phase."""
+
+    raw: dict[str, Any]
+    src: str
+    unknown: list[str] = field(default_factory=list)
+    approvals: list[Any] | None = None
+    ap_src: str = ""
+    reviewers: list[str] | None = None
+    rv_src: str = ""
+    sandboxes: list[str] | None = None
+    sb_src: str = ""
+    web: list[str] | None = None
+    logins: list[str] | None = None
+    bools: dict[str, Any] = field(default_factory=dict)
+    strings: dict[str, Any] = field(default_factory=dict)
+    cli_store: str | None = None
+    residency: str | None = None
+    paths: dict[str, Any] = field(default_factory=dict)
+    resolved_paths: dict[str, str | None] = field(default_factory=dict)
+    feature_list: tuple[tuple[str, bool], ...] = ()
+    profiles: dict[str, bool] | None = None
+    default_perm: str | None = None
+    win_impls: list[str] | None = None
+    tables: dict[str, Any] = field(default_factory=dict)
+
+    def enum_list(self, key: str, names: Sequence[str]) -> list[str] | None:
+        if key not in self.raw:
+            return None
+        return [_variant(x, names, key) for x in _seq(self.raw[key], key)]
+
+    def scalar(self, key: str, read: Callable[[Any, str], Any]) -> Any:
+        return None if key not in self.raw else read(self.raw[key], key)
+
+
+_BOOL_KEYS: Final = (
+    "allow_managed_hooks_only",
+    "allow_appshots",
+    "allow_remote_control",
+    "allow_browser_and_computer_use",
+    "allow_login_shell",
+    "check_for_update_on_startup",
+)
+_STRING_KEYS: Final = ("chatgpt_base_url", "model_provider", "additional_developer_instructions")
+_PATH_KEYS: Final = ("sqlite_home", "log_dir", "model_catalog_json")
+_OPAQUE_KEYS: Final = ("mcp_servers", "plugins", "apps", "rules", "permissions", "remote_sandbox_config")
+
+
 def _build(
     raw: dict[str, Any], src: str, system_dir: Path, managed: Mapping[str, Any] | None, managed_src: str
 ) -> Requirements:
-    members: dict[str, Any] = {}
-    unknown: list[str] = []
-    pins: dict[str, Pin] = {}
-    allow_lists: dict[str, _AllowList] = {}
-    defined = False
-
-    for key in raw:
-        if key not in TOP_LEVEL_KEYS:
-            unknown.append(key)
+    p = _Parsed(raw, src, ap_src=src, rv_src=src, sb_src=src)
+    p.unknown = [key for key in raw if key not in TOP_LEVEL_KEYS]
     if "allowed_permissions" in raw:
-        unknown.remove("allowed_permissions")
-
-    def enum_list(key: str, variants: Sequence[str]) -> list[str] | None:
-        if key not in raw:
-            return None
-        return [_variant(x, variants, key) for x in _seq(raw[key], key)]
-
-    # --- approval / reviewer / sandbox (managed_config wins per field) ---
-    approvals: list[Any] | None = None
-    ap_src = src
-    if managed is not None and "approval_policy" in managed:
-        approvals, ap_src = [_managed_approval(managed["approval_policy"])], managed_src
-    elif "allowed_approval_policies" in raw:
-        approvals = [
-            _approval_policy(x, "allowed_approval_policies")
-            for x in _seq(raw["allowed_approval_policies"], "allowed_approval_policies")
-        ]
-    reviewers: list[str] | None = None
-    rv_src = src
-    if managed is not None and "approvals_reviewer" in managed:
-        r = _managed_variant(managed["approvals_reviewer"], REVIEWER_VARIANTS, "approvals_reviewer")
-        r = "auto_review" if r == "guardian_subagent" else r
-        reviewers, rv_src = (["auto_review", "user"] if r == "auto_review" else [r]), managed_src
-    else:
-        rl = enum_list("allowed_approvals_reviewers", REVIEWER_VARIANTS)
-        reviewers = None if rl is None else ["auto_review" if x == "guardian_subagent" else x for x in rl]
-    sandboxes: list[str] | None = None
-    sb_src = src
-    if managed is not None and "sandbox_mode" in managed:
-        s = _managed_variant(managed["sandbox_mode"], CONFIG_SANDBOX_VARIANTS, "sandbox_mode")
-        sandboxes, sb_src = (["read-only"] if s == "read-only" else ["read-only", s]), managed_src
-    else:
-        sandboxes = enum_list("allowed_sandbox_modes", SANDBOX_VARIANTS)
-    web = enum_list("allowed_web_search_modes", WEB_SEARCH_VARIANTS)
-    logins = enum_list("allowed_login_methods", LOGIN_VARIANTS)
-
-    # --- scalars ---
-    def scalar(key: str, read: Callable[[Any, str], Any]) -> Any:
-        return None if key not in raw else read(raw[key], key)
-
-    bools = {
-        k: scalar(k, _bool)
-        for k in (
-            "allow_managed_hooks_only",
-            "allow_appshots",
-            "allow_remote_control",
-            "allow_browser_and_computer_use",
-            "allow_login_shell",
-            "check_for_update_on_startup",
+        p.unknown.remove("allowed_permissions")
+    _read_policies(p, managed, managed_src)
+    _read_scalars(p, system_dir)
+    _read_tables(p)
+    defined = _is_defined(p)
+    _validate(p)
+    pins = {
+        key: Pin(value, src)
+        for key, value in (
+            ("chatgpt_base_url", p.strings["chatgpt_base_url"]),
+            ("model_provider", p.strings["model_provider"]),
+            ("cli_auth_credentials_store", p.cli_store),
+            ("allow_login_shell", p.bools["allow_login_shell"]),
+            ("check_for_update_on_startup", p.bools["check_for_update_on_startup"]),
+            ("sqlite_home", p.resolved_paths["sqlite_home"]),
+            ("log_dir", p.resolved_paths["log_dir"]),
+            ("model_catalog_json", p.resolved_paths["model_catalog_json"]),
+            ("model_providers", p.tables["providers"] or None),
         )
+        if value is not None
     }
-    strings = {
-        k: scalar(k, _str)
-        for k in ("chatgpt_base_url", "model_provider", "additional_developer_instructions")
-    }
-    cli_store = scalar("cli_auth_credentials_store", lambda v, p: _variant(v, CLI_STORE_VARIANTS, p))
-    residency = scalar("enforce_residency", lambda v, p: _variant(v, ("us",), p))
-    paths = {k: scalar(k, _path_string) for k in ("sqlite_home", "log_dir", "model_catalog_json")}
-    resolved_paths = {k: (None if v is None else _resolve_path(v, system_dir)) for k, v in paths.items()}
-
-    # --- features ---
-    feat_key = (
-        "features"
-        if "features" in raw
-        else ("feature_requirements" if "feature_requirements" in raw else None)
-    )
-    feature_list: tuple[tuple[str, bool], ...] = ()
-    if feat_key is not None:
-        ft = _table(raw[feat_key], "features", "FeatureRequirementsInput")
-        feature_list = tuple((k, _bool(v, "features")) for k, v in ft.items())
-
-    # --- permission profiles ---
-    profiles = None
-    if "allowed_permission_profiles" in raw:
-        pm = _map(raw["allowed_permission_profiles"], "allowed_permission_profiles")
-        profiles = {k: _bool(v, "allowed_permission_profiles") for k, v in pm.items()}
-    default_perm = scalar("default_permissions", _str)
-
-    # --- windows ---
-    win_impls = None
-    if "windows" in raw:
-        wt = _table(raw["windows"], "windows", "WindowsRequirementsToml")
-        _unknown(wt, ("allowed_sandbox_implementations",), "windows", unknown)
-        if "allowed_sandbox_implementations" in wt:
-            wp = "windows.allowed_sandbox_implementations"
-            win_impls = [
-                _variant(x, WINDOWS_SANDBOX_VARIANTS, wp)
-                for x in _seq(wt["allowed_sandbox_implementations"], wp)
-            ]
-
-    network = (
-        None
-        if "experimental_network" not in raw
-        else _network(raw["experimental_network"], "experimental_network", unknown)
-    )
-    hooks = None if "hooks" not in raw else _hooks(raw["hooks"], "hooks")
-    computer = (
-        None if "computer_use" not in raw else _computer_use(raw["computer_use"], "computer_use", unknown)
-    )
-    browser = None if "browser_use" not in raw else _browser_use(raw["browser_use"], "browser_use", unknown)
-
-    def small(
-        key: str, fields: Sequence[tuple[str, str, Callable[[Any, str], Any]]]
-    ) -> dict[str, Any] | None:
-        if key not in raw:
-            return None
-        t = _table(raw[key], key, "Requirements")
-        _unknown(t, [f for f, _, _ in fields], key, unknown)
-        return {wire: _opt(t, f, key, read) for f, wire, read in fields}
-
-    def str_list(v: Any, p: str) -> list[str]:
-        return [_str(x, p) for x in _seq(v, p)]
-
-    feedback = small("feedback", [("enabled", "enabled", _bool)])
-    in_app = small(
-        "in_app_browser",
-        [("allow_external_browser_settings_import", "allowExternalBrowserSettingsImport", _bool)],
-    )
-    auto_review = small(
-        "auto_review",
-        [("required_on_models", "requiredOnModels", str_list), ("ignore_rules", "ignoreRules", str_list)],
-    )
-    models = None
-    if "models" in raw:
-        mt = _table(raw["models"], "models", "ModelsRequirementsToml")
-        _unknown(mt, ("new_thread",), "models", unknown)
-        new_thread = None
-        if "new_thread" in mt:
-            np_ = "models.new_thread"
-            nt = _table(mt["new_thread"], np_, "NewThreadModelDefaultsToml")
-            _unknown(nt, ("model", "model_reasoning_effort", "service_tier"), np_, unknown)
-            new_thread = {
-                "model": _opt(nt, "model", np_, _str),
-                "modelReasoningEffort": _opt(nt, "model_reasoning_effort", np_, _str),
-                "serviceTier": _opt(nt, "service_tier", np_, _str),
-            }
-        models = {"newThread": new_thread}
-    otel = None if "otel" not in raw else _otel(raw["otel"], "otel")
-    application = None if "application" not in raw else _application(raw["application"], "application")
-    providers = (
-        None if "model_providers" not in raw else _model_providers(raw["model_providers"], "model_providers")
-    )
-
-    # --- definedness (ConfigRequirementsToml::is_empty, as observed) ---
-    simple_defined = [
-        approvals,
-        reviewers,
-        sandboxes,
-        web,
-        logins,
-        residency,
-        profiles,
-        default_perm,
-        win_impls,
-        network,
-        cli_store,
-        *bools.values(),
-        *strings.values(),
-        *paths.values(),
-    ]
-    defined = (
-        any(x is not None for x in simple_defined)
-        or bool(feature_list)
-        or (hooks is not None and not _hooks_empty(hooks))
-        or (computer is not None and not _computer_use_empty(computer))
-        or (browser is not None and not _browser_use_empty(browser))
-        or (feedback is not None and not _all_none(feedback))
-        or (in_app is not None and not _all_none(in_app))
-        or (auto_review is not None and any(auto_review.values()))
-        or (models is not None and not _all_none(models["newThread"]))
-        or (otel is not None and not _all_none(otel))
-        or (application is not None and not _all_none(application))
-        or bool(providers)
-        or any(
-            raw.get(k) not in (None, {}, [])
-            for k in ("mcp_servers", "plugins", "apps", "rules", "permissions", "remote_sandbox_config")
-        )
-        or (
-            isinstance(raw.get("guardian_policy_config"), str) and raw["guardian_policy_config"].strip() != ""
-        )
-    )
-
-    # --- semantic validation (refuse to start) ---
-    if approvals is not None and not approvals:
-        raise RequirementsError("field `allowed_approval_policies` cannot be empty")
-    if reviewers is not None and not reviewers:
-        raise RequirementsError("field `allowed_approvals_reviewers` cannot be empty")
-    if sandboxes is not None and "read-only" not in sandboxes:
-        listed = ", ".join(SANDBOX_DEBUG[s] for s in sandboxes)
-        raise RequirementsError(
-            f"invalid value for `allowed_sandbox_modes`: `[{listed}]` is not in the allowed set must "
-            f"include 'read-only' to allow any PermissionProfile (set by {sb_src})"
-        )
-    if win_impls is not None and not win_impls:
-        raise RequirementsError("field `windows.allowed_sandbox_implementations` cannot be empty")
-    if logins is not None and not logins:
-        raise RequirementsError("authentication requirements do not permit any usable login method")
-    _check_permission_profiles(profiles, default_perm, raw.get("permissions"))
-    if paths["model_catalog_json"] is not None:
-        _check_model_catalog(resolved_paths["model_catalog_json"] or "")
-    if strings["model_provider"] is not None:
-        known = set(BUILTIN_MODEL_PROVIDERS) | set(providers or {})
-        if strings["model_provider"] not in known:
-            raise RequirementsError(f"Model provider `{strings['model_provider']}` not found")
-
-    # --- wire members ---
-    web_wire = None
-    if web is not None:
-        web_wire = list(web) if "disabled" in web else [*web, "disabled"]
-    members.update(
-        {
-            "modelProvider": strings["model_provider"],
-            "modelProviders": providers or None,
-            "cliAuthCredentialsStore": cli_store,
-            "chatgptBaseUrl": strings["chatgpt_base_url"],
-            "additionalDeveloperInstructions": strings["additional_developer_instructions"],
-            "allowedApprovalPolicies": approvals,
-            "allowedApprovalsReviewers": reviewers,
-            "allowedSandboxModes": None
-            if sandboxes is None
-            else [s for s in sandboxes if s != "external-sandbox"],
-            "allowedWindowsSandboxImplementations": win_impls,
-            "allowedPermissionProfiles": profiles,
-            "defaultPermissions": default_perm,
-            "allowedWebSearchModes": web_wire,
-            "allowManagedHooksOnly": bools["allow_managed_hooks_only"],
-            "allowBrowserAndComputerUse": bools["allow_browser_and_computer_use"],
-            "allowAppshots": bools["allow_appshots"],
-            "allowRemoteControl": bools["allow_remote_control"],
-            "computerUse": computer,
-            "browserUse": browser,
-            "inAppBrowser": in_app,
-            "featureRequirements": dict(sorted(feature_list)) if feature_list else None,
-            "hooks": hooks,
-            "enforceResidency": residency,
-            "network": network,
-            "application": application,
-            "autoReview": auto_review,
-            "models": models,
-            "sqliteHome": None
-            if resolved_paths["sqlite_home"] is None
-            else _file_url(resolved_paths["sqlite_home"]),
-            "logDir": None if resolved_paths["log_dir"] is None else _file_url(resolved_paths["log_dir"]),
-            "modelCatalogJson": None
-            if resolved_paths["model_catalog_json"] is None
-            else _file_url(resolved_paths["model_catalog_json"]),
-            "checkForUpdateOnStartup": bools["check_for_update_on_startup"],
-            "allowLoginShell": bools["allow_login_shell"],
-            "feedback": feedback,
-            "otel": otel,
-        }
-    )
-
-    # --- pins (config key -> value as config/read shows it) ---
-    for key, value in (
-        ("chatgpt_base_url", strings["chatgpt_base_url"]),
-        ("model_provider", strings["model_provider"]),
-        ("cli_auth_credentials_store", cli_store),
-        ("allow_login_shell", bools["allow_login_shell"]),
-        ("check_for_update_on_startup", bools["check_for_update_on_startup"]),
-        ("sqlite_home", resolved_paths["sqlite_home"]),
-        ("log_dir", resolved_paths["log_dir"]),
-        ("model_catalog_json", resolved_paths["model_catalog_json"]),
-        ("model_providers", providers or None),
-    ):
-        if value is not None:
-            pins[key] = Pin(value, src)
-
-    if approvals:
-        allow_lists["approval_policy"] = _AllowList("approval_policy", tuple(approvals), ap_src)
-    if reviewers:
-        allow_lists["approvals_reviewer"] = _AllowList("approvals_reviewer", tuple(reviewers), rv_src)
-    if sandboxes:
-        allow_lists["sandbox_mode"] = _AllowList("sandbox_mode", tuple(sandboxes), sb_src)
-    if web_wire is not None:
-        ordered = tuple(m for m in WEB_SEARCH_VARIANTS if m in web_wire)
-        allow_lists["web_search_mode"] = _AllowList("web_search_mode", ordered, src)
-
-    lines = [f"  requirements ({src}): `{k}` is ignored." for k in unknown]
+    lines = [f"  requirements ({src}): `{k}` is ignored." for k in p.unknown]
     if "allowed_permissions" in raw:
         lines.append(f"  requirements ({src}): `allowed_permissions` is ignored.{ALLOWED_PERMISSIONS_NOTE}")
     return Requirements(
         defined=defined,
-        members=members,
-        login_methods=None if logins is None else tuple(logins),
+        members=_wire_members(p),
+        login_methods=None if p.logins is None else tuple(p.logins),
         pins=pins,
-        feature_pin_list=feature_list,
-        feature_source=src if feature_list else None,
-        allow_lists=allow_lists,
+        feature_pin_list=p.feature_list,
+        feature_source=src if p.feature_list else None,
+        allow_lists=_allow_lists(p),
         unknown_lines=tuple(lines),
     )
+
+
+def _read_policies(p: _Parsed, managed: Mapping[str, Any] | None, managed_src: str) -> None:
+    """Approval / reviewer / sandbox lists (managed_config wins per field), web search, logins."""
+    raw = p.raw
+    if managed is not None and "approval_policy" in managed:
+        p.approvals, p.ap_src = [_managed_approval(managed["approval_policy"])], managed_src
+    elif "allowed_approval_policies" in raw:
+        p.approvals = [
+            _approval_policy(x, "allowed_approval_policies")
+            for x in _seq(raw["allowed_approval_policies"], "allowed_approval_policies")
+        ]
+    if managed is not None and "approvals_reviewer" in managed:
+        r = _managed_variant(managed["approvals_reviewer"], REVIEWER_VARIANTS, "approvals_reviewer")
+        r = "auto_review" if r == "guardian_subagent" else r
+        p.reviewers, p.rv_src = (["auto_review", "user"] if r == "auto_review" else [r]), managed_src
+    else:
+        rl = p.enum_list("allowed_approvals_reviewers", REVIEWER_VARIANTS)
+        p.reviewers = None if rl is None else ["auto_review" if x == "guardian_subagent" else x for x in rl]
+    if managed is not None and "sandbox_mode" in managed:
+        s = _managed_variant(managed["sandbox_mode"], CONFIG_SANDBOX_VARIANTS, "sandbox_mode")
+        p.sandboxes, p.sb_src = (["read-only"] if s == "read-only" else ["read-only", s]), managed_src
+    else:
+        p.sandboxes = p.enum_list("allowed_sandbox_modes", SANDBOX_VARIANTS)
+    p.web = p.enum_list("allowed_web_search_modes", WEB_SEARCH_VARIANTS)
+    p.logins = p.enum_list("allowed_login_methods", LOGIN_VARIANTS)
+
+
+def _read_scalars(p: _Parsed, system_dir: Path) -> None:
+    """Scalars, paths, feature pins, permission profiles and the windows table."""
+    raw = p.raw
+    p.bools = {k: p.scalar(k, _bool) for k in _BOOL_KEYS}
+    p.strings = {k: p.scalar(k, _str) for k in _STRING_KEYS}
+    p.cli_store = p.scalar("cli_auth_credentials_store", lambda v, q: _variant(v, CLI_STORE_VARIANTS, q))
+    p.residency = p.scalar("enforce_residency", lambda v, q: _variant(v, ("us",), q))
+    p.paths = {k: p.scalar(k, _path_string) for k in _PATH_KEYS}
+    p.resolved_paths = {k: (None if v is None else _resolve_path(v, system_dir)) for k, v in p.paths.items()}
+    feat_key = next((k for k in ("features", "feature_requirements") if k in raw), None)
+    if feat_key is not None:
+        ft = _table(raw[feat_key], "features", "FeatureRequirementsInput")
+        p.feature_list = tuple((k, _bool(v, "features")) for k, v in ft.items())
+    if "allowed_permission_profiles" in raw:
+        pm = _map(raw["allowed_permission_profiles"], "allowed_permission_profiles")
+        p.profiles = {k: _bool(v, "allowed_permission_profiles") for k, v in pm.items()}
+    p.default_perm = p.scalar("default_permissions", _str)
+    if "windows" in raw:
+        wt = _table(raw["windows"], "windows", "WindowsRequirementsToml")
+        _unknown(wt, ("allowed_sandbox_implementations",), "windows", p.unknown)
+        if "allowed_sandbox_implementations" in wt:
+            wp = "windows.allowed_sandbox_implementations"
+            p.win_impls = [
+                _variant(x, WINDOWS_SANDBOX_VARIANTS, wp) for x in _seq(wt["allowed_sandbox_implementations"], wp)
+            ]
+
+
+def _small(p: _Parsed, key: str, fields: Sequence[tuple[str, str, Callable[[Any, str], Any]]]) -> Any:
+    if key not in p.raw:
+        return None
+    t = _table(p.raw[key], key, "Requirements")
+    _unknown(t, [f for f, _, _ in fields], key, p.unknown)
+    return {wire: _opt(t, f, key, read) for f, wire, read in fields}
+
+
+def _str_list(v: Any, path: str) -> list[str]:
+    return [_str(x, path) for x in _seq(v, path)]
+
+
+def _models(v: Any, unknown: list[str]) -> dict[str, Any]:
+    mt = _table(v, "models", "ModelsRequirementsToml")
+    _unknown(mt, ("new_thread",), "models", unknown)
+    if "new_thread" not in mt:
+        return {"newThread": None}
+    np_ = "models.new_thread"
+    nt = _table(mt["new_thread"], np_, "NewThreadModelDefaultsToml")
+    _unknown(nt, ("model", "model_reasoning_effort", "service_tier"), np_, unknown)
+    return {
+        "newThread": {
+            "model": _opt(nt, "model", np_, _str),
+            "modelReasoningEffort": _opt(nt, "model_reasoning_effort", np_, _str),
+            "serviceTier": _opt(nt, "service_tier", np_, _str),
+        }
+    }
+
+
+def _read_tables(p: _Parsed) -> None:
+    """The nested tables, in the order their errors are reported."""
+    raw, unknown = p.raw, p.unknown
+
+    def table(key: str, read: Callable[[Any], Any]) -> Any:
+        return None if key not in raw else read(raw[key])
+
+    t = p.tables
+    t["network"] = table("experimental_network", lambda v: _network(v, "experimental_network", unknown))
+    t["hooks"] = table("hooks", lambda v: _hooks(v, "hooks"))
+    t["computer"] = table("computer_use", lambda v: _computer_use(v, "computer_use", unknown))
+    t["browser"] = table("browser_use", lambda v: _browser_use(v, "browser_use", unknown))
+    t["feedback"] = _small(p, "feedback", [("enabled", "enabled", _bool)])
+    t["in_app"] = _small(
+        p, "in_app_browser", [("allow_external_browser_settings_import", "allowExternalBrowserSettingsImport", _bool)]
+    )
+    t["auto_review"] = _small(
+        p,
+        "auto_review",
+        [("required_on_models", "requiredOnModels", _str_list), ("ignore_rules", "ignoreRules", _str_list)],
+    )
+    t["models"] = table("models", lambda v: _models(v, unknown))
+    t["otel"] = table("otel", lambda v: _otel(v, "otel"))
+    t["application"] = table("application", lambda v: _application(v, "application"))
+    t["providers"] = table("model_providers", lambda v: _model_providers(v, "model_providers"))
+
+
+def _is_defined(p: _Parsed) -> bool:
+    """``ConfigRequirementsToml::is_empty`` negated, as observed."""
+    t, raw = p.tables, p.raw
+    simple = [
+        p.approvals, p.reviewers, p.sandboxes, p.web, p.logins, p.residency, p.profiles, p.default_perm,
+        p.win_impls, t["network"], p.cli_store, *p.bools.values(), *p.strings.values(), *p.paths.values(),
+    ]
+    guardian = raw.get("guardian_policy_config")
+    return (
+        any(x is not None for x in simple)
+        or bool(p.feature_list)
+        or (t["hooks"] is not None and not _hooks_empty(t["hooks"]))
+        or (t["computer"] is not None and not _computer_use_empty(t["computer"]))
+        or (t["browser"] is not None and not _browser_use_empty(t["browser"]))
+        or (t["feedback"] is not None and not _all_none(t["feedback"]))
+        or (t["in_app"] is not None and not _all_none(t["in_app"]))
+        or (t["auto_review"] is not None and any(t["auto_review"].values()))
+        or (t["models"] is not None and not _all_none(t["models"]["newThread"]))
+        or (t["otel"] is not None and not _all_none(t["otel"]))
+        or (t["application"] is not None and not _all_none(t["application"]))
+        or bool(t["providers"])
+        or any(raw.get(k) not in (None, {}, []) for k in _OPAQUE_KEYS)
+        or (isinstance(guardian, str) and guardian.strip() != "")
+    )
+
+
+def _validate(p: _Parsed) -> None:
+    """The semantic checks that refuse to start."""
+    if p.approvals is not None and not p.approvals:
+        raise RequirementsError("field `allowed_approval_policies` cannot be empty")
+    if p.reviewers is not None and not p.reviewers:
+        raise RequirementsError("field `allowed_approvals_reviewers` cannot be empty")
+    if p.sandboxes is not None and "read-only" not in p.sandboxes:
+        listed = ", ".join(SANDBOX_DEBUG[s] for s in p.sandboxes)
+        raise RequirementsError(
+            f"invalid value for `allowed_sandbox_modes`: `[{listed}]` is not in the allowed set must "
+            f"include 'read-only' to allow any PermissionProfile (set by {p.sb_src})"
+        )
+    if p.win_impls is not None and not p.win_impls:
+        raise RequirementsError("field `windows.allowed_sandbox_implementations` cannot be empty")
+    if p.logins is not None and not p.logins:
+        raise RequirementsError("authentication requirements do not permit any usable login method")
+    _check_permission_profiles(p.profiles, p.default_perm, p.raw.get("permissions"))
+    if p.paths["model_catalog_json"] is not None:
+        _check_model_catalog(p.resolved_paths["model_catalog_json"] or "")
+    provider = p.strings["model_provider"]
+    if provider is not None and provider not in set(BUILTIN_MODEL_PROVIDERS) | set(p.tables["providers"] or {}):
+        raise RequirementsError(f"Model provider `{provider}` not found")
+
+
+def _web_wire(p: _Parsed) -> list[str] | None:
+    if p.web is None:
+        return None
+    return list(p.web) if "disabled" in p.web else [*p.web, "disabled"]
+
+
+def _url(path: str | None) -> str | None:
+    return None if path is None else _file_url(path)
+
+
+def _wire_members(p: _Parsed) -> dict[str, Any]:
+    t, b = p.tables, p.bools
+    return {
+        "modelProvider": p.strings["model_provider"],
+        "modelProviders": t["providers"] or None,
+        "cliAuthCredentialsStore": p.cli_store,
+        "chatgptBaseUrl": p.strings["chatgpt_base_url"],
+        "additionalDeveloperInstructions": p.strings["additional_developer_instructions"],
+        "allowedApprovalPolicies": p.approvals,
+        "allowedApprovalsReviewers": p.reviewers,
+        "allowedSandboxModes": None if p.sandboxes is None else [s for s in p.sandboxes if s != "external-sandbox"],
+        "allowedWindowsSandboxImplementations": p.win_impls,
+        "allowedPermissionProfiles": p.profiles,
+        "defaultPermissions": p.default_perm,
+        "allowedWebSearchModes": _web_wire(p),
+        "allowManagedHooksOnly": b["allow_managed_hooks_only"],
+        "allowBrowserAndComputerUse": b["allow_browser_and_computer_use"],
+        "allowAppshots": b["allow_appshots"],
+        "allowRemoteControl": b["allow_remote_control"],
+        "computerUse": t["computer"],
+        "browserUse": t["browser"],
+        "inAppBrowser": t["in_app"],
+        "featureRequirements": dict(sorted(p.feature_list)) if p.feature_list else None,
+        "hooks": t["hooks"],
+        "enforceResidency": p.residency,
+        "network": t["network"],
+        "application": t["application"],
+        "autoReview": t["auto_review"],
+        "models": t["models"],
+        "sqliteHome": _url(p.resolved_paths["sqlite_home"]),
+        "logDir": _url(p.resolved_paths["log_dir"]),
+        "modelCatalogJson": _url(p.resolved_paths["model_catalog_json"]),
+        "checkForUpdateOnStartup": b["check_for_update_on_startup"],
+        "allowLoginShell": b["allow_login_shell"],
+        "feedback": t["feedback"],
+        "otel": t["otel"],
+    }
+
+
+def _allow_lists(p: _Parsed) -> dict[str, _AllowList]:
+    out: dict[str, _AllowList] = {}
+    if p.approvals:
+        out["approval_policy"] = _AllowList("approval_policy", tuple(p.approvals), p.ap_src)
+    if p.reviewers:
+        out["approvals_reviewer"] = _AllowList("approvals_reviewer", tuple(p.reviewers), p.rv_src)
+    if p.sandboxes:
+        out["sandbox_mode"] = _AllowList("sandbox_mode", tuple(p.sandboxes), p.sb_src)
+    web = _web_wire(p)
+    if web is not None:
+        ordered = tuple(m for m in WEB_SEARCH_VARIANTS if m in web)
+        out["web_search_mode"] = _AllowList("web_search_mode", ordered, p.src)
+    return out
 
 
 def _check_permission_profiles(
