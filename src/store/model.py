@@ -229,14 +229,10 @@ _REST: Final[tuple[_Member, ...]] = (
     _Member("disable_paste_burst", _BOOL),
     _Member("notice", _NOTICE),
 )
-
-
 _MEMBERS: Final[tuple[_Member, ...]] = _TYPED + _REST
 
 
 _MEMBER_NAMES: Final = frozenset(m.name for m in _MEMBERS)
-
-
 _MEMBER_SPECS: Final[Mapping[str, _Spec]] = {m.name: m.spec for m in _MEMBERS}
 
 
@@ -246,8 +242,6 @@ _ACCEPTED_HIDDEN: Final = frozenset({"zsh_path"})
 
 # Structs whose unknown keys the reference ignores silently (buffered by a flattened member).
 _SILENT_STRUCTS: Final = frozenset({"Tui", "AgentsToml", "HooksToml", "AppsConfigToml"})
-
-
 _UNTRUSTED_REMOVED: Final = 'approval_policy = "untrusted" is no longer supported; remove this setting'
 
 
@@ -322,6 +316,4 @@ def _load_feature_names() -> frozenset[str]:
 # Legacy `[features]` keys the reference still accepts without a warning (observed: `connectors`;
 # `apps_mcp_gateway` is reported as unknown).
 _LEGACY_FEATURE_ALIASES: Final[frozenset[str]] = frozenset({"connectors"})
-
-
 _KNOWN_FEATURES: Final[frozenset[str]] = _load_feature_names() | _LEGACY_FEATURE_ALIASES

@@ -35,31 +35,21 @@ from chamberlain.store.model_spec import (
 )
 
 _ALLOW_DENY: Final = _Enum(("allow", "deny"))
-
-
 _REVIEWER: Final = _Enum(("user", "auto_review", "guardian_subagent"))
 
 
 _SANDBOX_MODE: Final = _Enum(("read-only", "workspace-write", "danger-full-access"))
-
-
 _WEB_SEARCH_MODE: Final = _Enum(("disabled", "cached", "indexed", "live"))
 
 
 _SUMMARY: Final = _Enum(("auto", "concise", "detailed", "none"))
-
-
 _VERBOSITY: Final = _Enum(("low", "medium", "high"))
 
 
 _PERSONALITY: Final = _Enum(("none", "friendly", "pragmatic"))
-
-
 _WINDOWS: Final = _s(
     "WindowsToml", 2, _opt("sandbox", _Enum(("elevated", "unelevated", "mxc"))), _opt("allow_mxc", _BOOL)
 )
-
-
 _ANALYTICS: Final = _s("AnalyticsConfigToml", 1, _opt("enabled", _BOOL))
 
 
@@ -72,14 +62,10 @@ _TOOLS_FIELDS: Final = (
     ),
     _opt("update_plan", _s("UpdatePlanToolConfig", 1, _opt("enabled", _BOOL, False), all_default=True)),
 )
-
-
 _TOOLS_TYPED: Final = _Struct("ToolsToml", _TOOLS_FIELDS, 4, output=("web_search",))
 
 
 _TOOLS_PROFILE: Final = _Struct("ToolsToml", _TOOLS_FIELDS, 4)
-
-
 _APP_CONFIG: Final = _s(
     "AppConfig",
     9,
@@ -118,8 +104,6 @@ _APP_CONFIG: Final = _s(
     ),
     all_default=True,
 )
-
-
 _APPS: Final = _Struct(
     "AppsConfigToml",
     (
@@ -140,8 +124,6 @@ _APPS: Final = _Struct(
     None,
     extra=_APP_CONFIG,
 )
-
-
 _ORIGIN_POLICY: Final = _s(
     "BrowserUseOriginPolicyConfigToml",
     4,
@@ -150,8 +132,6 @@ _ORIGIN_POLICY: Final = _s(
     _opt("uploads", _ALLOW_DENY),
     _opt("full_cdp_access", _ALLOW_DENY),
 )
-
-
 _BROWSER_USE: Final = _s(
     "BrowserUseConfigToml",
     3,
@@ -159,8 +139,6 @@ _BROWSER_USE: Final = _s(
     _opt("default_origin_policy", _ORIGIN_POLICY),
     _opt("origins", _Map(_ORIGIN_POLICY)),
 )
-
-
 _COMPUTER_USE: Final = _s(
     "ComputerUseConfigToml",
     3,
@@ -183,8 +161,6 @@ _COMPUTER_USE: Final = _s(
         ),
     ),
 )
-
-
 _FEATURE_TOGGLE: Final = _s("FeatureToggleToml", 1, _opt("enabled", _BOOL))
 
 
@@ -197,8 +173,6 @@ _SANDBOX_WORKSPACE_WRITE: Final = _s(
     _opt("exclude_slash_tmp", _BOOL, False),
     all_default=True,
 )
-
-
 _HISTORY: Final = _s(
     "History",
     2,
@@ -206,8 +180,6 @@ _HISTORY: Final = _s(
     _opt("max_bytes", _Int("usize")),
     all_default=True,
 )
-
-
 _SHELL_ENVIRONMENT_POLICY: Final = _s(
     "ShellEnvironmentPolicyTomlRaw",
     7,
@@ -219,8 +191,6 @@ _SHELL_ENVIRONMENT_POLICY: Final = _s(
     _opt("filters", _Map(_Any())),
     _opt("experimental_use_profile", _BOOL),
 )
-
-
 _EXPORTER: Final = _Enum(("none", "statsig", "otlp-http", "otlp-grpc"))
 
 
@@ -241,8 +211,6 @@ _OTEL: Final = _s(
     _opt("span_attributes", _Map(_STR)),
     _opt("tracestate", _Map(_Map(_STR))),
 )
-
-
 _MEMORIES: Final = _s(
     "MemoriesToml",
     15,
@@ -262,8 +230,6 @@ _MEMORIES: Final = _s(
     _opt("consolidation_model", _STR),
     _opt("consolidation_service_tier", _STR),
 )
-
-
 _AGENTS: Final = _Struct(
     "AgentsToml",
     (
@@ -284,8 +250,6 @@ _AGENTS: Final = _Struct(
         _opt("nickname_candidates", _Seq(_STR)),
     ),
 )
-
-
 _AUTO_REVIEW: Final = _s(
     "AutoReviewToml",
     5,
@@ -295,8 +259,6 @@ _AUTO_REVIEW: Final = _s(
     _opt("experimental_conversation_history_prompt", _STR),
     _opt("conversation_history_max_output_tokens", _Int("a nonzero usize")),
 )
-
-
 _REALTIME: Final = _s(
     "RealtimeToml",
     4,
@@ -314,8 +276,6 @@ _REALTIME: Final = _s(
         ),
     ),
 )
-
-
 _AUDIO: Final = _s(
     "RealtimeAudioToml",
     3,
@@ -323,8 +283,6 @@ _AUDIO: Final = _s(
     _opt("microphone", _STR),
     _opt("speaker", _STR),
 )
-
-
 _GHOST_SNAPSHOT: Final = _s(
     "GhostSnapshotToml",
     3,
@@ -332,8 +290,6 @@ _GHOST_SNAPSHOT: Final = _s(
     _opt("ignore_large_untracked_dirs", _Int("i64")),
     _opt("disable_warnings", _BOOL),
 )
-
-
 _NOTICE: Final = _s(
     "Notice",
     9,
@@ -358,8 +314,6 @@ _NOTICE: Final = _s(
         {"home": None, "home_last_prompted_at": None, "projects": {}, "project_last_prompted_at": {}},
     ),
 )
-
-
 _HOOK_EVENTS: Final = (
     "PreModelRequest PostModelRequest PreToolUse PermissionRequest PostToolUse PreCompact PostCompact "
     "SessionStart SessionEnd UserPromptSubmit SubagentStart SubagentStop Stop Interrupt"
@@ -388,13 +342,9 @@ _MATCHER_GROUP: Final = _s(
     _opt("hooks", _Seq(_Custom(_decode_hook_handler)), []),
     all_default=True,
 )
-
-
 _HOOKS: Final = _Struct(
     "HooksToml", tuple(_opt(e, _Seq(_MATCHER_GROUP), [], capped=True) for e in _HOOK_EVENTS), None
 )
-
-
 _ALWAYS_AUTO_NEVER: Final = _Enum(("auto", "always", "never"))
 
 
@@ -461,8 +411,6 @@ _TUI: Final = _Struct(
     ),
     None,
 )
-
-
 _PROFILE: Final = _s(
     "ConfigProfile",
     30,
@@ -505,8 +453,6 @@ _PROFILE: Final = _s(
     _opt("features", _Custom(_decode_features)),
     _opt("oss_provider", _STR),
 )
-
-
 _MARKETPLACE: Final = _s(
     "MarketplaceConfig",
     6,
@@ -518,8 +464,6 @@ _MARKETPLACE: Final = _s(
     _opt("sparse_paths", _Seq(_STR)),
     all_default=True,
 )
-
-
 _SKILLS: Final = _s(
     "SkillsConfig",
     2,
@@ -527,8 +471,6 @@ _SKILLS: Final = _s(
     _opt("config", _Seq(_Any()), skip_none=True),
     all_default=True,
 )
-
-
 _PLUGIN: Final = _s("PluginConfig", 1, _opt("enabled", _BOOL, skip_none=True), all_default=True)
 
 

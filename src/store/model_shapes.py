@@ -188,8 +188,6 @@ def _decode_keymap(value: Any, ctx: _Ctx, path: str) -> Any:
 
 
 _MCP_STDIO_ONLY: Final = ("args", "env", "env_vars", "cwd")
-
-
 _MCP_HTTP_ONLY: Final = (
     "url",
     "bearer_token_env_var",
@@ -262,8 +260,6 @@ def _decode_mcp_server(value: Any, ctx: _Ctx, path: str) -> Any:
 
 
 _APP_TOOL_APPROVAL: Final = _Enum(("auto", "prompt", "writes", "approve"))
-
-
 _MCP_FIELDS: Final[tuple[tuple[str, _Spec], ...]] = (
     ("command", _Str()),
     ("args", _Seq(_Str())),
@@ -291,8 +287,6 @@ _MCP_FIELDS: Final[tuple[tuple[str, _Spec], ...]] = (
     ("auth", _Enum(("oauth", "chatgpt", "ema_auth"))),
     ("tools", _Any()),
 )
-
-
 _MCP_FIELD_NAMES: Final = frozenset(name for name, _ in _MCP_FIELDS)
 
 
@@ -344,8 +338,6 @@ def _decode_features(value: Any, ctx: _Ctx, path: str) -> Any:
 _APPROVAL_ENUM: Final = _Enum(
     ("untrusted", "on-failure", "on-request", "granular", "never"), renames=(("on-failure", "on-request"),)
 )
-
-
 _GRANULAR: Final = _s(
     "GranularApprovalConfig",
     None,
@@ -355,8 +347,6 @@ _GRANULAR: Final = _s(
     _opt("request_permissions", _BOOL, False),
     _opt("mcp_elicitations", _BOOL, None),
 )
-
-
 _WEB_SEARCH_TOOL: Final = _s(
     "WebSearchToolConfig",
     None,
@@ -374,8 +364,6 @@ _WEB_SEARCH_TOOL: Final = _s(
         ),
     ),
 )
-
-
 _KEYMAP_SECTIONS: Final[tuple[tuple[str, str], ...]] = (
     (
         "global",
@@ -435,8 +423,6 @@ _KEYMAP_SECTIONS: Final[tuple[tuple[str, str], ...]] = (
         "open_fullscreen open_thread approve approve_for_session approve_for_prefix deny decline cancel",
     ),
 )
-
-
 _KEYMAP_DEFAULT: Final = {s: {a: None for a in actions.split()} for s, actions in _KEYMAP_SECTIONS}
 
 

@@ -200,8 +200,6 @@ _INT_TYPES: Final[dict[str, Any]] = {
     "a nonzero u64": _int("a nonzero u64", 1, None),
     "a nonzero usize": _int("a nonzero usize", 1, None),
 }
-
-
 _PATH_STRING: Final = expecting(str, "path string")
 
 
@@ -344,8 +342,6 @@ def _opt(name: str, spec: _Spec, default: Any = None, **kw: Any) -> _Field:
 
 
 _STR: Final = _Str()
-
-
 _BOOL: Final = _Bool()
 
 
