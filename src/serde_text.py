@@ -10,7 +10,7 @@ import datetime as _dt
 import math
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 __all__ = [
     "unexpected",
@@ -24,26 +24,17 @@ __all__ = [
 ]
 
 
+_DEBUG_ESCAPES: Final = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
+
+
 def rust_debug_str(s: str) -> str:
-    """Rust's ``{:?}`` of a str: double quotes, with \\", \\\\, \\n, \\r, \\t and \\u{..} escapes."""
+    """Rust's ``{:?}`` of a str: double quotes, with \\", \\\\, \\n, \\r, \\t, \\0 and \\u{..} escapes."""
     out = ['"']
     for ch in s:
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\0":
-            out.append("\\0")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{{{ord(ch):x}}}")
-        else:
-            out.append(ch)
+        escaped = _DEBUG_ESCAPES.get(ch)
+        if escaped is None and (ord(ch) < 0x20 or ord(ch) == 0x7F):
+            escaped = f"\\u{{{ord(ch):x}}}"
+        out.append(ch if escaped is None else escaped)
     out.append('"')
     return "".join(out)
 

@@ -70,21 +70,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
+#: toml's names of value types, most specific first (a datetime is a str, a bool an int).
+_TOML_KINDS: Final[tuple[tuple[type, str], ...]] = (
+    (_Datetime, "datetime"),
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "float"),
+    (str, "string"),
+    (list, "array"),
+)
+
+
 def _toml_kind(value: Any) -> str:
     """toml's name of a value's type (``expected table, found integer``)."""
-    if isinstance(value, _Datetime):
-        return "datetime"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "table"
+    return next((name for kind, name in _TOML_KINDS if isinstance(value, kind)), "table")
 
 
 @dataclass(frozen=True)

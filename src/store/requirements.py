@@ -64,8 +64,8 @@ from chamberlain.store.requirements_read import (
     _seq,
     _SerdeError,
     _str,
+    _struct,
     _table,
-    _unknown,
     _variant,
 )
 from chamberlain.store.requirements_tables import (
@@ -309,8 +309,10 @@ def _read_scalars(p: _Parsed, system_dir: Path) -> None:
         p.profiles = {k: _bool(v, "allowed_permission_profiles") for k, v in pm.items()}
     p.default_perm = p.scalar("default_permissions", _str)
     if "windows" in raw:
-        wt = _table(raw["windows"], "windows", "WindowsRequirementsToml")
-        _unknown(wt, ("allowed_sandbox_implementations",), "windows", p.unknown)
+        wt = _struct(
+            raw["windows"], "windows", "WindowsRequirementsToml",
+            ("allowed_sandbox_implementations",), p.unknown,
+        )
         if "allowed_sandbox_implementations" in wt:
             wp = "windows.allowed_sandbox_implementations"
             p.win_impls = [
@@ -321,8 +323,7 @@ def _read_scalars(p: _Parsed, system_dir: Path) -> None:
 def _small(p: _Parsed, key: str, fields: Sequence[tuple[str, str, Callable[[Any, str], Any]]]) -> Any:
     if key not in p.raw:
         return None
-    t = _table(p.raw[key], key, "Requirements")
-    _unknown(t, [f for f, _, _ in fields], key, p.unknown)
+    t = _struct(p.raw[key], key, "Requirements", [f for f, _, _ in fields], p.unknown)
     return {wire: _opt(t, f, key, read) for f, wire, read in fields}
 
 
@@ -331,13 +332,14 @@ def _str_list(v: Any, path: str) -> list[str]:
 
 
 def _models(v: Any, unknown: list[str]) -> dict[str, Any]:
-    mt = _table(v, "models", "ModelsRequirementsToml")
-    _unknown(mt, ("new_thread",), "models", unknown)
+    mt = _struct(v, "models", "ModelsRequirementsToml", ("new_thread",), unknown)
     if "new_thread" not in mt:
         return {"newThread": None}
     np_ = "models.new_thread"
-    nt = _table(mt["new_thread"], np_, "NewThreadModelDefaultsToml")
-    _unknown(nt, ("model", "model_reasoning_effort", "service_tier"), np_, unknown)
+    nt = _struct(
+        mt["new_thread"], np_, "NewThreadModelDefaultsToml",
+        ("model", "model_reasoning_effort", "service_tier"), unknown,
+    )
     return {
         "newThread": {
             "model": _opt(nt, "model", np_, _str),

@@ -103,6 +103,19 @@ def _deny_unknown(table: Mapping[str, Any], known: Sequence[str], path: str) -> 
             raise _SerdeError(f"unknown field `{key}`, expected {one_of(known)}", path)
 
 
+def _struct(
+    v: Any, path: str, name: str, known: Sequence[str], unknown: list[str] | None
+) -> dict[str, Any]:
+    """A table read as struct ``name``: keys outside ``known`` are listed in ``unknown`` and
+    ignored, or with ``unknown=None`` (serde's ``deny_unknown_fields``) the first one refuses."""
+    t = _table(v, path, name)
+    if unknown is None:
+        _deny_unknown(t, known, path)
+    else:
+        _unknown(t, known, path, unknown)
+    return t
+
+
 def _resolve_path(raw: str, base: Path) -> str:
     if raw == "~" or raw.startswith("~/"):
         raw = str(Path.home()) + raw[1:]

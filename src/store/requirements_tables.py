@@ -20,7 +20,6 @@ from chamberlain.store.requirements_names import (
 )
 from chamberlain.store.requirements_read import (
     _bool,
-    _deny_unknown,
     _join,
     _map,
     _opt,
@@ -28,9 +27,9 @@ from chamberlain.store.requirements_read import (
     _seq,
     _SerdeError,
     _str,
+    _struct,
     _table,
     _uint,
-    _unknown,
     _variant,
 )
 
@@ -73,8 +72,7 @@ def _merge_legacy(
 
 
 def _network(v: Any, path: str, unknown: list[str]) -> dict[str, Any]:
-    t = _table(v, path, "RawNetworkRequirementsToml")
-    _unknown(t, _NETWORK_KEYS, path, unknown)
+    t = _struct(v, path, "RawNetworkRequirementsToml", _NETWORK_KEYS, unknown)
 
     def b(key: str) -> Any:
         return _opt(t, key, path, _bool)
@@ -192,18 +190,11 @@ def _hooks_empty(h: Mapping[str, Any]) -> bool:
 
 
 def _computer_use(v: Any, path: str, unknown: list[str]) -> dict[str, Any]:
-    t = _table(v, path, "ComputerUseRequirementsToml")
-    _unknown(
-        t,
-        ("allow_locked_computer_use", "allow_persistent_approval", "default_app_access", "macos", "windows"),
-        path,
-        unknown,
-    )
+    t = _struct(v, path, "ComputerUseRequirementsToml", _COMPUTER_USE_KEYS, unknown)
     macos = None
     if "macos" in t:
         mp = _join(path, "macos")
-        m = _table(t["macos"], mp, "ComputerUseMacosRequirementsToml")
-        _unknown(m, ("bundle_ids",), mp, unknown)
+        m = _struct(t["macos"], mp, "ComputerUseMacosRequirementsToml", ("bundle_ids",), unknown)
         ids = _opt(m, "bundle_ids", mp, _map)
         macos = {
             "bundleIds": None
@@ -213,8 +204,7 @@ def _computer_use(v: Any, path: str, unknown: list[str]) -> dict[str, Any]:
     windows = None
     if "windows" in t:
         wp = _join(path, "windows")
-        w = _table(t["windows"], wp, "ComputerUseWindowsRequirementsToml")
-        _unknown(w, ("aumids", "exes"), wp, unknown)
+        w = _struct(t["windows"], wp, "ComputerUseWindowsRequirementsToml", ("aumids", "exes"), unknown)
         aumids = _opt(w, "aumids", wp, _map)
         exes = _opt(w, "exes", wp, _seq)
         exes_out = None
@@ -260,6 +250,22 @@ def _computer_use_empty(c: Mapping[str, Any]) -> bool:
     )
 
 
+_COMPUTER_USE_KEYS: Final = (
+    "allow_locked_computer_use",
+    "allow_persistent_approval",
+    "default_app_access",
+    "macos",
+    "windows",
+)
+_BROWSER_USE_KEYS: Final = (
+    "extension",
+    "allow_webmcp",
+    "allow_history_access",
+    "disable_auto_review",
+    "allow_global_persistent_approval",
+    "default_origin_policy",
+    "origins",
+)
 _ORIGIN_KEYS: Final = (
     ("access", "access"),
     ("downloads", "downloads"),
@@ -272,8 +278,7 @@ _ORIGIN_KEYS: Final = (
 
 
 def _origin_policy(v: Any, path: str, unknown: list[str]) -> dict[str, Any]:
-    t = _table(v, path, "BrowserUseOriginPolicyToml")
-    _unknown(t, [k for k, _ in _ORIGIN_KEYS], path, unknown)
+    t = _struct(v, path, "BrowserUseOriginPolicyToml", [k for k, _ in _ORIGIN_KEYS], unknown)
     out: dict[str, Any] = {}
     for key, wire in _ORIGIN_KEYS:
         if key == "persistent_approval":
@@ -286,26 +291,11 @@ def _origin_policy(v: Any, path: str, unknown: list[str]) -> dict[str, Any]:
 
 
 def _browser_use(v: Any, path: str, unknown: list[str]) -> dict[str, Any]:
-    t = _table(v, path, "BrowserUseRequirementsToml")
-    _unknown(
-        t,
-        (
-            "extension",
-            "allow_webmcp",
-            "allow_history_access",
-            "disable_auto_review",
-            "allow_global_persistent_approval",
-            "default_origin_policy",
-            "origins",
-        ),
-        path,
-        unknown,
-    )
+    t = _struct(v, path, "BrowserUseRequirementsToml", _BROWSER_USE_KEYS, unknown)
     extension = None
     if "extension" in t:
         xp = _join(path, "extension")
-        x = _table(t["extension"], xp, "BrowserUseExtensionRequirementsToml")
-        _unknown(x, ("request_headers",), xp, unknown)
+        x = _struct(t["extension"], xp, "BrowserUseExtensionRequirementsToml", ("request_headers",), unknown)
         headers = _opt(x, "request_headers", xp, _seq)
         hp = _join(xp, "request_headers")
         out_headers = None
@@ -377,8 +367,7 @@ def _otel_exporter(v: Any, path: str) -> Any:
 
 
 def _otel(v: Any, path: str) -> dict[str, Any]:
-    t = _table(v, path, "OtelRequirementsToml")
-    _deny_unknown(t, OTEL_FIELDS, path)
+    t = _struct(v, path, "OtelRequirementsToml", OTEL_FIELDS, None)
     out: dict[str, Any] = {}
     for key in OTEL_FIELDS:
         p = _join(path, key)
@@ -405,13 +394,11 @@ def _otel(v: Any, path: str) -> dict[str, Any]:
 
 
 def _application(v: Any, path: str) -> dict[str, Any]:
-    t = _table(v, path, "ApplicationRequirementsToml")
-    _deny_unknown(t, ("network", "storage"), path)
+    t = _struct(v, path, "ApplicationRequirementsToml", ("network", "storage"), None)
     network = None
     if "network" in t:
         np_ = _join(path, "network")
-        n = _table(t["network"], np_, "ApplicationNetworkRequirementsToml")
-        _deny_unknown(n, ("enabled", "domains"), np_)
+        n = _struct(t["network"], np_, "ApplicationNetworkRequirementsToml", ("enabled", "domains"), None)
         doms = _opt(n, "domains", np_, _map) or {}
         network = {
             "enabled": True if "enabled" not in n else _bool(n["enabled"], _join(np_, "enabled")),
@@ -420,8 +407,10 @@ def _application(v: Any, path: str) -> dict[str, Any]:
     storage = None
     if "storage" in t:
         sp = _join(path, "storage")
-        s = _table(t["storage"], sp, "ApplicationStorageRequirementsToml")
-        _deny_unknown(s, ("default_project_parent", "projectless_workspace_root"), sp)
+        s = _struct(
+            t["storage"], sp, "ApplicationStorageRequirementsToml",
+            ("default_project_parent", "projectless_workspace_root"), None,
+        )
         storage = {
             "defaultProjectParent": _opt(s, "default_project_parent", sp, _str),
             "projectlessWorkspaceRoot": _opt(s, "projectless_workspace_root", sp, _str),
