@@ -15,7 +15,9 @@ import pytest
 from chamberlain.protocol import messages as m
 from chamberlain.protocol.codec import Request, classify
 from chamberlain.protocol.decode import ParamsError, decode_params, decode_unit_params, too_deep
+from chamberlain.protocol.jsonvalue import NUMBER_KEY, parse_float
 from chamberlain.protocol.methods import ROUTES
+from chamberlain.serde_text import rust_float, rust_float_display
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -309,3 +311,13 @@ async def test_odd_numbers_and_positional_params_are_answered_and_the_server_ser
             reply = await c.response(f"odd-{n}")
             assert reply["error"] == {"code": -32600, "message": text}
         assert "config" in (await c.call("config/read", {}))["result"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_the_shortest_text_of_any_float_reads_back_as_that_float(x: float) -> None:
+    for text in (rust_float(x), rust_float_display(x)):
+        value = parse_float(text)
+        assert isinstance(value, float) and value == x, (text, value)
+    if "e" in repr(x):  # Python writes 1e-05 where serde_json writes 0.00001: not the shortest text
+        assert parse_float(repr(x)) == ({NUMBER_KEY: repr(x)} if repr(x) != rust_float(x) else x)

@@ -80,6 +80,8 @@ def parse_float(text: str) -> float | dict[str, str]:
     """A float literal as the reference reads it: a float, or an arbitrary-precision number."""
     norm = _normalized(text)
     value = float(norm)
+    if "e" not in norm and norm == repr(value):
+        return value  # Python's repr lays out 1e-4 <= |x| < 1e16 exactly as serde_json does
     return value if is_float_text_exact(norm, value) else _number(norm)
 
 
