@@ -153,8 +153,11 @@ def _enum_error(value: Any, variants: list[str]) -> str | None:
     if isinstance(value, dict):
         if len(value) != 1:
             return f"invalid value: {unexpected(value)}, expected map with a single key"
-        (key,) = value
-        return unknown_variant(key, variants) if key not in variants else None
+        ((key, payload),) = value.items()
+        if key not in variants:
+            return unknown_variant(key, variants)
+        # a unit variant in map form carries no content: null or an empty map
+        return None if payload is None or payload == {} else invalid_type(payload, "unit")
     return invalid_type(value, "string or map")
 
 
@@ -221,9 +224,13 @@ def _positional_error(items: list[Any], t: mi.StructType, path: str) -> SerdeErr
 
 
 def positional_to_map(value: Any, t: mi.Type) -> Any:
-    """Rewrite serde's positional forms of structs (already checked by `first_error`) as maps, so
-    that ``msgspec.convert`` accepts them."""
+    """Rewrite serde's other spellings (already checked by `first_error`) as msgspec reads them: a
+    struct's positional form as a map, a unit variant's map form (``{"replace": null}``) as its name."""
     match t:
+        case mi.Metadata(type=inner):
+            return positional_to_map(value, inner)
+        case mi.LiteralType() if isinstance(value, dict) and len(value) == 1:
+            return next(iter(value))
         case mi.StructType():
             if isinstance(value, list):
                 value = dict(zip((f.encode_name for f in t.fields), value, strict=False))

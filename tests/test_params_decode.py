@@ -194,6 +194,22 @@ def test_unit_params_read_numbers_as_the_reference(params: str, text: str) -> No
     assert str(info.value) == text
 
 
+@pytest.mark.parametrize(("strategy", "text"), [
+    ('{"replace":null}', None),
+    ('{"upsert":{}}', None),
+    ('{"replace":1}', "invalid type: integer `1`, expected unit"),
+    ('{"replace":[]}', "invalid type: sequence, expected unit"),
+    ('{"bogus":null}', "unknown variant `bogus`, expected `replace` or `upsert`"),
+    ('{"replace":1,"upsert":2}', "invalid value: map, expected map with a single key"),
+])
+def test_a_unit_variant_in_map_form_carries_null_or_an_empty_map(strategy: str, text: str | None) -> None:
+    raw = '{"keyPath":"x.q","value":1,"mergeStrategy":' + strategy + "}"
+    if text is None:
+        assert decode_params(raw.encode(), m.ConfigValueWriteParams).merge_strategy == json.loads(strategy).popitem()[0]
+    else:
+        assert _error(raw, m.ConfigValueWriteParams) == text
+
+
 def test_duplicate_members_are_accepted_and_the_last_one_wins() -> None:
     assert decode_params(b'{"cwd":"a","cwd":"b"}', m.ConfigReadParams).cwd == "b"
     assert decode_params(b'{"includeLayers":1,"includeLayers":true}', m.ConfigReadParams).include_layers
@@ -261,7 +277,7 @@ _SCALARS = st.one_of(
 _KEYS = st.sampled_from(
     ["includeLayers", "cwd", "keyPath", "value", "mergeStrategy", "edits", "filePath", "expectedVersion",
      "reloadUserConfig", "cursor", "limit", "threadId", "enablement", "clientInfo", "capabilities", "name",
-     "version", "experimentalApi", "optOutNotificationMethods", "granular", "zz"]
+     "version", "experimentalApi", "optOutNotificationMethods", "granular", "replace", "upsert", "zz"]
 )
 _JSON_TEXT = st.recursive(
     _SCALARS,
@@ -288,7 +304,9 @@ def test_any_params_decode_or_raise_params_error(params: str, method: str) -> No
         else:
             decode_params(raw, route.params_type)
     except ParamsError as exc:
-        assert str(exc) and "Error" not in str(exc)
+        text = str(exc)
+        assert text and "Error" not in text
+        assert "Expected `" not in text and "at `$" not in text, text  # msgspec's wording, not serde's
 
 
 # --- on the wire -------------------------------------------------------------------------------------
