@@ -239,8 +239,8 @@ def positional_to_map(value: Any, t: mi.Type) -> Any:
                 return {k: positional_to_map(v, by_name[k]) if k in by_name else v for k, v in value.items()}
             return value
         case mi.UnionType(types=types):
-            inner = [x for x in types if not isinstance(x, mi.NoneType)]
-            return positional_to_map(value, inner[0]) if len(inner) == 1 and value is not None else value
+            options = [x for x in types if not isinstance(x, mi.NoneType)]
+            return positional_to_map(value, options[0]) if len(options) == 1 and value is not None else value
         case mi.ListType(item_type=item) if isinstance(value, list):
             return [positional_to_map(v, item) for v in value]
         case mi.DictType(value_type=vt) if isinstance(value, dict):
