@@ -9,6 +9,7 @@ replies end to end, the rest call the decoder the connection uses.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -339,3 +340,20 @@ def test_the_shortest_text_of_any_float_reads_back_as_that_float(x: float) -> No
         assert isinstance(value, float) and value == x, (text, value)
     if "e" in repr(x):  # Python writes 1e-05 where serde_json writes 0.00001: not the shortest text
         assert parse_float(repr(x)) == ({NUMBER_KEY: repr(x)} if repr(x) != rust_float(x) else x)
+
+
+async def test_a_value_beyond_float_range_is_written_as_the_reference_number_table(
+    session: Any, codex_home: Path
+) -> None:
+    async with session() as c:
+        for n, literal in enumerate(("1e999", "1E2"), 1):
+            frame = (
+                f'{{"id":"num-{n}","method":"config/value/write","params":{{"keyPath":"x.n{n}",'
+                f'"value":{literal},"mergeStrategy":"replace"}}}}'
+            )
+            await c.send_raw(frame)
+            assert (await c.response(f"num-{n}"))["result"]["status"] == "ok"
+    # the bytes codex 0.169.0 writes for the same two requests
+    assert (codex_home / "config.toml").read_text() == (
+        '[x.n1]\n"$serde_json::private::Number" = "1e+999"\n\n[x.n2]\n"$serde_json::private::Number" = "1e+2"\n'
+    )
