@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Sequence
-from typing import Any
+from decimal import Decimal
+from typing import Any, Final
 
 __all__ = [
     "unexpected",
@@ -18,43 +19,70 @@ __all__ = [
     "unknown_variant",
     "one_of",
     "rust_float",
+    "rust_float_display",
     "rust_debug_str",
 ]
 
 
+_DEBUG_ESCAPES: Final = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
+
+
 def rust_debug_str(s: str) -> str:
-    """Rust's ``{:?}`` of a str: double quotes, with \\", \\\\, \\n, \\r, \\t and \\u{..} escapes."""
+    """Rust's ``{:?}`` of a str: double quotes, with \\", \\\\, \\n, \\r, \\t, \\0 and \\u{..} escapes."""
     out = ['"']
     for ch in s:
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\0":
-            out.append("\\0")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{{{ord(ch):x}}}")
-        else:
-            out.append(ch)
+        escaped = _DEBUG_ESCAPES.get(ch)
+        if escaped is None and (ord(ch) < 0x20 or ord(ch) == 0x7F):
+            escaped = f"\\u{{{ord(ch):x}}}"
+        out.append(ch if escaped is None else escaped)
     out.append('"')
     return "".join(out)
 
 
+def _digits(f: float) -> tuple[str, int]:
+    """The shortest round-trip digits of ``abs(f)`` (no leading or trailing zeros) and the position
+    of the decimal point relative to them: ``1.5`` is ("15", 1), ``0.001`` is ("1", -2)."""
+    _sign, digits, exponent = Decimal(repr(abs(f))).as_tuple()
+    assert isinstance(exponent, int)
+    text = "".join(map(str, digits)).lstrip("0")
+    stripped = text.rstrip("0")
+    return stripped, len(stripped) + exponent + (len(text) - len(stripped))
+
+
 def rust_float(f: float) -> str:
-    """Rust's ``Display`` of an f64 as serde prints it in ``floating point `…``` (1.5, 3.0, inf, NaN)."""
+    """serde's display of an f64 (``floating point `…```), the shortest round-trip text laid out as
+    ``ryu`` does with a signed exponent: 1.5, 3.0, 1e+16, 1000000000000000.0, 0.00001, 1e-7, inf."""
     if math.isnan(f):
         return "NaN"
     if math.isinf(f):
         return "inf" if f > 0 else "-inf"
-    if f == int(f) and abs(f) < 1e16:
-        return f"{int(f)}.0" if not (f == 0 and math.copysign(1.0, f) < 0) else "-0.0"
-    return repr(f)
+    sign = "-" if math.copysign(1.0, f) < 0 else ""
+    if f == 0:
+        return sign + "0.0"
+    digits, point = _digits(f)
+    n = len(digits)
+    if n <= point <= 16:
+        return f"{sign}{digits}{'0' * (point - n)}.0"
+    if 0 < point <= 16:
+        return f"{sign}{digits[:point]}.{digits[point:]}"
+    if -5 < point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    exp = point - 1
+    mantissa = digits if n == 1 else f"{digits[0]}.{digits[1:]}"
+    return f"{sign}{mantissa}e{'+' if exp >= 0 else '-'}{abs(exp)}"
+
+
+def rust_float_display(f: float) -> str:
+    """Rust's ``Display`` of a finite f64: never an exponent, no ``.0`` on whole numbers."""
+    sign = "-" if math.copysign(1.0, f) < 0 else ""
+    if f == 0:
+        return sign + "0"
+    digits, point = _digits(f)
+    if point >= len(digits):
+        return f"{sign}{digits}{'0' * (point - len(digits))}"
+    if point > 0:
+        return f"{sign}{digits[:point]}.{digits[point:]}"
+    return f"{sign}0.{'0' * -point}{digits}"
 
 
 def unexpected(value: Any, *, json_null: str = "null") -> str:

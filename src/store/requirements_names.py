@@ -1,0 +1,239 @@
+"""Names and texts of the admin requirements, as codex-cli 0.169.0 spells them: the wire order of
+``ConfigRequirements``, enum variants and their Rust Debug names, the known keys of each table.
+Internal to `chamberlain.store.requirements`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+REQUIREMENTS_FILE_NAME: Final = "requirements.toml"
+MANAGED_CONFIG_FILE_NAME: Final = "managed_config.toml"
+
+
+#: Order of the members of ``ConfigRequirements`` on the wire (§6.3).
+WIRE_ORDER: Final[tuple[str, ...]] = (
+    "modelProvider",
+    "modelProviders",
+    "allowedLoginMethods",
+    "cliAuthCredentialsStore",
+    "chatgptBaseUrl",
+    "additionalDeveloperInstructions",
+    "allowedApprovalPolicies",
+    "allowedApprovalsReviewers",
+    "allowedSandboxModes",
+    "allowedWindowsSandboxImplementations",
+    "allowedPermissionProfiles",
+    "defaultPermissions",
+    "allowedWebSearchModes",
+    "allowManagedHooksOnly",
+    "allowBrowserAndComputerUse",
+    "allowAppshots",
+    "allowRemoteControl",
+    "computerUse",
+    "browserUse",
+    "inAppBrowser",
+    "featureRequirements",
+    "hooks",
+    "enforceResidency",
+    "network",
+    "application",
+    "autoReview",
+    "models",
+    "sqliteHome",
+    "logDir",
+    "modelCatalogJson",
+    "checkForUpdateOnStartup",
+    "allowLoginShell",
+    "feedback",
+    "otel",
+)
+HOOK_EVENTS_BEFORE_DIRS: Final = ("PreModelRequest", "PostModelRequest")
+
+
+HOOK_EVENTS_AFTER_DIRS: Final = (
+    "PreToolUse",
+    "PermissionRequest",
+    "PostToolUse",
+    "PreCompact",
+    "PostCompact",
+    "SessionStart",
+    "SessionEnd",
+    "UserPromptSubmit",
+    "SubagentStart",
+    "SubagentStop",
+    "Stop",
+    "Interrupt",
+)
+APPROVAL_VARIANTS: Final = ("untrusted", "on-failure", "on-request", "granular", "never")
+
+
+REVIEWER_VARIANTS: Final = ("user", "auto_review", "guardian_subagent")
+SANDBOX_VARIANTS: Final = ("read-only", "workspace-write", "danger-full-access", "external-sandbox")
+
+
+CONFIG_SANDBOX_VARIANTS: Final = ("read-only", "workspace-write", "danger-full-access")
+WEB_SEARCH_VARIANTS: Final = ("disabled", "cached", "indexed", "live")
+
+
+LOGIN_VARIANTS: Final = ("chatgpt", "api")
+LOGIN_WIRE_ORDER: Final = ("api", "chatgpt")
+
+
+CLI_STORE_VARIANTS: Final = ("file", "keyring", "auto", "ephemeral")
+WINDOWS_SANDBOX_VARIANTS: Final = ("elevated", "unelevated")
+
+
+ALLOW_DENY: Final = ("allow", "deny")
+LIFETIME_VARIANTS: Final = ("turn", "thread")
+
+
+BUILTIN_PERMISSION_PROFILES: Final = frozenset({":read-only", ":workspace", ":danger-full-access"})
+
+
+#: Providers accepted by ``model_provider`` without a definition (observed; ``oss`` is refused).
+BUILTIN_MODEL_PROVIDERS: Final = frozenset({"openai", "ollama", "lmstudio", "amazon-bedrock"})
+RESERVED_PROVIDER_IDS: Final = BUILTIN_MODEL_PROVIDERS
+
+
+APPROVAL_DEBUG: Final = {
+    "untrusted": "UnlessTrusted",
+    "on-failure": "OnFailure",
+    "on-request": "OnRequest",
+    "never": "Never",
+}
+REVIEWER_DEBUG: Final = {"user": "User", "auto_review": "AutoReview", "guardian_subagent": "AutoReview"}
+
+
+SANDBOX_DEBUG: Final = {
+    "read-only": "ReadOnly",
+    "workspace-write": "WorkspaceWrite",
+    "danger-full-access": "DangerFullAccess",
+    "external-sandbox": "ExternalSandbox",
+}
+WEB_SEARCH_DEBUG: Final = {"disabled": "Disabled", "cached": "Cached", "indexed": "Indexed", "live": "Live"}
+
+
+CLI_STORE_DEBUG: Final = {"file": "File", "keyring": "Keyring", "auto": "Auto", "ephemeral": "Ephemeral"}
+
+
+#: Rust Debug of the read-only PermissionProfile the sandbox constraint falls back to.
+READ_ONLY_PROFILE_DEBUG: Final = (
+    "Managed { file_system: Restricted { entries: [FileSystemSandboxEntry { path: Special { value: "
+    "Root }, access: Read, missing_path_behavior: None }], glob_scan_max_depth: None }, network: "
+    "Restricted }"
+)
+
+
+#: Exact-value pins in the order the reference emits their startup warnings, with how each is
+#: compared: "resolved" compares against the effective value including defaults, "configured"
+#: only against a value some config layer sets.
+PIN_WARNING_ORDER: Final[tuple[tuple[str, str], ...]] = (
+    ("cli_auth_credentials_store", "resolved"),
+    ("chatgpt_base_url", "resolved"),
+    ("sqlite_home", "configured"),
+    ("log_dir", "configured"),
+    ("model_provider", "configured"),
+    ("check_for_update_on_startup", "configured"),
+    ("allow_login_shell", "configured"),
+)
+PIN_DEFAULTS: Final[Mapping[str, Any]] = {
+    "cli_auth_credentials_store": "file",
+    "chatgpt_base_url": "https://chatgpt.com/backend-api/",
+}
+ALLOWED_PERMISSIONS_NOTE: Final = (
+    " Use [allowed_permission_profiles] and default_permissions; the old allowlist is ignored even "
+    "when both forms are present."
+)
+UNKNOWN_SUMMARY_HEAD: Final = (
+    "Codex is ignoring {n} unrecognized configuration {noun}. Check for typos or deprecated settings."
+)
+UNKNOWN_SUMMARY_MAX_LINES: Final = 3
+
+
+MODEL_PROVIDER_FIELDS: Final[tuple[tuple[str, Any], ...]] = (
+    ("name", None),
+    ("base_url", None),
+    ("model_catalog_url", None),
+    ("env_key", None),
+    ("env_key_instructions", None),
+    ("experimental_bearer_token", None),
+    ("auth", None),
+    ("gateway_oauth", None),
+    ("aws", None),
+    ("project_id", None),
+    ("location", None),
+    ("credential_file", None),
+    ("wire_api", "responses"),
+    ("capabilities", None),
+    ("query_params", None),
+    ("http_headers", None),
+    ("env_http_headers", None),
+    ("request_max_retries", None),
+    ("stream_max_retries", None),
+    ("stream_idle_timeout_ms", None),
+    ("websocket_connect_timeout_ms", None),
+    ("requires_openai_auth", False),
+    ("supports_websockets", False),
+    ("supports_standalone_web_search", False),
+)
+OTEL_FIELDS: Final = (
+    "tool_result",
+    "log_sse_deltas",
+    "log_user_prompt",
+    "log_agent_responses",
+    "log_guardian_assessments",
+    "environment",
+    "exporter",
+    "trace_exporter",
+    "metrics_exporter",
+    "span_attributes",
+    "tracestate",
+)
+TOP_LEVEL_KEYS: Final = frozenset(
+    {
+        "allowed_approval_policies",
+        "allowed_approvals_reviewers",
+        "allowed_sandbox_modes",
+        "allowed_web_search_modes",
+        "features",
+        "feature_requirements",
+        "enforce_residency",
+        "allow_managed_hooks_only",
+        "allow_appshots",
+        "allow_remote_control",
+        "allow_browser_and_computer_use",
+        "allow_login_shell",
+        "check_for_update_on_startup",
+        "allowed_login_methods",
+        "chatgpt_base_url",
+        "model_provider",
+        "cli_auth_credentials_store",
+        "additional_developer_instructions",
+        "sqlite_home",
+        "log_dir",
+        "model_catalog_json",
+        "allowed_permission_profiles",
+        "default_permissions",
+        "windows",
+        "experimental_network",
+        "hooks",
+        "computer_use",
+        "browser_use",
+        "feedback",
+        "auto_review",
+        "models",
+        "otel",
+        "model_providers",
+        "application",
+        "in_app_browser",
+        # accepted, not on the wire (not modelled beyond "defines requirements"):
+        "mcp_servers",
+        "plugins",
+        "apps",
+        "rules",
+        "permissions",
+        "remote_sandbox_config",
+        "guardian_policy_config",
+    }
+)
