@@ -17,7 +17,7 @@ from chamberlain.protocol import messages as m
 from chamberlain.protocol.codec import Request, classify
 from chamberlain.protocol.decode import ParamsError, decode_params, decode_unit_params, too_deep
 from chamberlain.protocol.jsonvalue import NUMBER_KEY, parse_float
-from chamberlain.protocol.methods import ROUTES
+from chamberlain.actors.routes import ROUTES
 from chamberlain.serde_text import rust_float, rust_float_display
 from hypothesis import given, settings
 from hypothesis import strategies as st
