@@ -241,6 +241,23 @@ class Peer:
             pass
         self.kill()
 
+    def kill_now(self) -> None:
+        """SIGKILL the process group now and reap the server; the pipes stay open (see drain)."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait(timeout=STOP_TIMEOUT_S)
+
+    def drain(self) -> list[Reply]:
+        """After the server died: every reply it had written before (reads stdout to EOF)."""
+        while True:
+            try:
+                self.feed()
+            except BenchError:      # EOF
+                break
+        return self.ready_replies()
+
     def kill(self) -> None:
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)

@@ -4,7 +4,7 @@ Every loop is bounded in count and by a wall-time cap; a cut loop leaves a note.
 """
 from __future__ import annotations
 
-import glob
+import functools
 import json
 import os
 import shutil
@@ -52,6 +52,14 @@ class Figures:
     first_error: str | None = None
     notes: list[str] = field(default_factory=list)
     failed: str | None = None
+
+
+def _call_ignoring_index(peer: Peer, method: str, params: Any, _i: int) -> int:
+    return peer.rpc(method, params)
+
+
+def _big_write(peer: Peer, key: str, i: int) -> int:
+    return peer.rpc("config/batchWrite", batch_edit(key, f"edit {i % 2}"), timeout_s=30.0)
 
 
 class Bench:
@@ -117,7 +125,8 @@ class Bench:
         """spawn -> initialize and -> first config/read reply, on fresh homes and on 10,000 keys."""
         self.one_start(spec, res, "fresh", None, timed=False)     # page cache; fills the pycache
         if spec.python and self.plan.bytecode_cache:
-            n = len(glob.glob(os.path.join(self.plan.scratch, "pycache", "**", "*.pyc"), recursive=True))
+            n = sum(name.endswith(".pyc") for _, _, names in os.walk(os.path.join(self.plan.scratch, "pycache"))
+                    for name in names)
             res.values["pyc_files"] = n
             if n == 0:
                 res.notes.append("no .pyc in the bytecode cache after the warm start")
@@ -205,7 +214,7 @@ class Bench:
             self.record_size(res, "small", method, peer)
             for _ in range(min(20, self.plan.meta)):
                 peer.rpc(method, params)
-            self.loop(res, name, self.plan.meta, lambda _i, m=method, p=params: peer.rpc(m, p))
+            self.loop(res, name, self.plan.meta, functools.partial(_call_ignoring_index, peer, method, params))
 
     def small_writes(self, spec: ServerSpec, peer: Peer, res: Figures, home: str) -> None:
         n = self.plan.writes
@@ -281,9 +290,7 @@ class Bench:
                 for i in range(3):
                     peer.rpc("config/batchWrite", batch_edit(key, f"edit {i % 2}"), timeout_s=30.0)
                 self.record_size(res, fixture, "config/batchWrite", peer)
-                self.loop(res, f"write_{fixture}_us", n,
-                          lambda i, p=peer, k=key: p.rpc("config/batchWrite", batch_edit(k, f"edit {i % 2}"),
-                                                         timeout_s=30.0))
+                self.loop(res, f"write_{fixture}_us", n, functools.partial(_big_write, peer, key))
             finally:
                 res.errors += peer.errors
                 peer.close()
@@ -299,15 +306,16 @@ class Bench:
         if len(table) != keys:
             res.notes.append(f"{keys}-key file has {len(table)} keys after the writes")
 
-    def run(self, spec: ServerSpec) -> Figures:
-        res = Figures(spec.key, spec.label, spec.argv)
+    def run_phase(self, phase: str, spec: ServerSpec, res: Figures) -> None:
+        """One phase (start | session | big) of one server; a failure marks the whole column."""
+        if res.failed:
+            return
         try:
-            if "start" in self.only:
+            if phase == "start" and "start" in self.only:
                 self.starts(spec, res)
-            if self.only & {"read", "pipelined", "meta", "write", "rss"}:
+            elif phase == "session" and self.only & {"read", "pipelined", "meta", "write"}:
                 self.session(spec, res)
-            if "big" in self.only:
+            elif phase == "big" and "big" in self.only:
                 self.big_writes(spec, res)
         except (BenchError, OSError) as exc:
             res.failed = str(exc)
-        return res

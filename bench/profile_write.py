@@ -98,6 +98,16 @@ def print_pyspy(path: str, writes: int, rate: int, top: int) -> None:
             print(f"{n * per_write:9,.1f} µs {100 * n / max(1, total):5.1f} %  {f}")
 
 
+def print_strace(table: str, writes: int) -> None:
+    """strace -c's table with a column of calls per write (start-up included, so an upper bound)."""
+    for line in table.splitlines():
+        cells = line.split()
+        if len(cells) >= 5 and cells[3].isdigit():
+            print(f"{line}   {int(cells[3]) / writes:7.2f} per write")
+        else:
+            print(line)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--keys", type=int, default=0, help="keys in config.toml (0: the small fixture)")
@@ -136,7 +146,7 @@ def main() -> int:
               f"(5 warm-up writes, start-up and the warm-up are in the counts too)")
         if args.strace:
             with open(out) as fh:
-                print(fh.read())
+                print_strace(fh.read(), args.writes + 5)
         elif args.pyspy:
             print_pyspy(out, args.writes, args.rate, args.top)
         else:

@@ -9,6 +9,7 @@ from typing import Any, Final
 
 from contention import MAX_ATTEMPTS, Tally
 from figures import Figures
+from kills import KillTally
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def figures_table(results: dict[str, Figures]) -> list[str]:
                      _cell(mine, row.fmt, row.unit), _cell(figure(ref, row.key, row.stat), row.fmt, row.unit),
                      "—" if ratio is None else f"{ratio:.2f}×", target,
                      _verdict(ratio, row.target) if ratio is not None and row.target else ""])
-    return _markdown(header, rows)
+    return _markdown(header, rows) if rows else []
 
 
 def contention_table(tallies: dict[str, dict[str, Tally]]) -> list[str]:
@@ -125,7 +126,23 @@ def contention_table(tallies: dict[str, dict[str, Tally]]) -> list[str]:
     return _markdown(header, rows)
 
 
-def notes(results: dict[str, Figures], tallies: dict[str, dict[str, Tally]]) -> list[str]:
+def kills_table(killed: dict[str, KillTally]) -> list[str]:
+    servers = [(k, label) for k, label in (("chamberlain", "Chamberlain"), ("reference", "reference 0.169.0"))
+               if k in killed]
+    ks = [killed[k] for k, _ in servers]
+    header = ["SIGKILL during writes (one CODEX_HOME)"] + [label for _, label in servers] + ["target"]
+    rows = [["rounds / killed before the burst's last reply"]
+            + [f"{k.rounds} / {k.killed_mid_burst}" for k in ks] + [""],
+            ["kills that left a temp file"] + [str(k.left_temp) for k in ks] + ["removed on next write or start"],
+            ["config.toml broken (not old-or-new, whole)"] + [str(k.broken) for k in ks] + ["0"],
+            ["temp files in the home after the rounds"] + [str(k.temp_after_rounds) for k in ks] + [""],
+            ["temp files left after one more start + write"] + [str(k.temp_at_end) for k in ks] + ["0"],
+            ["mode of config.toml at the end"] + [str(k.mode_at_end) for k in ks] + ["0o600"]]
+    return _markdown(header, rows)
+
+
+def notes(results: dict[str, Figures], tallies: dict[str, dict[str, Tally]],
+          killed: dict[str, KillTally]) -> list[str]:
     out: list[str] = []
     for f in results.values():
         out += [f"note ({f.label}): {n}" for n in f.notes]
@@ -144,10 +161,13 @@ def notes(results: dict[str, Figures], tallies: dict[str, dict[str, Tally]]) -> 
             out += [f"note (contention {key} {t.mode}): {n}" for n in t.notes]
             if t.first_error:
                 out.append(f"note (contention {key} {t.mode}): first error reply: {t.first_error}")
+    for key, k in killed.items():
+        out += [f"note (kill {key}): {n}" for n in k.notes]
     return out
 
 
-def as_json(results: dict[str, Figures], tallies: dict[str, dict[str, Tally]]) -> dict[str, Any]:
+def as_json(results: dict[str, Figures], tallies: dict[str, dict[str, Tally]],
+            killed: dict[str, KillTally]) -> dict[str, Any]:
     figs = {k: {"label": f.label, "argv": f.argv, "failed": f.failed, "notes": f.notes,
                 "values": f.values, "rounds": f.rounds, "reply_bytes": f.sizes,
                 "stats": {row.key + "." + row.stat: figure(f, row.key, row.stat) for row in ROWS}}
@@ -155,4 +175,5 @@ def as_json(results: dict[str, Figures], tallies: dict[str, dict[str, Tally]]) -
     cont = {k: {m: {x: getattr(t, x) for x in ("procs", "writes", "elapsed_s", "acked", "lost", "starved",
                                                    "conflicts", "errors", "notes")}
                     for m, t in modes.items()} for k, modes in tallies.items()}
-    return {"figures": figs, "contention": cont}
+    kill = {k: vars(t) for k, t in killed.items()}
+    return {"figures": figs, "contention": cont, "kill": kill}

@@ -19,16 +19,18 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Final
 
 from client import Peer, ServerSpec, chamberlain_argv, find_reference, server_env
 from contention import MAX_ATTEMPTS, Tally, run_contention
 from figures import Bench, Figures, Plan
 from fixtures import USER_CONFIG
-from report import as_json, contention_table, figures_table, notes
+from kills import BURST, KILL_WINDOW_S, KillTally, run_kills
+from report import as_json, contention_table, figures_table, kills_table, notes
 
 HERE: Final = os.path.dirname(os.path.abspath(__file__))
-GROUPS: Final = ("start", "read", "pipelined", "meta", "write", "big", "contention")
+GROUPS: Final = ("start", "read", "pipelined", "meta", "write", "big", "contention", "kill")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -44,6 +46,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="contention: writes per process (default 100; 20 with --quick)")
     p.add_argument("--contention-cap", type=float, default=120.0,
                    help="contention: wall-time cap of one run in seconds, then kill (default 120)")
+    p.add_argument("--kills", type=int, default=None,
+                   help="kill: SIGKILL rounds per server (default 50; 20 with --quick)")
     p.add_argument("--chamberlain-cmd", default=None,
                    help="command line to run instead of `chamberlain app-server` (e.g. under a profiler)")
     p.add_argument("--budget", type=float, default=900.0, help="wall-time budget of the single-client "
@@ -84,16 +88,28 @@ def make_specs(args: argparse.Namespace, wanted: list[str]) -> tuple[list[Server
     return specs, skipped
 
 
+def spawner(bench: Bench, spec: ServerSpec) -> Callable[[str], Peer]:
+    """Starts ``spec`` on a given home; each process gets its own stderr file next to the home."""
+    def spawn(home: str) -> Peer:
+        log = f"{home}.{len(os.listdir(os.path.dirname(home)))}.stderr"
+        return Peer(spec.argv, server_env(home, bench.pycache(spec)), cwd=os.path.dirname(home), stderr_path=log)
+    return spawn
+
+
+def kills(bench: Bench, spec: ServerSpec, args: argparse.Namespace) -> KillTally:
+    rounds = args.kills or (20 if args.quick else 50)
+    print(f"-- kill: {spec.label}, {rounds} rounds", file=sys.stderr, flush=True)
+    home = bench.home(f"{spec.key}-kill", USER_CONFIG)
+    return run_kills(spawner(bench, spec), home, rounds, args.contention_cap)
+
+
 def contention(bench: Bench, spec: ServerSpec, args: argparse.Namespace) -> dict[str, Tally]:
     writes = args.contention_writes or (20 if args.quick else 100)
     out: dict[str, Tally] = {}
+    spawn = spawner(bench, spec)
     for mode in ("distinct", "cas"):
         home = bench.home(f"{spec.key}-contention-{mode}", USER_CONFIG)
-
-        def spawn(h: str) -> Peer:
-            return Peer(spec.argv, server_env(h, bench.pycache(spec)), cwd=os.path.dirname(h),
-                        stderr_path=f"{h}.{len(os.listdir(os.path.dirname(h)))}.stderr")
-        print(f"   contention {mode}: {args.procs} x {writes}", file=sys.stderr, flush=True)
+        print(f"-- contention {mode}: {spec.label}, {args.procs} x {writes}", file=sys.stderr, flush=True)
         out[mode] = run_contention(spawn, home, mode, args.procs, writes, args.contention_cap)
     return out
 
@@ -110,20 +126,27 @@ def main(argv: list[str] | None = None) -> int:
     plan = make_plan(args, scratch)
     specs, skipped = make_specs(args, wanted)
     t_begin = time.monotonic()
+    load = os.getloadavg()
     bench = Bench(plan, only, budget_deadline=t_begin + args.budget)
     results: dict[str, Figures] = {}
     tallies: dict[str, dict[str, Tally]] = {}
+    killed: dict[str, KillTally] = {}
     try:
+        results = {spec.key: Figures(spec.key, spec.label, spec.argv) for spec in specs}
+        source = results.get("reference") or results.get("chamberlain")
+        bench.echo_sizes = source.sizes if source else {}     # filled as the phases go
+        # Phase by phase, each server in turn: a drift of the machine's load over the run then
+        # spreads over every column instead of landing on one.
+        for phase in ("start", "session", "big"):
+            for spec in specs:
+                print(f"-- {phase}: {spec.label}", file=sys.stderr, flush=True)
+                bench.run_phase(phase, spec, results[spec.key])
         for spec in specs:
-            print(f"-- {spec.label}: {shlex.join(spec.argv)}", file=sys.stderr, flush=True)
-            if spec.key == "echo":
-                source = results.get("reference") or results.get("chamberlain")
-                bench.echo_sizes = source.sizes if source else {}
-            results[spec.key] = bench.run(spec)
-            if results[spec.key].failed:
-                print(f"   failed: {results[spec.key].failed}", file=sys.stderr, flush=True)
             if "contention" in only and spec.key != "echo":
                 tallies[spec.key] = contention(bench, spec, args)
+        for spec in specs:
+            if "kill" in only and spec.key != "echo":
+                killed[spec.key] = kills(bench, spec, args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -132,17 +155,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"scratch kept: {scratch}", file=sys.stderr)
         else:
             shutil.rmtree(scratch, ignore_errors=True)
-    print_report(args, plan, specs, skipped, results, tallies, time.monotonic() - t_begin)
+    print_report(args, plan, specs, skipped, results, tallies, killed, time.monotonic() - t_begin, load)
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump(as_json(results, tallies), fh, indent=2)
+            json.dump(as_json(results, tallies, killed), fh, indent=2)
     return 1 if any(r.failed for r in results.values()) else 0
 
 
 def print_report(args: argparse.Namespace, plan: Plan, specs: list[ServerSpec], skipped: list[str],
-                 results: dict[str, Figures], tallies: dict[str, dict[str, Tally]], elapsed: float) -> None:
+                 results: dict[str, Figures], tallies: dict[str, dict[str, Tally]],
+                 killed: dict[str, KillTally], elapsed: float, load: tuple[float, ...]) -> None:
     print()
-    print(f"Chamberlain bench — {os.cpu_count()} CPUs, {elapsed:.0f} s, {'quick' if args.quick else 'full'} run; "
+    print(f"Chamberlain bench — {os.cpu_count()} CPUs (load average {load[0]:.2f} at the start, "
+          f"{os.getloadavg()[0]:.2f} at the end), {elapsed:.0f} s, {'quick' if args.quick else 'full'} run; "
           f"{plan.starts} timed starts per case, {plan.requests} sequential reads, {plan.pipelined} pipelined, "
           f"{plan.meta} per metadata method, {plan.writes} small writes per method, "
           f"big-file writes {plan.big_writes}")
@@ -159,15 +184,22 @@ def print_report(args: argparse.Namespace, plan: Plan, specs: list[ServerSpec], 
         print("  Python servers: environment's bytecode settings as they are")
     sized = "reference" if "reference" in results else "Chamberlain"
     print(f"  echo floor replies are sized like the {sized}'s reply to the same method on the same fixture")
-    print()
-    print("\n".join(figures_table(results)))
+    table = figures_table(results)
+    if table:
+        print()
+        print("\n".join(table))
     if tallies:
         print()
         print("\n".join(contention_table(tallies)))
         print(f"  cas: on configVersionConflict sleep random 0..min(attempt,8) ms, re-read, retry; starved = "
               f"gave up after {MAX_ATTEMPTS} attempts")
+    if killed:
+        print()
+        print("\n".join(kills_table(killed)))
+        print(f"  each round: start, initialize, {BURST} pipelined batchWrites, SIGKILL after a random "
+              f"0..{KILL_WINDOW_S * 1e3:.0f} ms")
     print()
-    for line in notes(results, tallies):
+    for line in notes(results, tallies, killed):
         print(line)
 
 
