@@ -24,7 +24,7 @@ from typing import Final
 
 from client import Peer, ServerSpec, chamberlain_argv, find_reference, server_env
 from contention import MAX_ATTEMPTS, Tally, run_contention
-from figures import Bench, Figures, Plan
+from figures import Bench, Figures, Lane, Plan
 from fixtures import USER_CONFIG
 from kills import BURST, KILL_WINDOW_S, KillTally, run_kills
 from report import as_json, contention_table, figures_table, kills_table, notes
@@ -128,19 +128,15 @@ def main(argv: list[str] | None = None) -> int:
     t_begin = time.monotonic()
     load = os.getloadavg()
     bench = Bench(plan, only, budget_deadline=t_begin + args.budget)
-    results: dict[str, Figures] = {}
     tallies: dict[str, dict[str, Tally]] = {}
     killed: dict[str, KillTally] = {}
+    results: dict[str, Figures] = {}
     try:
         results = {spec.key: Figures(spec.key, spec.label, spec.argv) for spec in specs}
         source = results.get("reference") or results.get("chamberlain")
         bench.echo_sizes = source.sizes if source else {}     # filled as the phases go
-        # Phase by phase, each server in turn: a drift of the machine's load over the run then
-        # spreads over every column instead of landing on one.
-        for phase in ("start", "session", "big"):
-            for spec in specs:
-                print(f"-- {phase}: {spec.label}", file=sys.stderr, flush=True)
-                bench.run_phase(phase, spec, results[spec.key])
+        print(f"-- figures: {', '.join(spec.label for spec in specs)}", file=sys.stderr, flush=True)
+        bench.run_all([Lane(spec, results[spec.key]) for spec in specs])
         for spec in specs:
             if "contention" in only and spec.key != "echo":
                 tallies[spec.key] = contention(bench, spec, args)
