@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = make_plan(args, scratch)
     specs, skipped = make_specs(args, wanted)
     t_begin = time.monotonic()
-    load = os.getloadavg()
+    load = machine_state()
     bench = Bench(plan, only, budget_deadline=t_begin + args.budget)
     tallies: dict[str, dict[str, Tally]] = {}
     killed: dict[str, KillTally] = {}
@@ -158,12 +158,24 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if any(r.failed for r in results.values()) else 0
 
 
+def machine_state() -> str:
+    """Load average and, where the kernel has it, the share of time tasks waited on I/O (PSI)."""
+    text = f"load average {os.getloadavg()[0]:.2f}"
+    try:
+        with open("/proc/pressure/io") as fh:
+            some = fh.readline().split()
+        text += f", I/O pressure {some[2].partition('=')[2]} % (avg10)"
+    except (OSError, IndexError):
+        pass
+    return text
+
+
 def print_report(args: argparse.Namespace, plan: Plan, specs: list[ServerSpec], skipped: list[str],
                  results: dict[str, Figures], tallies: dict[str, dict[str, Tally]],
-                 killed: dict[str, KillTally], elapsed: float, load: tuple[float, ...]) -> None:
+                 killed: dict[str, KillTally], elapsed: float, load: str) -> None:
     print()
-    print(f"Chamberlain bench — {os.cpu_count()} CPUs (load average {load[0]:.2f} at the start, "
-          f"{os.getloadavg()[0]:.2f} at the end), {elapsed:.0f} s, {'quick' if args.quick else 'full'} run; "
+    print(f"Chamberlain bench — {os.cpu_count()} CPUs ({load} at the start; {machine_state()} at the end), "
+          f"{elapsed:.0f} s, {'quick' if args.quick else 'full'} run; "
           f"{plan.starts} timed starts per case, {plan.requests} sequential reads, {plan.pipelined} pipelined, "
           f"{plan.meta} per metadata method, {plan.writes} small writes per method, "
           f"big-file writes {plan.big_writes}")
