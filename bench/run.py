@@ -190,8 +190,8 @@ def print_report(args: argparse.Namespace, plan: Plan, specs: list[ServerSpec], 
               "'no .pyc' row: PYTHONDONTWRITEBYTECODE=1, no prefix")
     elif args.bytecode_as_is:
         print("  Python servers: environment's bytecode settings as they are")
-    sized = "reference" if "reference" in results else "Chamberlain"
-    print(f"  echo floor replies are sized like the {sized}'s reply to the same method on the same fixture")
+    sized = "the reference" if "reference" in results else "Chamberlain"
+    print(f"  echo floor replies are sized like {sized}'s reply to the same method on the same fixture")
     table = figures_table(results)
     if table:
         print()
