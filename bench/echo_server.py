@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""The floor: a trivial Trio stdio server answering every request with an empty result.
+"""The floor: a trivial Trio stdio server answering every request with a result of a given size.
 
 Reads newline-delimited JSON on stdin; for each line carrying an "id" (``initialize`` included) it
-writes ``{"id":<id>,"result":{}}`` on stdout. Lines without an id (notifications) are ignored, and
-so are lines that are not JSON objects. Replies to the lines of one read are written in one write,
-as any reasonable server would. Exits on end of input.
+writes ``{"id":<id>,"result":{"pad":"xxx…"}}`` on stdout, padded so that the line (newline
+included) is as long as the size given for the request's method in the environment variable
+``BENCH_ECHO_SIZES`` (a JSON object: method -> bytes; ``bench/run.py`` fills it with the length of
+the reference's reply to that method on the same fixture). A method without a size gets
+``{"result":{}}``. Lines without an id (notifications) are ignored, and so are lines that are not
+JSON objects. Replies to the lines of one read are written in one write. Exits on end of input.
 
 It is what ``bench/run.py`` compares Chamberlain with: the cost of a Python + Trio process doing
-nothing but framing and JSON, measured by the same client.
+nothing but framing, JSON and writing reply-sized bytes, measured by the same client.
 """
 from __future__ import annotations
 
+import json
+import os
 import sys
 from typing import Final
 
@@ -22,10 +27,28 @@ READ_CHUNK_BYTES: Final = 1 << 16
 
 class _Envelope(msgspec.Struct):
     id: int | str | None = None
+    method: str | None = None
 
 
 _DECODER: Final = msgspec.json.Decoder(_Envelope)
 _ENCODER: Final = msgspec.json.Encoder()
+
+
+def _sizes() -> dict[str, int]:
+    raw = os.environ.get("BENCH_ECHO_SIZES")
+    return {str(k): int(v) for k, v in json.loads(raw).items()} if raw else {}
+
+
+SIZES: Final = _sizes()
+
+
+def _reply(rid: bytes, method: str | None) -> bytes:
+    head = b'{"id":' + rid + b',"result":{'
+    size = SIZES.get(method or "")
+    if size is None:
+        return head + b"}}\n"
+    pad = max(0, size - len(head) - len(b'"pad":""}}\n'))
+    return head + b'"pad":"' + b"x" * pad + b'"}}\n'
 
 
 def _replies(lines: list[bytes]) -> bytes:
@@ -39,9 +62,7 @@ def _replies(lines: list[bytes]) -> bytes:
             continue
         if env.id is None:
             continue
-        out += b'{"id":'
-        out += _ENCODER.encode(env.id)
-        out += b',"result":{}}\n'
+        out += _reply(_ENCODER.encode(env.id), env.method)
     return bytes(out)
 
 
