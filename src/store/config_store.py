@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 import msgspec
-import tomlkit
 from chamberlain.errors import (
     ConfigFileError,
     ConfigModelError,
@@ -36,8 +35,8 @@ from chamberlain.store.layers import (
 from chamberlain.store.ops import Edit, StartupWarning, WriteOutcome
 from chamberlain.store.requirements import Requirements, load_requirements, unrecognized_settings_warning
 from chamberlain.store.resolve import resolution_error
-from chamberlain.store.toml_edit import EditError, ValueRangeError, apply_edit, check_request_range, render
-from chamberlain.store.tomlfile import locate, parse_document, plain_json
+from chamberlain.store.toml_edit import EditDocument, EditError, ValueRangeError, check_request_range
+from chamberlain.store.tomlfile import locate, plain_json
 
 __all__ = ["ConfigStore", "Edit", "WriteOutcome", "StartupWarning"]
 
@@ -86,9 +85,6 @@ class ConfigStore:
         #: bumped whenever requirements are reloaded: part of the read-cache key.
         self._requirements_generation = 0
         self._read_cache: dict[tuple[Any, ...], bytes] = {}
-        #: the document of the last write and its text: reused by the next write when the file
-        #: still has that text (a tomlkit document is mutable, so it is used once).
-        self._spare_doc: tuple[str, tomlkit.TOMLDocument] | None = None
         #: relative paths in config files resolve against the user config directory.
         self._base_dir = str(codex_home)
 
@@ -228,32 +224,32 @@ class ConfigStore:
             raise ConfigWriteError(
                 CONFLICT, "Configuration was modified since last read. Fetch latest version and retry."
             )
-        spare, self._spare_doc = self._spare_doc, None
-        if spare is not None and spare[0] == current.text:
-            doc = spare[1]
-        else:
-            doc = parse_document(current.text, self.user_path) if current.text else tomlkit.document()
+        doc = EditDocument(current.text, current.plain)
         pins = reqs.exact_pins
-        paths: list[list[str]] = []
-        for edit in edits:
-            segments = self._apply_one(doc, edit, pins)
-            paths.append(segments)
-        new_text = render(doc)
+        paths = [self._apply_one(doc, edit, pins) for edit in edits]
+        new_text = doc.text()
         changed = new_text != current.text
-        new_user = ParsedFile.from_document(new_text, doc) if changed else current
-        new_stack = LayerStack([*above, self.loader.user_layer(new_user), below[1]], below[0])
+        # the reply's version is the edited document's data, as the reference's; the cache and the
+        # validation see what is on disk (the same unless a removal left an unrendered table)
+        new_user = ParsedFile.from_plain(new_text, doc.plain) if changed else current
         if changed:
-            self._validate(new_user, new_stack, reqs)
+            on_disk = new_user if doc.exact else self._reparse(new_text)
+            self._validate(on_disk, [*above, below[1]], reqs)
             try:
                 atomic_write(self.user_path, new_text.encode())
             except OSError as exc:
-                raise InternalError(f"failed to persist config.toml: {exc}") from None
-            self.loader.cache.put(self.user_path, new_user)
-            self._spare_doc = (new_text, doc)
+                raise _persist_error(exc) from None
+            self.loader.cache.put(self.user_path, on_disk)
         status, overridden = _override_status(paths, new_user, [*above])
         return WriteOutcome(status, new_user.version, target, overridden, changed)
 
-    def _apply_one(self, doc: tomlkit.TOMLDocument, edit: Edit, pins: Mapping[str, Any]) -> list[str]:
+    def _reparse(self, text: str) -> ParsedFile:
+        try:
+            return ParsedFile.from_text(text, self.user_path)
+        except TomlParseError as exc:  # the engine wrote text it cannot read back: a bug
+            raise InternalError(f"failed to persist config.toml: {exc}") from None
+
+    def _apply_one(self, doc: EditDocument, edit: Edit, pins: Mapping[str, Any]) -> list[str]:
         try:
             segments = parse_key_path(edit.key_path)
         except KeyPathError as exc:
@@ -270,12 +266,14 @@ class ConfigStore:
             if segments[0] == "profiles":
                 raise ConfigWriteError(VALIDATION, _PROFILES_MSG)
         try:
-            apply_edit(doc, segments, edit.value, edit.merge_strategy)  # type: ignore[arg-type]
+            doc.edit(segments, edit.value, edit.merge_strategy)  # type: ignore[arg-type]
         except EditError as exc:
             raise ConfigWriteError(VALIDATION, str(exc)) from None
         return segments
 
-    def _validate(self, new_user: ParsedFile, stack: LayerStack, reqs: Requirements) -> None:
+    def _validate(self, new_user: ParsedFile, others: Sequence[Layer], reqs: Requirements) -> None:
+        """The new user file alone, then merged with the other enabled layers (skipped when they
+        are all empty: the merge would be the user file again)."""
         try:
             model.render_config(new_user.plain, base_dir=self._base_dir)
             features = new_user.plain.get("features")
@@ -283,7 +281,11 @@ class ConfigStore:
                 problem = reqs.check_features(features)
                 if problem is not None:
                     raise ConfigWriteError(VALIDATION, f"Invalid configuration: {problem}")
-            model.render_config(stack.merge(), base_dir=self._base_dir)
+            enabled = [layer for layer in others if layer.enabled and layer.file.plain]
+            if enabled:
+                user = self.loader.user_layer(new_user)
+                stack = LayerStack([*others[:-1], user, others[-1]], user)
+                model.render_config(stack.merge(), base_dir=self._base_dir)
         except ConfigModelError as exc:
             raise ConfigWriteError(VALIDATION, f"Invalid configuration: {exc}") from None
 
@@ -328,6 +330,10 @@ class ConfigStore:
             out.append(StartupWarning(summary))
         out += [StartupWarning(text) for text in reqs.warnings(before_pins, configured=merged)]
         return out
+
+
+def _persist_error(exc: OSError) -> InternalError:
+    return InternalError(f"failed to persist config.toml: {exc}")
 
 
 def _configured_features(merged: Mapping[str, Any]) -> Mapping[str, Any]:
