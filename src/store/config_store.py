@@ -4,6 +4,7 @@ it from one task at a time (writes in a worker thread, under the cross-process l
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,7 +21,7 @@ from chamberlain.errors import (
     TomlParseError,
 )
 from chamberlain.store import model
-from chamberlain.store.atomic import atomic_write, file_lock
+from chamberlain.store.atomic import atomic_write, file_lock, remove_stale_temp_files
 from chamberlain.store.features import RUNTIME_KEYS, effective_features
 from chamberlain.store.keypath import KeyPathError, parse_key_path
 from chamberlain.store.layers import (
@@ -68,6 +69,7 @@ _OVERRIDE_MESSAGES: Final[Mapping[str, str]] = {
 
 
 _ENC: Final = msgspec.json.Encoder()
+logger = logging.getLogger(__name__)
 
 
 class ConfigStore:
@@ -202,8 +204,14 @@ class ConfigStore:
             except ValueRangeError as exc:
                 raise InvalidRequest(f"Invalid request: {exc}") from None
         target = self._check_target(file_path)
-        with file_lock(self.lock_path):
-            return self._write_locked(edits, target, expected_version)
+        try:
+            with file_lock(self.lock_path) as locked:
+                if locked:
+                    remove_stale_temp_files(self.user_path)  # a killed writer's (none is mid-write now)
+                return self._write_locked(edits, target, expected_version)
+        except OSError as exc:  # the lock file cannot be opened or locked
+            logger.info("cannot lock %s: %s", self.lock_path, exc)
+            raise _persist_error(self.user_path) from None
 
     def _check_target(self, file_path: str | None) -> str:
         if file_path is None:
@@ -238,7 +246,8 @@ class ConfigStore:
             try:
                 atomic_write(self.user_path, new_text.encode())
             except OSError as exc:
-                raise _persist_error(exc) from None
+                logger.info("cannot persist %s: %s", self.user_path, exc)
+                raise _persist_error(self.user_path) from None
             self.loader.cache.put(self.user_path, on_disk)
         status, overridden = _override_status(paths, new_user, [*above])
         return WriteOutcome(status, new_user.version, target, overridden, changed)
@@ -332,8 +341,9 @@ class ConfigStore:
         return out
 
 
-def _persist_error(exc: OSError) -> InternalError:
-    return InternalError(f"failed to persist config.toml: {exc}")
+def _persist_error(path: str) -> InternalError:
+    """The reference's text when the new file cannot be written (it gives no OS reason)."""
+    return InternalError(f"failed to persist config.toml: failed to persist config at {path}")
 
 
 def _configured_features(merged: Mapping[str, Any]) -> Mapping[str, Any]:

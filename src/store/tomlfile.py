@@ -34,6 +34,8 @@ _FREEFORM_JSON_TABLES: Final = frozenset({"desktop"})
 #: Datetimes whose text ``tomllib``'s values cannot give back: more than microsecond digits, or an
 #: explicit zero offset (``+00:00``, which the reference prints as written, not as ``Z``).
 _LOSSY_DATETIME_RE: Final = re.compile(r"[0-9]:[0-9]{2}\.[0-9]{7}|[+-]00:00")
+#: Where a TOML datetime may be (or a string that looks like one: then the slower walk runs).
+_DATETIME_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}:[0-9]{2}:[0-9]{2}")
 _TOMLLIB_POSITION_RE: Final = re.compile(r"^(.*?)(?: \(at line (\d+), column (\d+)\))?$", re.DOTALL)
 
 
@@ -138,6 +140,11 @@ def _number_text(v: int | float) -> str:
 def file_json(text: str, plain: dict[str, Any]) -> dict[str, Any]:
     """The layer JSON of a file: from its plain data, or - for the rare datetimes ``tomllib``
     cannot give back exactly - from a tomlkit reading of its text (imported only then)."""
+    if _DATETIME_RE.search(text) is None:  # no datetime anywhere: only free-form tables differ
+        shared = dict(plain)
+        for key in _FREEFORM_JSON_TABLES & shared.keys():
+            shared[key] = _freeform_json(shared[key])
+        return shared
     if _LOSSY_DATETIME_RE.search(text) is None:
         out: dict[str, Any] = layer_json(plain)
         return out
@@ -146,6 +153,18 @@ def file_json(text: str, plain: dict[str, Any]) -> dict[str, Any]:
     body = text[1:] if text.startswith("\ufeff") else text
     raw: dict[str, Any] = layer_json(tomlkit.parse(body))
     return raw
+
+
+def _freeform_json(value: Any) -> Any:
+    """A free-form table without datetimes: numbers get the NUMBER_KEY quirk, the rest is shared."""
+    kind = type(value)
+    if kind is str or kind is bool:
+        return value
+    if kind is dict:
+        return {key: _freeform_json(item) for key, item in value.items()}
+    if kind is list:
+        return [_freeform_json(item) for item in value]
+    return layer_json(value, _freeform=True, _top=False)
 
 
 def layer_json(doc: Any, *, _freeform: bool = False, _top: bool = True) -> Any:

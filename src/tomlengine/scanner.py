@@ -14,6 +14,12 @@ __all__ = ["parse", "table_from_inline"]
 
 _BARE_SCALAR_END: Final = frozenset(" \t\r\n,]}#")
 _SPACE_DATETIME_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:")
+#: The common line, read in one match: a bare key, a scalar without spaces or escapes (basic or
+#: literal string, number, boolean, datetime with ``T``), an optional comment. Anything else goes
+#: through the character scanner; both give the same entry.
+_SIMPLE_ENTRY_RE: Final = re.compile(
+    r"""([A-Za-z0-9_-]+)([ \t]*)=([ \t]*)("[^"\\\n]*"|'[^'\n]*'|[A-Za-z0-9_+.:-]+)([ \t]*(?:#[^\n]*)?)(?:\n|\Z)"""
+)
 
 
 class _Scanner:
@@ -178,6 +184,12 @@ def parse(text: str) -> Document:
             current.header_prefix = prefix
             current.header_text = text[start:header_end]
             current.header_suffix = text[header_end:content_end]
+            continue
+        simple = _SIMPLE_ENTRY_RE.match(text, start)
+        if simple is not None and not simple.group(5).endswith("\r"):
+            key, key_suffix, value_prefix, value_text, value_suffix = simple.groups()
+            pos = simple.end()
+            current.items[key] = Entry(prefix, key, key_suffix, value_prefix, value_text, value_suffix)
             continue
         key_end, names = scan.scan_key(start)
         equals = scan.skip_ws(key_end)
