@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 import msgspec
+from chamberlain import tomlengine
 from chamberlain.errors import (
     ConfigFileError,
     ConfigModelError,
@@ -196,6 +197,10 @@ class ConfigStore:
 
     # -- writes (blocking: call in a worker thread) ---------------------------------------------
 
+    #: the settled model of the last write and its text: the next write on that same text edits
+    #: it instead of scanning the file again (used once: a model is edited in place).
+    _spare: tuple[str, tomlengine.Document] | None = None
+
     def write(self, edits: Sequence[Edit], file_path: str | None, expected_version: str | None) -> WriteOutcome:
         """config/value/write and config/batchWrite: all edits or none (spec §5.3)."""
         for edit in edits:
@@ -232,7 +237,8 @@ class ConfigStore:
             raise ConfigWriteError(
                 CONFLICT, "Configuration was modified since last read. Fetch latest version and retry."
             )
-        doc = EditDocument(current.text, current.plain)
+        spare, self._spare = self._spare, None
+        doc = EditDocument(current.text, current.plain, spare[1] if spare and spare[0] == current.text else None)
         pins = reqs.exact_pins
         paths = [self._apply_one(doc, edit, pins) for edit in edits]
         new_text = doc.text()
@@ -249,6 +255,8 @@ class ConfigStore:
                 logger.info("cannot persist %s: %s", self.user_path, exc)
                 raise _persist_error(self.user_path) from None
             self.loader.cache.put(self.user_path, on_disk)
+            settled = doc.settled_model()
+            self._spare = (new_text, settled) if settled is not None else None
         status, overridden = _override_status(paths, new_user, [*above])
         return WriteOutcome(status, new_user.version, target, overridden, changed)
 

@@ -70,16 +70,23 @@ class EditDocument:
     """One request's document: the file text, its plain data and (once an edit changes something)
     the engine's model of it."""
 
-    def __init__(self, text: str = "", plain: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, text: str = "", plain: dict[str, Any] | None = None, model: tomlengine.Document | None = None
+    ) -> None:
+        """``model``, when given, is a settled model of ``text`` (see :meth:`settled_model`); it
+        is used instead of scanning the text and is edited in place."""
         self.source = text[1:] if text.startswith("\ufeff") else text
         self._plain: dict[str, Any] = tomllib.loads(self.source) if plain is None else plain
         self._model: tomlengine.Document | None = None
+        self._given = model
         #: False once the plain data may differ from the rendered text's (then it is re-read).
         self._exact = "\r" not in text
         self._rendered: str | None = self.source
 
     @property
     def model(self) -> tomlengine.Document:
+        if self._model is None and self._given is not None:
+            self._model, self._given = self._given, None
         if self._model is None:
             # the reference re-renders the whole file with "\n" line ends (CRLF files come back as LF)
             self._model = tomlengine.parse(self.source.replace("\r\n", "\n"))
@@ -88,6 +95,16 @@ class EditDocument:
     @property
     def changed(self) -> bool:
         return self._model is not None
+
+    def settled_model(self) -> tomlengine.Document | None:
+        """The edited model, settled to what a parse of :meth:`text` gives (for the next request on
+        that text); None when nothing was edited. The document is done with after this."""
+        if self._model is None:
+            return None
+        self.text()
+        model, self._model = self._model, None
+        model.settle()
+        return model
 
     def text(self) -> str:
         """The file text after the edits so far (the source itself when nothing changed)."""

@@ -10,6 +10,7 @@ change.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeAlias, cast
 
@@ -128,6 +129,36 @@ class Document:
         out.append(self.trailing)
         return "".join(out)
 
+    def settle(self) -> None:
+        """Make this model what ``parse(self.render())`` would give, without scanning the text:
+        tables that render a header become explicit and are numbered in render order, defaults
+        are written into the decor, and implicit tables that render nothing are dropped. A settled
+        model can take the next request's edits in place of a fresh parse (saves the scan)."""
+        _drop_empty_implicit(self.root)
+        position = 0
+        first_table = True
+        for table, path, is_array in self._tables_in_order():
+            values: list[tuple[list[str], Entry]] = []
+            _collect_values(table, [], values)
+            if not path:
+                first_table = first_table and not values
+            elif is_array or not (table.implicit and not values):
+                position += 1
+                if table.header_prefix is None:
+                    table.header_prefix = "" if first_table else DEFAULT_TABLE_PREFIX
+                first_table = False
+                if table.header_text is None:
+                    header = ".".join(key_repr(key) for key in path)
+                    table.header_text = f"[[{header}]]" if is_array else f"[{header}]"
+                table.header_suffix = table.header_suffix or ""
+                table.position = position
+                table.implicit = False
+            else:
+                table.position = None  # implicit and not shown: a parse would give it no position
+            for key_path, entry in values:
+                _settle_entry(key_path, entry)
+        _reorder_as_parsed(self.root)
+
     def _tables_in_order(self) -> list[tuple[Table, list[str], bool]]:
         """Every header-bearing table with its path, sorted by position (a table without one
         takes the position of the table visited before it; ties keep visiting order)."""
@@ -155,6 +186,49 @@ def _inline_to_table(value_text: str) -> Table:
     from chamberlain.tomlengine.scanner import table_from_inline  # the scanner builds this model
 
     return cast(Table, table_from_inline(value_text))
+
+
+def _drop_empty_implicit(table: Table) -> bool:
+    """Drop implicit tables (and dotted ones) that hold nothing; True when ``table`` is empty."""
+    for key, item in list(table.items.items()):
+        if isinstance(item, Table) and _drop_empty_implicit(item) and (item.implicit or item.dotted):
+            del table.items[key]
+    return not table.items
+
+
+def _reorder_as_parsed(table: Table) -> float:
+    """Order ``table``'s items as a parse inserts them - by first mention in the text: key/value
+    lines (and dotted tables) where the table's own header is, each subtable at its first header
+    in its subtree - and return the first position this table's subtree mentions."""
+    own: float = table.position if table.position is not None else math.inf
+    ranked: list[tuple[float, int, str, Item]] = []
+    first = own
+    for index, (key, item) in enumerate(table.items.items()):
+        if isinstance(item, Entry):
+            at = own
+        elif isinstance(item, Table) and item.dotted:
+            _reorder_as_parsed(item)
+            at = own
+        elif isinstance(item, Table):
+            at = _reorder_as_parsed(item)
+        else:
+            at = min((_reorder_as_parsed(element) for element in item.tables), default=math.inf)
+        first = min(first, at)
+        ranked.append((at, index, key, item))
+    ranked.sort(key=lambda row: (row[0], row[1]))
+    table.items = {key: item for _, _, key, item in ranked}
+    return first
+
+
+def _settle_entry(key_path: list[str], entry: Entry) -> None:
+    if entry.key_text is None:
+        entry.key_text = ".".join(key_repr(k) for k in key_path)
+    if entry.key_suffix is None:
+        entry.key_suffix = DEFAULT_KEY_SUFFIX
+    if entry.value_prefix is None:
+        entry.value_prefix = DEFAULT_VALUE_PREFIX
+    entry.prefix = entry.prefix or ""
+    entry.value_suffix = entry.value_suffix or ""
 
 
 def _collect_values(table: Table, path: list[str], out: list[tuple[list[str], Entry]]) -> None:
