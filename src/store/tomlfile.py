@@ -35,7 +35,7 @@ _FREEFORM_JSON_TABLES: Final = frozenset({"desktop"})
 #: explicit zero offset (``+00:00``, which the reference prints as written, not as ``Z``).
 _LOSSY_DATETIME_RE: Final = re.compile(r"[0-9]:[0-9]{2}\.[0-9]{7}|[+-]00:00")
 #: Where a TOML datetime may be (or a string that looks like one: then the slower walk runs).
-_DATETIME_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}:[0-9]{2}:[0-9]{2}")
+_DATETIME_RE: Final = re.compile(r"[0-9]-[0-9]{2}-[0-9]|[0-9]:[0-9]{2}:")
 _TOMLLIB_POSITION_RE: Final = re.compile(r"^(.*?)(?: \(at line (\d+), column (\d+)\))?$", re.DOTALL)
 
 

@@ -108,7 +108,7 @@ class Document:
         out: list[str] = []
         first_table = True
         for table, path, is_array in self._tables_in_order():
-            values: list[tuple[list[str], Entry]] = []
+            values: list[tuple[list[str], str, Entry]] = []
             _collect_values(table, [], values)
             if not path:
                 if values:
@@ -124,8 +124,7 @@ class Document:
                     out.append(f"[[{header}]]" if is_array else f"[{header}]")
                 out.append(table.header_suffix or "")
                 out.append("\n")
-            for key_path, entry in values:
-                out.append(_render_entry(key_path, entry))
+            out.extend(_render_entry(parents, key, entry) for parents, key, entry in values)
         out.append(self.trailing)
         return "".join(out)
 
@@ -138,7 +137,7 @@ class Document:
         position = 0
         first_table = True
         for table, path, is_array in self._tables_in_order():
-            values: list[tuple[list[str], Entry]] = []
+            values: list[tuple[list[str], str, Entry]] = []
             _collect_values(table, [], values)
             if not path:
                 first_table = first_table and not values
@@ -155,8 +154,11 @@ class Document:
                 table.implicit = False
             else:
                 table.position = None  # implicit and not shown: a parse would give it no position
-            for key_path, entry in values:
-                _settle_entry(key_path, entry)
+            for parents, key, entry in values:
+                if entry.key_text is None or entry.key_suffix is None or entry.value_prefix is None:
+                    _settle_entry([*parents, key], entry)
+                if entry.prefix is None or entry.value_suffix is None:
+                    entry.prefix, entry.value_suffix = entry.prefix or "", entry.value_suffix or ""
         _reorder_as_parsed(self.root)
 
     def _tables_in_order(self) -> list[tuple[Table, list[str], bool]]:
@@ -190,8 +192,8 @@ def _inline_to_table(value_text: str) -> Table:
 
 def _drop_empty_implicit(table: Table) -> bool:
     """Drop implicit tables (and dotted ones) that hold nothing; True when ``table`` is empty."""
-    for key, item in list(table.items.items()):
-        if isinstance(item, Table) and _drop_empty_implicit(item) and (item.implicit or item.dotted):
+    for key, item in [(k, i) for k, i in table.items.items() if type(i) is Table]:
+        if _drop_empty_implicit(item) and (item.implicit or item.dotted):
             del table.items[key]
     return not table.items
 
@@ -201,6 +203,8 @@ def _reorder_as_parsed(table: Table) -> float:
     lines (and dotted tables) where the table's own header is, each subtable at its first header
     in its subtree - and return the first position this table's subtree mentions."""
     own: float = table.position if table.position is not None else math.inf
+    if all(type(item) is Entry for item in table.items.values()):
+        return own
     ranked: list[tuple[float, int, str, Item]] = []
     first = own
     for index, (key, item) in enumerate(table.items.items()):
@@ -227,24 +231,25 @@ def _settle_entry(key_path: list[str], entry: Entry) -> None:
         entry.key_suffix = DEFAULT_KEY_SUFFIX
     if entry.value_prefix is None:
         entry.value_prefix = DEFAULT_VALUE_PREFIX
-    entry.prefix = entry.prefix or ""
-    entry.value_suffix = entry.value_suffix or ""
 
 
-def _collect_values(table: Table, path: list[str], out: list[tuple[list[str], Entry]]) -> None:
+def _collect_values(table: Table, parents: list[str], out: list[tuple[list[str], str, Entry]]) -> None:
+    """The key/value lines of ``table`` in order, dotted ones included: (dotted parents, key, entry)."""
     for key, item in table.items.items():
-        if isinstance(item, Entry):
-            out.append(([*path, key], item))
-        elif isinstance(item, Table) and item.dotted:
-            _collect_values(item, [*path, key], out)
+        if type(item) is Entry:
+            out.append((parents, key, item))
+        elif type(item) is Table and item.dotted:
+            _collect_values(item, [*parents, key], out)
 
 
-def _render_entry(key_path: list[str], entry: Entry) -> str:
-    key = entry.key_text if entry.key_text is not None else ".".join(key_repr(k) for k in key_path)
+def _render_entry(parents: list[str], key: str, entry: Entry) -> str:
+    key_text = entry.key_text
+    if key_text is None:
+        key_text = ".".join(key_repr(k) for k in [*parents, key])
     key_suffix = DEFAULT_KEY_SUFFIX if entry.key_suffix is None else entry.key_suffix
     value_prefix = DEFAULT_VALUE_PREFIX if entry.value_prefix is None else entry.value_prefix
     prefix, suffix = entry.prefix or "", entry.value_suffix or ""
-    return f"{prefix}{key}{key_suffix}={value_prefix}{entry.value_text}{suffix}\n"
+    return f"{prefix}{key_text}{key_suffix}={value_prefix}{entry.value_text}{suffix}\n"
 
 
 def _preserve_decor(existing: Item, replacement: Item, *, top: bool) -> None:
