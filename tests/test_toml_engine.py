@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 _KEYS = st.sampled_from(["a", "b", "c", "x-y", "q r"])
-_PATHS = st.sampled_from(["t0", "t1", "sub.t3", "sub", "new", "new.deep", "t0.inner", ""])
+_PATHS = st.sampled_from(["t0", "t1", "sub.t3", "sub", "new", "new.deep", "t0.inner", "", "t0.d", "t1.d", "d"])
 _SCALARS = st.one_of(st.integers(min_value=-5, max_value=5), st.booleans(), st.text(max_size=4))
 _VALUES = st.one_of(
     st.none(),
@@ -49,7 +49,7 @@ def _apply(doc: EditDocument, batch: list[tuple[str, str, Any, str]]) -> None:
             pass  # refused edits leave the document as it was, in both runs
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(_files(), _BATCH, _BATCH)
 def test_a_settled_model_takes_further_edits_exactly_as_a_fresh_parse_does(
     text: str, first: list[tuple[str, str, Any, str]], second: list[tuple[str, str, Any, str]]

@@ -58,6 +58,10 @@ Item: TypeAlias = "Entry | Table | ArrayOfTables"
 class Document:
     root: Table
     trailing: str
+    #: an edit created, converted or removed a table since the last settle (else only entries
+    #: were set, listed in ``_new_entries`` with their key path below their header table).
+    _reshaped: bool = False
+    _new_entries: list[tuple[list[str], Entry]] = field(default_factory=list)
 
     # -- edits -------------------------------------------------------------------------------
 
@@ -72,13 +76,29 @@ class Document:
         if existing is not None:
             _preserve_decor(existing, item, top=True)
         parent.items[last] = item
+        if self._reshaped or not isinstance(item, Entry) or not isinstance(existing, (Entry, type(None))):
+            self._reshaped = True
+        elif parent.implicit and not parent.dotted:
+            self._reshaped = True  # a table that showed no header may show one now
+        else:
+            self._new_entries.append(([*self._dotted_path(parents), last], item))
         return True
 
     def clear_path(self, segments: list[str]) -> None:
         *parents, last = segments
         parent = self._descend(parents, create=False)
-        if parent is not None:
-            parent.items.pop(last, None)
+        if parent is not None and parent.items.pop(last, None) is not None:
+            self._reshaped = True
+
+    def _dotted_path(self, parents: list[str]) -> list[str]:
+        """The dotted-key part of ``parents``: the segments below the nearest header table."""
+        current, dotted = self.root, list[str]()
+        for segment in parents:
+            item = current.items[segment]
+            assert isinstance(item, Table)
+            dotted = [*dotted, segment] if item.dotted else []
+            current = item
+        return dotted
 
     def _descend(self, segments: list[str], *, create: bool) -> Table | None:
         current = self.root
@@ -89,6 +109,7 @@ class Document:
                     return None
                 item = Table(implicit=True)
                 current.items[segment] = item
+                self._reshaped = True
             elif isinstance(item, Entry):
                 if item.value_text.startswith("{"):
                     item = _inline_to_table(item.value_text)
@@ -97,6 +118,7 @@ class Document:
                 else:
                     return None
                 current.items[segment] = item
+                self._reshaped = True
             elif isinstance(item, ArrayOfTables):
                 return None
             current = item
@@ -132,7 +154,15 @@ class Document:
         """Make this model what ``parse(self.render())`` would give, without scanning the text:
         tables that render a header become explicit and are numbered in render order, defaults
         are written into the decor, and implicit tables that render nothing are dropped. A settled
-        model can take the next request's edits in place of a fresh parse (saves the scan)."""
+        model can take the next request's edits in place of a fresh parse (saves the scan).
+        When the edits only set key/value lines in existing tables, only those lines are settled."""
+        new_entries, self._new_entries = self._new_entries, []
+        if not self._reshaped:
+            for key_path, entry in new_entries:
+                _settle_entry(key_path, entry)
+                entry.prefix, entry.value_suffix = entry.prefix or "", entry.value_suffix or ""
+            return
+        self._reshaped = False
         _drop_empty_implicit(self.root)
         position = 0
         first_table = True
