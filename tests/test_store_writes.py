@@ -112,3 +112,23 @@ async def test_a_file_rewritten_with_the_same_size_and_mtime_is_not_served_stale
         second = await c.result("config/read", {})
     assert first["config"]["model"] == "aaaa"
     assert second["config"]["model"] == "bbbb"
+
+
+async def test_a_table_created_and_emptied_in_one_batch_leaves_the_file_and_reports_the_documents_version(
+    session: Any, codex_home: Path
+) -> None:
+    # reference (live, codex 0.169.0): file untouched, version of {"keep": 0, "new": {}}
+    config = codex_home / "config.toml"
+    config.write_text("keep = 0\n")
+    edits = [
+        {"keyPath": "new.a", "value": 0, "mergeStrategy": "replace"},
+        {"keyPath": "new.a", "value": None, "mergeStrategy": "replace"},
+    ]
+    async with session() as c:
+        result = await c.result("config/batchWrite", {"edits": edits})
+        layers = (await c.result("config/read", {"includeLayers": True}))["layers"]
+    assert result["status"] == "ok"
+    assert result["version"] == "sha256:3575ec331f244b89c87d5ca978274fe9c24560a11cd607def7f9dbfc16f2e349"
+    assert config.read_text() == "keep = 0\n"
+    user = next(layer for layer in layers if layer["name"]["type"] == "user")
+    assert user["config"] == {"keep": 0}

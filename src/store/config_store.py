@@ -245,7 +245,7 @@ class ConfigStore:
         changed = new_text != current.text
         # the reply's version is the edited document's data, as the reference's; the cache and the
         # validation see what is on disk (the same unless a removal left an unrendered table)
-        new_user = ParsedFile.from_plain(new_text, doc.plain) if changed else current
+        new_user = ParsedFile.from_plain(new_text, doc.plain) if doc.changed else current
         if changed:
             on_disk = new_user if doc.exact else self._reparse(new_text)
             self._validate(on_disk, [*above, below[1]], reqs)
