@@ -11,6 +11,7 @@ import tomllib
 from typing import Any, Final
 
 from chamberlain.errors import TomlParseError
+from chamberlain.tomlengine.fastload import fast_loads
 
 __all__ = [
     "EMPTY_VERSION",
@@ -43,6 +44,9 @@ def load_toml(text: str, path: str) -> dict[str, Any]:
     """The plain data of ``text`` (``tomllib``); a syntax error becomes :class:`TomlParseError`
     with 1-based line/column and the reference's wording."""
     body = text[1:] if text.startswith("\ufeff") else text
+    plain = fast_loads(body)
+    if plain is not None:
+        return plain
     try:
         return tomllib.loads(body)
     except tomllib.TOMLDecodeError as exc:
