@@ -17,8 +17,10 @@ _SPACE_DATETIME_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:")
 #: The common line, read in one match: a bare key, a scalar without spaces or escapes (basic or
 #: literal string, number, boolean, datetime with ``T``), an optional comment. Anything else goes
 #: through the character scanner; both give the same entry.
+#: A blank or comment-only line ending in "\n" (it belongs to the next item's prefix).
+_BLANK_LINE_RE: Final = re.compile(r"[ \t]*(?:#[^\r\n]*)?\n")
 _SIMPLE_ENTRY_RE: Final = re.compile(
-    r"""([A-Za-z0-9_-]+)([ \t]*)=([ \t]*)("[^"\\\n]*"|'[^'\n]*'|[A-Za-z0-9_+.:-]+)([ \t]*(?:#[^\n]*)?)(?:\n|\Z)"""
+    r"""([ \t]*)([A-Za-z0-9_-]+)([ \t]*)=([ \t]*)("[^"\\\n]*"|'[^'\n]*'|[A-Za-z0-9_+.:-]+)([ \t]*(?:#[^\n]*)?)(?:\n|\Z)"""
 )
 
 
@@ -164,7 +166,22 @@ def parse(text: str) -> Document:
     position = 0
     pending: list[str] = []
     pos = 0
-    while pos < scan.size:
+    simple_entry = _SIMPLE_ENTRY_RE.match
+    size = scan.size
+    while pos < size:
+        simple = simple_entry(text, pos)
+        if simple is not None and not simple.group(6).endswith("\r"):
+            indent, key, key_suffix, value_prefix, value_text, value_suffix = simple.groups()
+            if pending:
+                indent, pending = "".join(pending) + indent, []
+            current.items[key] = Entry(indent, key, key_suffix, value_prefix, value_text, value_suffix)
+            pos = simple.end()
+            continue
+        blank = _BLANK_LINE_RE.match(text, pos)
+        if blank is not None:
+            pending.append(blank.group())
+            pos = blank.end()
+            continue
         start = scan.skip_ws(pos)
         ch = scan.char(start)
         if ch in ("", "\n", "\r", "#"):
@@ -184,12 +201,6 @@ def parse(text: str) -> Document:
             current.header_prefix = prefix
             current.header_text = text[start:header_end]
             current.header_suffix = text[header_end:content_end]
-            continue
-        simple = _SIMPLE_ENTRY_RE.match(text, start)
-        if simple is not None and not simple.group(5).endswith("\r"):
-            key, key_suffix, value_prefix, value_text, value_suffix = simple.groups()
-            pos = simple.end()
-            current.items[key] = Entry(prefix, key, key_suffix, value_prefix, value_text, value_suffix)
             continue
         key_end, names = scan.scan_key(start)
         equals = scan.skip_ws(key_end)
