@@ -20,7 +20,8 @@ _SPACE_DATETIME_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:")
 #: A blank or comment-only line ending in "\n" (it belongs to the next item's prefix).
 _BLANK_LINE_RE: Final = re.compile(r"[ \t]*(?:#[^\r\n]*)?\n")
 _SIMPLE_ENTRY_RE: Final = re.compile(
-    r"""([ \t]*)([A-Za-z0-9_-]+)([ \t]*)=([ \t]*)("[^"\\\n]*"|'[^'\n]*'|[A-Za-z0-9_+.:-]+)([ \t]*(?:#[^\n]*)?)(?:\n|\Z)"""
+    r"""([ \t]*)([A-Za-z0-9_-]+)([ \t]*)=([ \t]*)"""
+    r"""("[^"\\\n]*"|'[^'\n]*'|[A-Za-z0-9_+.:-]+)([ \t]*(?:#[^\n]*)?)(?:\n|\Z)"""
 )
 
 
