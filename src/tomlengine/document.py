@@ -33,6 +33,8 @@ class Entry:
     value_prefix: str | None = None  # spacing after '='
     value_text: str = ""
     value_suffix: str | None = None  # spacing + trailing comment
+    #: the rendered line, kept after the first render (an entry's text never changes once shown)
+    line: str | None = None
 
 
 @dataclass(slots=True)
@@ -273,13 +275,16 @@ def _collect_values(table: Table, parents: list[str], out: list[tuple[list[str],
 
 
 def _render_entry(parents: list[str], key: str, entry: Entry) -> str:
+    if entry.line is not None:
+        return entry.line
     key_text = entry.key_text
     if key_text is None:
         key_text = ".".join(key_repr(k) for k in [*parents, key])
     key_suffix = DEFAULT_KEY_SUFFIX if entry.key_suffix is None else entry.key_suffix
     value_prefix = DEFAULT_VALUE_PREFIX if entry.value_prefix is None else entry.value_prefix
     prefix, suffix = entry.prefix or "", entry.value_suffix or ""
-    return f"{prefix}{key_text}{key_suffix}={value_prefix}{entry.value_text}{suffix}\n"
+    entry.line = f"{prefix}{key_text}{key_suffix}={value_prefix}{entry.value_text}{suffix}\n"
+    return entry.line
 
 
 def _preserve_decor(existing: Item, replacement: Item, *, top: bool) -> None:
