@@ -33,19 +33,31 @@ RACY_WINDOW_NS: Final = 2_000_000_000
 Signature = tuple[int, int, int, int]
 
 
-@dataclass(frozen=True, slots=True)
 class ParsedFile:
-    """One TOML file as read: its text, plain data (for the model), layer JSON and version."""
+    """One TOML file as read: its text, plain data (for the model), layer JSON and version (the
+    hash is taken when first asked for: a write that checks no expectedVersion never needs the
+    old file's). Treat as immutable."""
 
-    text: str
-    plain: dict[str, Any]
-    json: dict[str, Any]
-    version: str
+    __slots__ = ("_version", "json", "plain", "text")
+
+    def __init__(self, text: str, plain: dict[str, Any], json: dict[str, Any], version: str | None = None) -> None:
+        self.text = text
+        self.plain = plain
+        self.json = json
+        self._version = version
+
+    @property
+    def version(self) -> str:
+        if self._version is None:
+            self._version = version_of(self.json)
+        return self._version
+
+    def __repr__(self) -> str:
+        return f"ParsedFile(text={self.text!r}, version={self._version!r})"
 
     @classmethod
     def from_plain(cls, text: str, plain: dict[str, Any]) -> ParsedFile:
-        as_json = file_json(text, plain)
-        return cls(text, plain, as_json, version_of(as_json))
+        return cls(text, plain, file_json(text, plain))
 
     @classmethod
     def from_text(cls, text: str, path: str) -> ParsedFile:
