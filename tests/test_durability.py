@@ -5,10 +5,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import stat
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
-import tomlkit
+from chamberlain.errors import ConfigWriteError
 from chamberlain.store import atomic
 from chamberlain.store.config_store import ConfigStore
 from chamberlain.store.ops import Edit
@@ -61,5 +63,39 @@ def test_writers_in_several_processes_lose_no_update(tmp_path: Path) -> None:
     for p in procs:
         p.join(60)
         assert p.exitcode == 0
-    desktop = tomlkit.parse((home / "config.toml").read_text())["desktop"]
+    desktop = tomllib.loads((home / "config.toml").read_text())["desktop"]
     assert len(desktop) == workers * per_worker
+
+
+def _optimistic_writer(home: str, etc: str, worker: int, count: int, attempts_out: Any) -> None:
+    """Writes with expectedVersion: read the version, write against it, retry on a conflict."""
+    store = ConfigStore(Path(home), Path(etc))
+    attempts = 0
+    for i in range(count):
+        while True:
+            attempts += 1
+            version = store.write([], None, None).version
+            try:
+                store.write([Edit(f"desktop.w{worker}_{i}", "x", "replace")], None, version)
+                break
+            except ConfigWriteError as exc:
+                assert exc.write_code == "configVersionConflict"
+    attempts_out.put((worker, attempts))
+
+
+def test_writers_with_expected_version_and_retry_all_get_through(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    workers, per_worker = 4, 25
+    ctx = multiprocessing.get_context("spawn")
+    attempts: Any = ctx.Queue()
+    procs = [ctx.Process(target=_optimistic_writer, args=(str(home), str(tmp_path / "etc"), w, per_worker, attempts))
+             for w in range(workers)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    desktop = tomllib.loads((home / "config.toml").read_text())["desktop"]
+    assert sorted(desktop) == sorted(f"w{w}_{i}" for w in range(workers) for i in range(per_worker))
+    assert sorted(attempts.get(timeout=5)[0] for _ in range(workers)) == list(range(workers))

@@ -4,13 +4,14 @@ it from one task at a time (writes in a worker thread, under the cross-process l
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
-import tomlkit
+from chamberlain import tomlengine
 from chamberlain.errors import (
     ConfigFileError,
     ConfigModelError,
@@ -21,7 +22,7 @@ from chamberlain.errors import (
     TomlParseError,
 )
 from chamberlain.store import model
-from chamberlain.store.atomic import atomic_write, file_lock
+from chamberlain.store.atomic import atomic_write, file_lock, remove_stale_temp_files
 from chamberlain.store.features import RUNTIME_KEYS, effective_features
 from chamberlain.store.keypath import KeyPathError, parse_key_path
 from chamberlain.store.layers import (
@@ -36,8 +37,8 @@ from chamberlain.store.layers import (
 from chamberlain.store.ops import ConfigView, Edit, Override, StartupWarning, WriteOutcome
 from chamberlain.store.requirements import Requirements, load_requirements, unrecognized_settings_warning
 from chamberlain.store.resolve import resolution_error
-from chamberlain.store.toml_edit import EditError, ValueRangeError, apply_edit, check_request_range, render
-from chamberlain.store.tomlfile import locate, parse_document, plain_json
+from chamberlain.store.toml_edit import EditDocument, EditError, ValueRangeError, check_request_range
+from chamberlain.store.tomlfile import locate, plain_json
 
 __all__ = ["ConfigStore", "PreparedRead", "Edit", "WriteOutcome", "StartupWarning"]
 
@@ -82,6 +83,9 @@ class PreparedRead:
     key: tuple[Any, ...]
 
 
+logger = logging.getLogger(__name__)
+
+
 class ConfigStore:
     def __init__(
         self,
@@ -98,9 +102,6 @@ class ConfigStore:
         self._requirements_generation = 0
         self._session_problems: dict[tuple[Any, ...], str | None] = {}
         self._requirements_wire: dict[tuple[Any, ...], dict[str, Any] | None] = {}
-        #: the document of the last write and its text: reused by the next write when the file
-        #: still has that text (a tomlkit document is mutable, so it is used once).
-        self._spare_doc: tuple[str, tomlkit.TOMLDocument] | None = None
         #: relative paths in config files resolve against the user config directory.
         self._base_dir = str(codex_home)
 
@@ -244,6 +245,10 @@ class ConfigStore:
 
     # -- writes (blocking: call in a worker thread) ---------------------------------------------
 
+    #: the settled model of the last write and its text: the next write on that same text edits
+    #: it instead of scanning the file again (used once: a model is edited in place).
+    _spare: tuple[str, tomlengine.Document] | None = None
+
     def write(self, edits: Sequence[Edit], file_path: str | None, expected_version: str | None) -> WriteOutcome:
         """config/value/write and config/batchWrite: all edits or none (spec §5.3)."""
         for edit in edits:
@@ -252,8 +257,14 @@ class ConfigStore:
             except ValueRangeError as exc:
                 raise InvalidRequest(f"Invalid request: {exc}") from None
         target = self._check_target(file_path)
-        with file_lock(self.lock_path):
-            return self._write_locked(edits, target, expected_version)
+        try:
+            with file_lock(self.lock_path) as locked:
+                if locked:
+                    remove_stale_temp_files(self.user_path)  # a killed writer's (none is mid-write now)
+                return self._write_locked(edits, target, expected_version)
+        except OSError as exc:  # the lock file cannot be opened or locked
+            logger.info("cannot lock %s: %s", self.lock_path, exc)
+            raise _persist_error(self.user_path) from None
 
     def _check_target(self, file_path: str | None) -> str:
         if file_path is None:
@@ -274,32 +285,36 @@ class ConfigStore:
             raise ConfigWriteError(
                 CONFLICT, "Configuration was modified since last read. Fetch latest version and retry."
             )
-        spare, self._spare_doc = self._spare_doc, None
-        if spare is not None and spare[0] == current.text:
-            doc = spare[1]
-        else:
-            doc = parse_document(current.text, self.user_path) if current.text else tomlkit.document()
+        spare, self._spare = self._spare, None
+        doc = EditDocument(current.text, current.plain, spare[1] if spare and spare[0] == current.text else None)
         pins = reqs.exact_pins
-        paths: list[list[str]] = []
-        for edit in edits:
-            segments = self._apply_one(doc, edit, pins)
-            paths.append(segments)
-        new_text = render(doc)
+        paths = [self._apply_one(doc, edit, pins) for edit in edits]
+        new_text = doc.text()
         changed = new_text != current.text
-        new_user = ParsedFile.from_document(new_text, doc) if changed else current
-        new_stack = LayerStack([*above, self.loader.user_layer(new_user), below[1]], below[0])
+        # the reply's version is the edited document's data, as the reference's; the cache and the
+        # validation see what is on disk (the same unless a removal left an unrendered table)
+        new_user = ParsedFile.from_plain(new_text, doc.plain) if doc.changed else current
         if changed:
-            self._validate(new_user, new_stack, reqs)
+            on_disk = new_user if doc.exact else self._reparse(new_text)
+            self._validate(on_disk, [*above, below[1]], reqs)
             try:
                 atomic_write(self.user_path, new_text.encode())
             except OSError as exc:
-                raise InternalError(f"failed to persist config.toml: {exc}") from None
-            self.loader.cache.put(self.user_path, new_user)
-            self._spare_doc = (new_text, doc)
+                logger.info("cannot persist %s: %s", self.user_path, exc)
+                raise _persist_error(self.user_path) from None
+            self.loader.cache.put(self.user_path, on_disk)
+            settled = doc.settled_model()
+            self._spare = (new_text, settled) if settled is not None else None
         status, overridden = _override_status(paths, new_user, [*above])
         return WriteOutcome(status, new_user.version, target, overridden, changed)
 
-    def _apply_one(self, doc: tomlkit.TOMLDocument, edit: Edit, pins: Mapping[str, Any]) -> list[str]:
+    def _reparse(self, text: str) -> ParsedFile:
+        try:
+            return ParsedFile.from_text(text, self.user_path)
+        except TomlParseError as exc:  # the engine wrote text it cannot read back: a bug
+            raise InternalError(f"failed to persist config.toml: {exc}") from None
+
+    def _apply_one(self, doc: EditDocument, edit: Edit, pins: Mapping[str, Any]) -> list[str]:
         try:
             segments = parse_key_path(edit.key_path)
         except KeyPathError as exc:
@@ -316,12 +331,14 @@ class ConfigStore:
             if segments[0] == "profiles":
                 raise ConfigWriteError(VALIDATION, _PROFILES_MSG)
         try:
-            apply_edit(doc, segments, edit.value, edit.merge_strategy)  # type: ignore[arg-type]
+            doc.edit(segments, edit.value, edit.merge_strategy)  # type: ignore[arg-type]
         except EditError as exc:
             raise ConfigWriteError(VALIDATION, str(exc)) from None
         return segments
 
-    def _validate(self, new_user: ParsedFile, stack: LayerStack, reqs: Requirements) -> None:
+    def _validate(self, new_user: ParsedFile, others: Sequence[Layer], reqs: Requirements) -> None:
+        """The new user file alone, then merged with the other enabled layers (skipped when they
+        are all empty: the merge would be the user file again)."""
         try:
             model.render_config(new_user.plain, base_dir=self._base_dir)
             features = new_user.plain.get("features")
@@ -329,7 +346,11 @@ class ConfigStore:
                 problem = reqs.check_features(features)
                 if problem is not None:
                     raise ConfigWriteError(VALIDATION, f"Invalid configuration: {problem}")
-            model.render_config(stack.merge(), base_dir=self._base_dir)
+            enabled = [layer for layer in others if layer.enabled and layer.file.plain]
+            if enabled:
+                user = self.loader.user_layer(new_user)
+                stack = LayerStack([*others[:-1], user, others[-1]], user)
+                model.render_config(stack.merge(), base_dir=self._base_dir)
         except ConfigModelError as exc:
             raise ConfigWriteError(VALIDATION, f"Invalid configuration: {exc}") from None
 
@@ -382,6 +403,11 @@ class ConfigStore:
         except ConfigModelError as exc:
             return StartupWarning(_USING_DEFAULTS, str(exc).rstrip("\n"))
         return None
+
+
+def _persist_error(path: str) -> InternalError:
+    """The reference's text when the new file cannot be written (it gives no OS reason)."""
+    return InternalError(f"failed to persist config.toml: failed to persist config at {path}")
 
 
 def _configured_features(merged: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import tomlkit
 from chamberlain.errors import ConfigFileError, TomlParseError
+from chamberlain.store.filecache import FileCache, ParsedFile, session_flags_document
 from chamberlain.store.ops import LayerRef, LayerSource, LayerView
-from chamberlain.store.tomlfile import EMPTY_VERSION, is_leaf, layer_json, parse_document, version_of
+from chamberlain.store.tomlfile import EMPTY_VERSION, is_leaf
 
 __all__ = [
     "Layer",
@@ -41,21 +41,6 @@ _NOT_TRUSTED: Final = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedFile:
-    """One TOML file as read: its text, plain data (for the model), layer JSON and version."""
-
-    text: str
-    plain: dict[str, Any]
-    json: dict[str, Any]
-    version: str
-
-    @classmethod
-    def from_document(cls, text: str, doc: tomlkit.TOMLDocument) -> ParsedFile:
-        as_json = layer_json(doc)
-        return cls(text, doc.unwrap(), as_json, version_of(as_json))
-
-
 EMPTY_FILE: Final = ParsedFile("", {}, {}, EMPTY_VERSION)
 
 
@@ -76,56 +61,6 @@ class Layer:
     def view(self) -> LayerView:
         """The layer as config/read reports it with ``includeLayers``."""
         return LayerView(self.metadata, self.file.json, self.disabled_reason)
-
-
-class FileCache:
-    """Parsed files keyed by path, valid while the file's stat signature is unchanged."""
-
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[tuple[int, int, int, int], ParsedFile]] = {}
-
-    def signature(self, path: str) -> tuple[int, int, int, int] | None:
-        try:
-            st = os.stat(path)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-    def put(self, path: str, parsed: ParsedFile) -> None:
-        """Record a file this process has just written (saves parsing it again)."""
-        sig = self.signature(path)
-        if sig is not None:
-            self._entries[path] = (sig, parsed)
-
-    def get(self, path: str) -> ParsedFile | None:
-        """The parsed file, or None when it does not exist. Raises TomlParseError / ConfigFileError."""
-        sig = self.signature(path)
-        if sig is None:
-            self._entries.pop(path, None)
-            return None
-        hit = self._entries.get(path)
-        if hit is not None and hit[0] == sig:
-            return hit[1]
-        text = _read_text(path)
-        parsed = ParsedFile.from_document(text, parse_document(text, path))
-        self._entries[path] = (sig, parsed)
-        return parsed
-
-
-def _read_text(path: str) -> str:
-    """A config file's text; failures in the reference's words (``ConfigFileError``)."""
-    if not os.path.isfile(path):
-        raise ConfigFileError(f"Failed to read config file {path}: path `{path}` is not a file")
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        reason = f"{exc.strerror} (os error {exc.errno})" if exc.errno else str(exc)
-        raise ConfigFileError(f"Failed to read config file {path}: {reason}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigFileError(f"Failed to read config file {path}: stream did not contain valid UTF-8") from None
 
 
 def merge_values(base: Any, overlay: Any) -> Any:
@@ -183,27 +118,6 @@ def _is_hidden(path: str, hidden: frozenset[str]) -> bool:
     if path in hidden:
         return True
     return any(path.startswith(h + ".") for h in hidden)
-
-
-def session_flags_document(overrides: Sequence[tuple[str, str]]) -> tomlkit.TOMLDocument:
-    """Build the ``sessionFlags`` layer from ``-c key.path=value`` pairs (value parsed as TOML,
-    else taken as a literal string), in command-line order."""
-    doc = tomlkit.document()
-    for key_path, raw in overrides:
-        try:
-            value = tomlkit.parse(f"x = {raw}")["x"]
-        except Exception:  # noqa: BLE001 - any TOML failure means "a literal string"
-            value = raw
-        segments = [s.strip() for s in key_path.split(".")]
-        table: Any = doc
-        for seg in segments[:-1]:
-            nxt = table.get(seg)
-            if not isinstance(nxt, dict):
-                nxt = tomlkit.table()
-                table[seg] = nxt
-            table = table[seg]
-        table[segments[-1]] = value
-    return doc
 
 
 @dataclass(slots=True)

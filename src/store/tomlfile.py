@@ -3,21 +3,22 @@ JSON rendering of a layer (with its two quirks) and the content-hash ``version``
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
+import tomllib
 from typing import Any, Final
 
-import tomlkit
-import tomlkit.exceptions as tke
 from chamberlain.errors import TomlParseError
-from tomlkit.items import Date, DateTime, Time
+from chamberlain.tomlengine.fastload import fast_loads
 
 __all__ = [
     "EMPTY_VERSION",
     "DATETIME_KEY",
     "NUMBER_KEY",
-    "parse_document",
+    "load_toml",
+    "file_json",
     "layer_json",
     "version_of",
     "is_leaf",
@@ -31,19 +32,50 @@ DATETIME_KEY: Final = "$__toml_private_datetime"
 NUMBER_KEY: Final = "$serde_json::private::Number"
 #: Top-level tables the reference stores as free-form JSON (their numbers get the NUMBER_KEY quirk).
 _FREEFORM_JSON_TABLES: Final = frozenset({"desktop"})
+#: Datetimes whose text ``tomllib``'s values cannot give back: more than microsecond digits, or an
+#: explicit zero offset (``+00:00``, which the reference prints as written, not as ``Z``).
+_LOSSY_DATETIME_RE: Final = re.compile(r"[0-9]:[0-9]{2}\.[0-9]{7}|[+-]00:00")
+#: Where a TOML datetime may be (or a string that looks like one: then the slower walk runs).
+_DATETIME_RE: Final = re.compile(r"[0-9]-[0-9]{2}-[0-9]|[0-9]:[0-9]{2}:")
+_TOMLLIB_POSITION_RE: Final = re.compile(r"^(.*?)(?: \(at line (\d+), column (\d+)\))?$", re.DOTALL)
 
 
-def parse_document(text: str, path: str) -> tomlkit.TOMLDocument:
-    """Parse ``text``; a syntax error becomes :class:`TomlParseError` with 1-based line/column."""
+def load_toml(text: str, path: str) -> dict[str, Any]:
+    """The plain data of ``text`` (``tomllib``); a syntax error becomes :class:`TomlParseError`
+    with 1-based line/column and the reference's wording."""
+    body = text[1:] if text.startswith("\ufeff") else text
+    plain = fast_loads(body)
+    if plain is not None:
+        return plain
     try:
-        return tomlkit.parse(text[1:] if text.startswith("\ufeff") else text)
-    except tke.ParseError as exc:
-        line, col, reason = _describe(text, exc)
-        raise TomlParseError(path, line, col, reason) from None
+        return tomllib.loads(body)
+    except tomllib.TOMLDecodeError as exc:
+        raise _syntax_error(body, path, exc) from None
 
 
-def _describe(text: str, exc: tke.ParseError) -> tuple[int, int, str]:
+def _syntax_error(text: str, path: str, exc: tomllib.TOMLDecodeError) -> TomlParseError:
+    """Word a syntax error as the reference's ``toml`` crate does. Only failing files get here, so
+    the cold path may use tomlkit's richer error classes (imported only now)."""
+    import tomlkit
+    import tomlkit.exceptions as tke
+
+    try:
+        tomlkit.parse(text)
+    except tke.ParseError as kit_exc:
+        line, col, reason = _describe(text, kit_exc)
+        return TomlParseError(path, line, col, reason)
+    except Exception:  # noqa: BLE001 - tomlkit failing oddly: fall back to tomllib's own words
+        pass
+    match = _TOMLLIB_POSITION_RE.match(str(exc))
+    assert match is not None
+    reason, line_text, col_text = match.group(1), match.group(2), match.group(3)
+    return TomlParseError(path, int(line_text or 1), int(col_text or 1), reason[:1].lower() + reason[1:])
+
+
+def _describe(text: str, exc: Any) -> tuple[int, int, str]:
     """Word a tomlkit error the way the reference's TOML parser does, for the common cases."""
+    import tomlkit.exceptions as tke
+
     line, col = exc.line, exc.col + 1
     lines = text.split("\n")
     src = lines[line - 1] if 0 < line <= len(lines) else ""
@@ -65,8 +97,33 @@ def _describe(text: str, exc: tke.ParseError) -> tuple[int, int, str]:
     return line, col, (message[:at] if at >= 0 else message)
 
 
-def _datetime_text(item: Any) -> str:
+def _datetime_text(value: dt.datetime | dt.date | dt.time) -> str:
     """The reference's display of a TOML date/time: ``T`` separator, ``Z``, trimmed fraction."""
+
+    def clock(t: dt.time | dt.datetime) -> str:
+        text = f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+        if t.microsecond:
+            text += "." + f"{t.microsecond:06d}".rstrip("0")
+        return text
+
+    if isinstance(value, dt.datetime):
+        text = f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{clock(value)}"
+        offset = value.utcoffset()
+        if offset is not None:
+            minutes = int(offset.total_seconds()) // 60
+            if minutes == 0:
+                text += "Z"
+            else:
+                sign = "+" if minutes > 0 else "-"
+                text += f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+        return text
+    if isinstance(value, dt.date):
+        return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+    return clock(value)
+
+
+def _raw_datetime_text(item: Any) -> str:
+    """The same display from a datetime's source text (tomlkit item: the lossy cases)."""
     raw = item.as_string().strip()
     raw = re.sub(r"^(\d{4}-\d{2}-\d{2})[ tT](?=\d)", r"\1T", raw)
     raw = raw[:-1] + "Z" if raw.endswith("z") else raw
@@ -84,14 +141,43 @@ def _number_text(v: int | float) -> str:
     return text
 
 
+def file_json(text: str, plain: dict[str, Any]) -> dict[str, Any]:
+    """The layer JSON of a file: from its plain data, or - for the rare datetimes ``tomllib``
+    cannot give back exactly - from a tomlkit reading of its text (imported only then)."""
+    if _DATETIME_RE.search(text) is None:  # no datetime anywhere: only free-form tables differ
+        shared = dict(plain)
+        for key in _FREEFORM_JSON_TABLES & shared.keys():
+            shared[key] = _freeform_json(shared[key])
+        return shared
+    if _LOSSY_DATETIME_RE.search(text) is None:
+        out: dict[str, Any] = layer_json(plain)
+        return out
+    import tomlkit
+
+    body = text[1:] if text.startswith("\ufeff") else text
+    raw: dict[str, Any] = layer_json(tomlkit.parse(body))
+    return raw
+
+
+def _freeform_json(value: Any) -> Any:
+    """A free-form table without datetimes: numbers get the NUMBER_KEY quirk, the rest is shared."""
+    kind = type(value)
+    if kind is str or kind is bool:
+        return value
+    if kind is dict:
+        return {key: _freeform_json(item) for key, item in value.items()}
+    if kind is list:
+        return [_freeform_json(item) for item in value]
+    return layer_json(value, _freeform=True, _top=False)
+
+
 def layer_json(doc: Any, *, _freeform: bool = False, _top: bool = True) -> Any:
-    """A tomlkit container or item as the JSON the reference reports in ``layers[].config``.
+    """Plain TOML data (or a tomlkit container) as the JSON the reference reports in
+    ``layers[].config``.
 
     Key order is file order; datetimes become ``{"$__toml_private_datetime": "<text>"}``; numbers
     under free-form JSON tables (``desktop``) become ``{"$serde_json::private::Number": "<text>"}``.
     """
-    if isinstance(doc, (DateTime, Date, Time)):
-        return {DATETIME_KEY: _datetime_text(doc)}
     if isinstance(doc, dict):
         out: dict[str, Any] = {}
         for key, value in doc.items():
@@ -108,6 +194,10 @@ def layer_json(doc: Any, *, _freeform: bool = False, _top: bool = True) -> Any:
         return {NUMBER_KEY: _number_text(float(doc))} if _freeform else float(doc)
     if isinstance(doc, str):
         return str(doc)
+    if isinstance(doc, (dt.datetime, dt.date, dt.time)):
+        if hasattr(doc, "as_string"):
+            return {DATETIME_KEY: _raw_datetime_text(doc)}
+        return {DATETIME_KEY: _datetime_text(doc)}
     return doc
 
 

@@ -1,0 +1,73 @@
+"""The TOML engine's document model: lossless, and a settled model behaves as a fresh parse.
+
+A write keeps the model it edited, settled (:meth:`Document.settle`), and the next request on the
+same file edits that instead of scanning the text again. These properties check that no sequence
+of edits can tell the two apart: the settled model renders the same text, and any further edits
+give the same bytes as on a fresh parse of that text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tomlkit  # test-only: an independent TOML writer for the generated files
+from chamberlain import tomlengine
+from chamberlain.store.toml_edit import EditDocument, EditError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+_KEYS = st.sampled_from(["a", "b", "c", "x-y", "q r"])
+_PATHS = st.sampled_from(["t0", "t1", "sub.t3", "sub", "new", "new.deep", "t0.inner", "", "t0.d", "t1.d", "d"])
+_SCALARS = st.one_of(st.integers(min_value=-5, max_value=5), st.booleans(), st.text(max_size=4))
+_VALUES = st.one_of(
+    st.none(),
+    _SCALARS,
+    st.dictionaries(_KEYS, st.one_of(_SCALARS, st.dictionaries(_KEYS, _SCALARS, max_size=2)), max_size=3),
+)
+_BATCH = st.lists(st.tuples(_PATHS, _KEYS, _VALUES, st.sampled_from(["replace", "upsert"])), max_size=5)
+
+
+@st.composite
+def _files(draw: st.DrawFn) -> str:
+    lines = ["# top"]
+    for key in draw(st.lists(_KEYS, unique=True, max_size=3)):
+        lines.append(f"{tomlkit.key(key).as_string()} = {tomlkit.item(draw(_SCALARS)).as_string()}  # c")
+    for name in draw(st.lists(st.sampled_from(["t0", "t1", "sub.t3", "t0.inner", "arr"]), unique=True, max_size=4)):
+        lines += ["", f"# about {name}", f"[[{name}]]" if name == "arr" else f"[{name}]"]
+        for key in draw(st.lists(_KEYS, unique=True, max_size=2)):
+            lines.append(f"{tomlkit.key(key).as_string()} = {tomlkit.item(draw(_SCALARS)).as_string()}")
+        if draw(st.booleans()):
+            lines.append("d.e = 1")
+    return "\n".join(lines) + "\n"
+
+
+def _apply(doc: EditDocument, batch: list[tuple[str, str, Any, str]]) -> None:
+    for table, key, value, strategy in batch:
+        try:
+            doc.edit([*(table.split(".") if table else []), key], value, strategy)  # type: ignore[arg-type]
+        except EditError:
+            pass  # refused edits leave the document as it was, in both runs
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(_files(), _BATCH, _BATCH)
+def test_a_settled_model_takes_further_edits_exactly_as_a_fresh_parse_does(
+    text: str, first: list[tuple[str, str, Any, str]], second: list[tuple[str, str, Any, str]]
+) -> None:
+    doc = EditDocument(text)
+    _apply(doc, first)
+    written = doc.text()
+    settled = doc.settled_model()
+    if settled is None:
+        return
+    assert settled.render() == written
+    reused, fresh = EditDocument(written, model=settled), EditDocument(written)
+    _apply(reused, second)
+    _apply(fresh, second)
+    assert reused.text() == fresh.text()
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(_files())
+def test_an_unedited_document_renders_its_text_byte_for_byte(text: str) -> None:
+    assert tomlengine.parse(text).render() == text
