@@ -6,6 +6,7 @@ protocol are used: nothing here imports Chamberlain.
 from __future__ import annotations
 
 import collections
+import contextlib
 import glob
 import json
 import os
@@ -235,18 +236,14 @@ class Peer:
                 self.proc.stdin.close()
         except OSError:
             pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            pass
         self.kill()
 
     def kill_now(self) -> None:
         """SIGKILL the process group now and reap the server; the pipes stay open (see drain)."""
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         self.proc.wait(timeout=STOP_TIMEOUT_S)
 
     def drain(self) -> list[Reply]:
@@ -259,18 +256,14 @@ class Peer:
         return self.ready_replies()
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         if self.proc.returncode is None:
             self.proc.wait(timeout=STOP_TIMEOUT_S)
         for f in (self.proc.stdin, self.proc.stdout):
             if f is not None:
-                try:
+                with contextlib.suppress(OSError):
                     f.close()
-                except OSError:
-                    pass
         self._stderr.close()
 
 

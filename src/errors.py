@@ -6,16 +6,16 @@ from typing import Any, ClassVar
 
 __all__ = [
     "ChamberlainError",
-    "InvalidRequest",
-    "InternalError",
-    "Overloaded",
-    "ConfigWriteError",
-    "ClientRequestTimedOut",
     "ClientGone",
-    "ConfigModelError",
-    "TomlParseError",
+    "ClientRequestTimedOut",
     "ConfigFileError",
+    "ConfigModelError",
+    "ConfigWriteError",
+    "InternalError",
+    "InvalidRequest",
+    "Overloaded",
     "RequirementsError",
+    "TomlParseError",
 ]
 
 INVALID_REQUEST = -32600

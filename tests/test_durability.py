@@ -29,7 +29,7 @@ def test_a_crash_before_the_rename_leaves_the_old_file_whole(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(atomic.os, "replace", crash)
-    with pytest.raises(Exception, match="failed to persist config.toml"):
+    with pytest.raises(Exception, match=r"failed to persist config\.toml"):
         store.write([Edit("model", "new", "replace")], None, None)
     assert path.read_bytes() == b'# mine\nmodel = "old"\n'
     assert sorted(p.name for p in home.iterdir()) == ["config.toml", "config.toml.lock"]

@@ -25,22 +25,21 @@ async def test_a_published_notification_reaches_every_initialized_connection_onc
 ) -> None:
     settings = harness.Settings(codex_home, system_dir, environ={})
     with trio.fail_after(IO_BOUND_S):
-        async with harness.open_server(settings) as server:
-            async with harness.connect(server) as a, harness.connect(server) as b:
-                await a.initialize()
-                await b.initialize()
-                for c in (a, b):  # drain the startup notification
-                    await c.call("config/mcpServer/reload", request_id="sync")
-                delivered = server.hub.publish("account/updated", {"authMode": "apikey", "planType": None})
-                assert delivered == 2
-                for c in (a, b):
-                    frame = await _next_notification(c)
-                    assert list(frame) == ["method", "params", "emittedAtMs"]
-                    assert (frame["method"], frame["params"]) == (
-                        "account/updated", {"authMode": "apikey", "planType": None})
-                    # nothing else was queued before the next answer
-                    assert await c.call("config/mcpServer/reload", request_id="probe") == {
-                        "id": "probe", "result": {}}
+        async with harness.open_server(settings) as server, harness.connect(server) as a, harness.connect(server) as b:
+            await a.initialize()
+            await b.initialize()
+            for c in (a, b):  # drain the startup notification
+                await c.call("config/mcpServer/reload", request_id="sync")
+            delivered = server.hub.publish("account/updated", {"authMode": "apikey", "planType": None})
+            assert delivered == 2
+            for c in (a, b):
+                frame = await _next_notification(c)
+                assert list(frame) == ["method", "params", "emittedAtMs"]
+                assert (frame["method"], frame["params"]) == (
+                    "account/updated", {"authMode": "apikey", "planType": None})
+                # nothing else was queued before the next answer
+                assert await c.call("config/mcpServer/reload", request_id="probe") == {
+                    "id": "probe", "result": {}}
 
 
 async def test_a_connection_that_opted_out_does_not_get_the_notification(
@@ -48,17 +47,20 @@ async def test_a_connection_that_opted_out_does_not_get_the_notification(
 ) -> None:
     settings = harness.Settings(codex_home, system_dir, environ={})
     with trio.fail_after(IO_BOUND_S):
-        async with harness.open_server(settings) as server:
-            async with harness.connect(server) as keen, harness.connect(server) as quiet:
-                await keen.initialize()
-                await quiet.initialize(optOutNotificationMethods=["account/updated"])
-                for c in (keen, quiet):
-                    await c.call("config/mcpServer/reload", request_id="sync")
-                assert server.hub.publish("account/updated", {"authMode": None}) == 1
-                assert server.hub.publish("skills/changed", {}) == 2
-                assert (await _next_notification(keen))["method"] == "account/updated"
-                assert (await _next_notification(keen))["method"] == "skills/changed"
-                assert (await _next_notification(quiet))["method"] == "skills/changed"
+        async with (
+            harness.open_server(settings) as server,
+            harness.connect(server) as keen,
+            harness.connect(server) as quiet,
+        ):
+            await keen.initialize()
+            await quiet.initialize(optOutNotificationMethods=["account/updated"])
+            for c in (keen, quiet):
+                await c.call("config/mcpServer/reload", request_id="sync")
+            assert server.hub.publish("account/updated", {"authMode": None}) == 1
+            assert server.hub.publish("skills/changed", {}) == 2
+            assert (await _next_notification(keen))["method"] == "account/updated"
+            assert (await _next_notification(keen))["method"] == "skills/changed"
+            assert (await _next_notification(quiet))["method"] == "skills/changed"
 
 
 async def test_a_connection_before_initialize_gets_no_broadcast(
@@ -66,18 +68,21 @@ async def test_a_connection_before_initialize_gets_no_broadcast(
 ) -> None:
     settings = harness.Settings(codex_home, system_dir, environ={})
     with trio.fail_after(IO_BOUND_S):
-        async with harness.open_server(settings) as server:
-            async with harness.connect(server) as early, harness.connect(server) as ready:
-                await ready.initialize()
-                await ready.call("config/mcpServer/reload", request_id="sync")
-                await trio.testing.wait_all_tasks_blocked()
-                assert server.hub.publish("account/updated", {"authMode": None}) == 1
-                assert (await _next_notification(ready))["method"] == "account/updated"
-                # the first frame the early client ever gets is the answer to its initialize
-                reply = await early.call("initialize", {"clientInfo": {"name": "e", "version": "1"}}, request_id=0)
-                assert "result" in reply and early.notifications == []
-                first = await _next_notification(early)
-                assert first["method"] == "remoteControl/status/changed"
+        async with (
+            harness.open_server(settings) as server,
+            harness.connect(server) as early,
+            harness.connect(server) as ready,
+        ):
+            await ready.initialize()
+            await ready.call("config/mcpServer/reload", request_id="sync")
+            await trio.testing.wait_all_tasks_blocked()
+            assert server.hub.publish("account/updated", {"authMode": None}) == 1
+            assert (await _next_notification(ready))["method"] == "account/updated"
+            # the first frame the early client ever gets is the answer to its initialize
+            reply = await early.call("initialize", {"clientInfo": {"name": "e", "version": "1"}}, request_id=0)
+            assert "result" in reply and early.notifications == []
+            first = await _next_notification(early)
+            assert first["method"] == "remoteControl/status/changed"
 
 
 async def test_a_closed_connection_is_no_longer_a_subscriber(
@@ -85,13 +90,12 @@ async def test_a_closed_connection_is_no_longer_a_subscriber(
 ) -> None:
     settings = harness.Settings(codex_home, system_dir, environ={})
     with trio.fail_after(IO_BOUND_S):
-        async with harness.open_server(settings) as server:
-            async with harness.connect(server) as stays:
-                await stays.initialize()
-                async with harness.connect(server) as leaves:
-                    await leaves.initialize()
-                    await leaves.call("config/mcpServer/reload", request_id="sync")
-                await stays.call("config/mcpServer/reload", request_id="sync")
-                await trio.testing.wait_all_tasks_blocked()
-                assert server.hub.publish("account/updated", {"authMode": None}) == 1
-                assert (await _next_notification(stays))["method"] == "account/updated"
+        async with harness.open_server(settings) as server, harness.connect(server) as stays:
+            await stays.initialize()
+            async with harness.connect(server) as leaves:
+                await leaves.initialize()
+                await leaves.call("config/mcpServer/reload", request_id="sync")
+            await stays.call("config/mcpServer/reload", request_id="sync")
+            await trio.testing.wait_all_tasks_blocked()
+            assert server.hub.publish("account/updated", {"authMode": None}) == 1
+            assert (await _next_notification(stays))["method"] == "account/updated"

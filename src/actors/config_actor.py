@@ -29,17 +29,17 @@ if TYPE_CHECKING:
     from chamberlain.store.config_store import ConfigStore
 
 __all__ = [
-    "ConfigActor",
-    "ReadConfig",
-    "WriteConfig",
-    "ReadRequirements",
-    "ListFeatures",
-    "SetEnablement",
-    "ReloadMcpServers",
-    "GetWarnings",
-    "ConfigRequest",
-    "ConfigMsg",
     "INBOX_SIZE",
+    "ConfigActor",
+    "ConfigMsg",
+    "ConfigRequest",
+    "GetWarnings",
+    "ListFeatures",
+    "ReadConfig",
+    "ReadRequirements",
+    "ReloadMcpServers",
+    "SetEnablement",
+    "WriteConfig",
 ]
 
 logger = logging.getLogger(__name__)

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from chamberlain.actors.reply import Answer
     from chamberlain.store.ops import StartupWarning
 
-__all__ = ["FrameTransport", "ServerInfo", "ConnectionActor", "OUTBOX_SIZE", "MAX_IN_FLIGHT", "STOP_GRACE_S"]
+__all__ = ["MAX_IN_FLIGHT", "OUTBOX_SIZE", "STOP_GRACE_S", "ConnectionActor", "FrameTransport", "ServerInfo"]
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Generic, Protocol, TypeVar, final
 
 import trio
 
-__all__ = ["Reply", "Waiter", "Answer"]
+__all__ = ["Answer", "Reply", "Waiter"]
 
 logger = logging.getLogger(__name__)
 

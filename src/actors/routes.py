@@ -18,7 +18,7 @@ from chamberlain.protocol import messages as m
 from chamberlain.store.ops import Edit
 from msgspec import Struct
 
-__all__ = ["Owner", "Route", "ROUTES", "Initialize", "EchoExperimental", "LocalMsg", "RoutedMsg"]
+__all__ = ["ROUTES", "EchoExperimental", "Initialize", "LocalMsg", "Owner", "Route", "RoutedMsg"]
 
 Owner = Literal["connection", "config"]
 P = TypeVar("P")

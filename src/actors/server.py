@@ -33,7 +33,7 @@ from chamberlain.actors.transports import DEFAULT_MAX_FRAME_BYTES
 if TYPE_CHECKING:
     from chamberlain.store.config_store import ConfigStore
 
-__all__ = ["Settings", "Server", "DEFAULT_SYSTEM_DIR"]
+__all__ = ["DEFAULT_SYSTEM_DIR", "Server", "Settings"]
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ def _os_description() -> str:
     except OSError:
         return f"{platform.system()} {platform.release()}"
     name = release.get("NAME", platform.system()).split(" ")[0]
-    parts = (release.get("VERSION_ID", "").split(".") + ["0", "0", "0"])[:3]
+    parts = ([*release.get("VERSION_ID", "").split("."), "0", "0", "0"])[:3]
     version = ".".join(p if p.isdigit() else "0" for p in parts)
     return f"{name} {version}"
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from chamberlain.protocol.codec import RequestId
 
-__all__ = ["map_exceptions", "error_frame", "GENERIC_INTERNAL_TEXT"]
+__all__ = ["GENERIC_INTERNAL_TEXT", "error_frame", "map_exceptions"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ _MAPPING: Final[Mapping[type[Exception], Callable[[Exception], ChamberlainError]
 
 
 @final
-class map_exceptions:  # noqa: N801 - used as a context manager, named like one
+class map_exceptions:
     """``with map_exceptions(method):`` re-raises what the body raises as a ChamberlainError
     (``method`` names the request in the log). A class rather than a generator: it wraps every
     request, and this costs a fraction of ``@contextmanager``'s overhead."""

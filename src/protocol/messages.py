@@ -14,20 +14,20 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 __all__ = [
     "ClientInfo",
+    "ConfigBatchWriteParams",
+    "ConfigEdit",
+    "ConfigReadParams",
+    "ConfigValueWriteParams",
+    "ConfigWarningParams",
+    "ExperimentalFeatureEnablementSetParams",
+    "ExperimentalFeatureListParams",
     "InitializeCapabilities",
     "InitializeParams",
-    "ConfigReadParams",
-    "ConfigEdit",
-    "ConfigValueWriteParams",
-    "ConfigBatchWriteParams",
-    "ExperimentalFeatureListParams",
-    "ExperimentalFeatureEnablementSetParams",
+    "MergeStrategy",
     "MockExperimentalMethodParams",
-    "ConfigWarningParams",
+    "RemoteControlStatusParams",
     "TextPosition",
     "TextRange",
-    "RemoteControlStatusParams",
-    "MergeStrategy",
 ]
 
 U32 = Annotated[int, Meta(ge=0, le=2**32 - 1)]

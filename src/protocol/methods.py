@@ -8,7 +8,7 @@ import json
 from importlib import resources
 from typing import Final
 
-__all__ = ["REFERENCE_METHODS", "EXPERIMENTAL_METHODS", "unknown_method_text"]
+__all__ = ["EXPERIMENTAL_METHODS", "REFERENCE_METHODS", "unknown_method_text"]
 
 
 def _load_reference_methods() -> tuple[tuple[str, ...], frozenset[str]]:

@@ -4,6 +4,7 @@ it from one task at a time (writes in a worker thread, under the cross-process l
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -40,7 +41,7 @@ from chamberlain.store.resolve import resolution_error
 from chamberlain.store.toml_edit import EditDocument, EditError, ValueRangeError, check_request_range
 from chamberlain.store.tomlfile import locate, plain_json
 
-__all__ = ["ConfigStore", "PreparedRead", "Edit", "WriteOutcome", "StartupWarning"]
+__all__ = ["ConfigStore", "Edit", "PreparedRead", "StartupWarning", "WriteOutcome"]
 
 READONLY: Final = "configLayerReadonly"
 CONFLICT: Final = "configVersionConflict"
@@ -130,10 +131,8 @@ class ConfigStore:
 
         A requirements file that is not TOML does not: the server starts "using defaults" and
         config reads fail until it is fixed, as the reference does."""
-        try:
+        with contextlib.suppress(TomlParseError):
             self.requirements()
-        except TomlParseError:
-            pass
 
     # -- reads --------------------------------------------------------------------------------
 

@@ -158,7 +158,7 @@ def session_flags_document(overrides: Sequence[tuple[str, str]]) -> SessionFlags
     for key_path, raw in overrides:
         try:
             value: Any = tomllib.loads(f"x = {raw}")["x"]
-        except Exception:  # noqa: BLE001 - any TOML failure means "a literal string"
+        except Exception:
             value = raw
         segments = [s.strip() for s in key_path.split(".")]
         table = doc

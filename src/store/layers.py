@@ -19,14 +19,14 @@ from chamberlain.store.ops import LayerRef, LayerSource, LayerView
 from chamberlain.store.tomlfile import EMPTY_VERSION, is_leaf
 
 __all__ = [
-    "Layer",
-    "ParsedFile",
     "FileCache",
-    "LayerStack",
+    "Layer",
     "LayerLoader",
+    "LayerStack",
+    "ParsedFile",
     "merge_values",
-    "session_flags_document",
     "origins_of",
+    "session_flags_document",
     "value_at",
 ]
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["Edit", "WriteOutcome", "StartupWarning", "LayerRef", "LayerView", "ConfigView", "Override"]
+__all__ = ["ConfigView", "Edit", "LayerRef", "LayerView", "Override", "StartupWarning", "WriteOutcome"]
 
 #: A layer's source as the loader names it: its ``type`` and that type's members (spec §3.1).
 LayerSource = Mapping[str, Any]

@@ -131,10 +131,7 @@ class EditDocument:
             _check_json_value(value)
         plain = self._plain
         before = _value_at_path(plain, segments)
-        if value is None:
-            new_plain = _clear_plain(plain, segments)
-        else:
-            new_plain = _merge_plain(plain, segments, value, strategy)
+        new_plain = _clear_plain(plain, segments) if value is None else _merge_plain(plain, segments, value, strategy)
         after = _value_at_path(new_plain, segments)
         if _same_value(before, after):
             return

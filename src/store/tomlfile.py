@@ -14,16 +14,16 @@ from chamberlain.errors import TomlParseError
 from chamberlain.tomlengine.fastload import fast_loads
 
 __all__ = [
-    "EMPTY_VERSION",
     "DATETIME_KEY",
+    "EMPTY_VERSION",
     "NUMBER_KEY",
-    "load_toml",
     "file_json",
-    "layer_json",
-    "version_of",
     "is_leaf",
-    "plain_json",
+    "layer_json",
+    "load_toml",
     "locate",
+    "plain_json",
+    "version_of",
 ]
 
 #: ``sha256`` of ``{}``: the version of an empty or missing layer.
@@ -64,7 +64,7 @@ def _syntax_error(text: str, path: str, exc: tomllib.TOMLDecodeError) -> TomlPar
     except tke.ParseError as kit_exc:
         line, col, reason = _describe(text, kit_exc)
         return TomlParseError(path, line, col, reason)
-    except Exception:  # noqa: BLE001 - tomlkit failing oddly: fall back to tomllib's own words
+    except Exception:
         pass
     match = _TOMLLIB_POSITION_RE.match(str(exc))
     assert match is not None
