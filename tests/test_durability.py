@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from chamberlain.errors import ConfigWriteError
-from chamberlain.store import atomic
 from chamberlain.store.config_store import ConfigStore
 from chamberlain.store.ops import Edit
 
@@ -28,7 +27,7 @@ def test_a_crash_before_the_rename_leaves_the_old_file_whole(
     def crash(src: str, dst: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(atomic.os, "replace", crash)
+    monkeypatch.setattr(os, "replace", crash)  # what atomic_write renames with
     with pytest.raises(Exception, match=r"failed to persist config\.toml"):
         store.write([Edit("model", "new", "replace")], None, None)
     assert path.read_bytes() == b'# mine\nmodel = "old"\n'
