@@ -77,9 +77,14 @@ class Server:
 
     def check_startup(self) -> None:
         """Raise RequirementsError when the reference would refuse to start. Only requirement
-        files can cause that, so without them nothing is loaded before the first request."""
+        files and ``-c`` overrides can cause that, so without them nothing is loaded before the
+        first request."""
         system = self.settings.system_dir
-        if (system / "requirements.toml").exists() or (system / "managed_config.toml").exists():
+        if (
+            self.settings.session_flags
+            or (system / "requirements.toml").exists()
+            or (system / "managed_config.toml").exists()
+        ):
             self.store().check_startup()
 
     async def run(self, *, task_status: trio.TaskStatus[Server] = trio.TASK_STATUS_IGNORED) -> None:

@@ -127,12 +127,19 @@ class ConfigStore:
         return reqs
 
     def check_startup(self) -> None:
-        """What makes the reference refuse to start: invalid requirements (RequirementsError).
+        """What makes the reference refuse to start (RequirementsError): invalid requirements, or
+        ``-c`` overrides that do not fit the config model on their own (``-c model=5``).
 
         A requirements file that is not TOML does not: the server starts "using defaults" and
         config reads fail until it is fixed, as the reference does."""
         with contextlib.suppress(TomlParseError):
             self.requirements()
+        flags = self.loader.session_flags
+        if flags is not None:
+            try:  # the reference deserializes the -c overrides on their own before it starts
+                model.render_config(flags.plain, base_dir=self._base_dir)
+            except ConfigModelError as exc:
+                raise RequirementsError(str(exc)) from None
 
     # -- reads --------------------------------------------------------------------------------
 
