@@ -193,9 +193,23 @@ WireResult = Struct | msgspec.Raw
 
 
 def layer_source(source: LayerSource) -> ConfigLayerSource:
-    """The wire source of a layer; raises ``msgspec.ValidationError`` for an unknown kind."""
-    converted: ConfigLayerSource = msgspec.convert(source, ConfigLayerSource)
-    return converted
+    """The wire source of a layer the loader built."""
+    match source.kind:
+        case "user":
+            return UserLayer(_text(source.file), source.profile)
+        case "project":
+            return ProjectLayer(_text(source.folder))
+        case "system":
+            return SystemLayer(_text(source.file))
+        case "sessionFlags":
+            return SessionFlagsLayer()
+        case "legacyManagedConfigTomlFromFile":
+            return LegacyManagedFileLayer(_text(source.file))
+
+
+def _text(value: str | None) -> str:
+    assert value is not None, "the loader names the file or folder of this kind of layer"
+    return value
 
 
 def _metadata(ref: LayerRef) -> ConfigLayerMetadata:

@@ -35,7 +35,7 @@ from chamberlain.store.layers import (
     origins_of,
     value_at,
 )
-from chamberlain.store.ops import ConfigView, Edit, Override, StartupWarning, WriteOutcome
+from chamberlain.store.ops import ConfigView, Edit, LayerKind, Override, StartupWarning, WriteOutcome
 from chamberlain.store.requirements import Requirements, load_requirements, unrecognized_settings_warning
 from chamberlain.store.resolve import resolution_error
 from chamberlain.store.toml_edit import EditDocument, EditError, ValueRangeError, check_request_range
@@ -57,16 +57,21 @@ _PROFILES_MSG: Final = (
     "`profiles` contains legacy config profile tables and can no longer be written; "
     "use `--profile <name>` with `<name>.config.toml` instead"
 )
-_OVERRIDE_MESSAGES: Final[Mapping[str, str]] = {
+#: The reference's okOverridden message per kind of overriding layer (its MDM, enterprise and
+#: packaged-defaults layers do not exist here).
+_OVERRIDE_MESSAGES: Final[Mapping[LayerKind, str]] = {
     "sessionFlags": "Overridden by session flags",
     "legacyManagedConfigTomlFromFile": "Overridden by legacy managed_config.toml: {file}",
-    "legacyManagedConfigTomlFromMdm": "Overridden by legacy managed configuration from MDM",
-    "mdm": "Overridden by managed policy (MDM): {domain}",
     "system": "Overridden by managed config (system): {file}",
-    "enterpriseManaged": "Overridden by enterprise-managed config: {name}",
-    "project": "Overridden by project config: {dotCodexFolder}/config.toml",
+    "project": "Overridden by project config: {folder}/config.toml",
     "user": "Overridden by user config: {file}",
-    "packagedDefaults": "Overridden by packaged defaults: {file}",
+}
+#: How unknown-key warnings name a layer (None: the layer is not named).
+_LAYER_LABELS: Final[Mapping[LayerKind, str]] = {
+    "user": "user ({file})",
+    "system": "system ({file})",
+    "legacyManagedConfigTomlFromFile": "legacy managed_config.toml ({file})",
+    "sessionFlags": "session-flags",
 }
 
 
@@ -422,17 +427,8 @@ def _configured_features(merged: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _layer_label(layer: Layer) -> str | None:
-    name = layer.name
-    kind = name["type"]
-    if kind == "user":
-        return f"user ({name['file']})"
-    if kind == "system":
-        return f"system ({name['file']})"
-    if kind == "legacyManagedConfigTomlFromFile":
-        return f"legacy managed_config.toml ({name['file']})"
-    if kind == "sessionFlags":
-        return "session-flags"
-    return None
+    label = _LAYER_LABELS.get(layer.name.kind)
+    return None if label is None else label.format(file=layer.name.file)
 
 
 def _invalid_config_warning(exc: TomlParseError) -> StartupWarning:
@@ -462,8 +458,8 @@ def _override_status(
                     merged = merge_values(merged, v) if effective_found else v
                     effective_found = True
             if not user_found or merged != user_value:
-                template = _OVERRIDE_MESSAGES.get(layer.name["type"], "Overridden by {type}")
-                message = template.format(**layer.name)
+                source = layer.name
+                message = _OVERRIDE_MESSAGES[source.kind].format(file=source.file, folder=source.folder)
                 return "okOverridden", Override(message, layer.metadata, plain_json(merged))
             break
     return "ok", None

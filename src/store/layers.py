@@ -46,7 +46,7 @@ EMPTY_FILE: Final = ParsedFile("", {}, {}, EMPTY_VERSION)
 
 @dataclass(frozen=True, slots=True)
 class Layer:
-    name: LayerSource  # the layer's source: its type and that type's members (spec §3.1)
+    name: LayerSource
     file: ParsedFile
     disabled_reason: str | None = None
 
@@ -146,7 +146,7 @@ class LayerStack:
     def signature(self) -> tuple[Any, ...]:
         """Identifies the stack's content: which layers, their versions and whether enabled."""
         return tuple(
-            (tuple(layer.name.values()), layer.file.version, layer.disabled_reason) for layer in self.layers
+            (layer.name, layer.file.version, layer.disabled_reason) for layer in self.layers
         )
 
 
@@ -174,7 +174,7 @@ class LayerLoader:
     # -- the thread-agnostic stack ---------------------------------------------------------------
 
     def user_layer(self, user: ParsedFile | None) -> Layer:
-        return Layer({"type": "user", "file": self.user_path, "profile": None}, user or EMPTY_FILE)
+        return Layer(LayerSource("user", self.user_path), user or EMPTY_FILE)
 
     def managed_file(self) -> ParsedFile | None:
         return self.cache.get(self.managed_path)
@@ -188,14 +188,14 @@ class LayerLoader:
         above: list[Layer] = []
         managed = self.managed_file()
         if managed is not None:
-            above.append(Layer({"type": "legacyManagedConfigTomlFromFile", "file": self.managed_path}, managed))
+            above.append(Layer(LayerSource("legacyManagedConfigTomlFromFile", self.managed_path), managed))
         if self.session_flags is not None:
-            above.append(Layer({"type": "sessionFlags"}, self.session_flags))
+            above.append(Layer(LayerSource("sessionFlags"), self.session_flags))
         user = user_override if user_override is not None else self.cache.get(self.user_path)
         system = self.cache.get(self.system_path)
         below = [
             self.user_layer(user),
-            Layer({"type": "system", "file": self.system_path}, system or EMPTY_FILE),
+            Layer(LayerSource("system", self.system_path), system or EMPTY_FILE),
         ]
         return above, below
 
@@ -244,7 +244,7 @@ class LayerLoader:
                 if reason is None:
                     raise
                 parsed = EMPTY_FILE
-            layers.append(Layer({"type": "project", "dotCodexFolder": str(dot)}, parsed, reason))
+            layers.append(Layer(LayerSource("project", folder=str(dot)), parsed, reason))
         return layers
 
 

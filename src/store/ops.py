@@ -11,10 +11,31 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["ConfigView", "Edit", "LayerRef", "LayerView", "Override", "StartupWarning", "WriteOutcome"]
+__all__ = [
+    "ConfigView",
+    "Edit",
+    "LayerKind",
+    "LayerRef",
+    "LayerSource",
+    "LayerView",
+    "Override",
+    "StartupWarning",
+    "WriteOutcome",
+]
 
-#: A layer's source as the loader names it: its ``type`` and that type's members (spec §3.1).
-LayerSource = Mapping[str, Any]
+#: The kinds of layer the loader builds (spec §3.1), highest precedence first.
+LayerKind = Literal["sessionFlags", "legacyManagedConfigTomlFromFile", "project", "user", "system"]
+
+
+@dataclass(frozen=True, slots=True)
+class LayerSource:
+    """Where a layer comes from: its kind, its file (user, system, legacy managed file) or, for a
+    project layer, its ``.codex`` folder; the user layer's profile (always None today)."""
+
+    kind: LayerKind
+    file: str | None = None
+    folder: str | None = None
+    profile: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
