@@ -305,9 +305,11 @@ class ConfigStore:
         # the reply's version is the edited document's data, as the reference's; the cache and the
         # validation see what is on disk (the same unless a removal left an unrendered table)
         new_user = ParsedFile.from_plain(new_text, doc.plain) if doc.changed else current
+        # validated even when nothing changes: the reference refuses a no-op write over an invalid
+        # config.toml (and answers ok to one on a valid file, even in a read-only home)
+        on_disk = new_user if not changed or doc.exact else self._reparse(new_text)
+        self._validate(on_disk, [*above, below[1]], reqs)
         if changed:
-            on_disk = new_user if doc.exact else self._reparse(new_text)
-            self._validate(on_disk, [*above, below[1]], reqs)
             try:
                 atomic_write(self.user_path, new_text.encode())
             except OSError as exc:
