@@ -68,18 +68,23 @@ from chamberlain.store.requirements_read import (
     _table,
     _variant,
 )
+from chamberlain.store.requirements_structs import (
+    ApplicationRequirementsToml,
+    BrowserUseRequirementsToml,
+    ComputerUseRequirementsToml,
+    OtelRequirementsToml,
+    otel_wire,
+    read_table,
+    to_wire,
+)
 from chamberlain.store.requirements_tables import (
     _all_none,
-    _application,
-    _browser_use,
     _browser_use_empty,
-    _computer_use,
     _computer_use_empty,
     _hooks,
     _hooks_empty,
     _model_providers,
     _network,
-    _otel,
 )
 from chamberlain.store.requirements_value import (
     Pin,
@@ -132,13 +137,9 @@ def _plain(v: Any) -> Any:
 def _managed_variant(v: Any, variants: Sequence[str], key: str) -> str:
     prefix = "Failed to parse config requirements as TOML: "
     if not isinstance(v, str):
-        raise RequirementsError(
-            _SerdeError("invalid type: unit variant, expected string only", key).render(prefix)
-        )
+        raise RequirementsError(_SerdeError("invalid type: unit variant, expected string only", key).render(prefix))
     if v not in variants:
-        raise RequirementsError(
-            _SerdeError(f"unknown variant `{v}`, expected {one_of(variants)}", key).render(prefix)
-        )
+        raise RequirementsError(_SerdeError(f"unknown variant `{v}`, expected {one_of(variants)}", key).render(prefix))
     return v
 
 
@@ -232,7 +233,7 @@ def _build(
         p.unknown.remove("allowed_permissions")
     _read_policies(p, managed, managed_src)
     _read_scalars(p, system_dir)
-    _read_tables(p)
+    _read_tables(p, system_dir)
     defined = _is_defined(p)
     _validate(p)
     pins = {
@@ -310,8 +311,11 @@ def _read_scalars(p: _Parsed, system_dir: Path) -> None:
     p.default_perm = p.scalar("default_permissions", _str)
     if "windows" in raw:
         wt = _struct(
-            raw["windows"], "windows", "WindowsRequirementsToml",
-            ("allowed_sandbox_implementations",), p.unknown,
+            raw["windows"],
+            "windows",
+            "WindowsRequirementsToml",
+            ("allowed_sandbox_implementations",),
+            p.unknown,
         )
         if "allowed_sandbox_implementations" in wt:
             wp = "windows.allowed_sandbox_implementations"
@@ -337,8 +341,11 @@ def _models(v: Any, unknown: list[str]) -> dict[str, Any]:
         return {"newThread": None}
     np_ = "models.new_thread"
     nt = _struct(
-        mt["new_thread"], np_, "NewThreadModelDefaultsToml",
-        ("model", "model_reasoning_effort", "service_tier"), unknown,
+        mt["new_thread"],
+        np_,
+        "NewThreadModelDefaultsToml",
+        ("model", "model_reasoning_effort", "service_tier"),
+        unknown,
     )
     return {
         "newThread": {
@@ -349,7 +356,7 @@ def _models(v: Any, unknown: list[str]) -> dict[str, Any]:
     }
 
 
-def _read_tables(p: _Parsed) -> None:
+def _read_tables(p: _Parsed, system_dir: Path) -> None:
     """The nested tables, in the order their errors are reported."""
     raw, unknown = p.raw, p.unknown
 
@@ -359,8 +366,10 @@ def _read_tables(p: _Parsed) -> None:
     t = p.tables
     t["network"] = table("experimental_network", lambda v: _network(v, "experimental_network", unknown))
     t["hooks"] = table("hooks", lambda v: _hooks(v, "hooks"))
-    t["computer"] = table("computer_use", lambda v: _computer_use(v, "computer_use", unknown))
-    t["browser"] = table("browser_use", lambda v: _browser_use(v, "browser_use", unknown))
+    t["computer"] = table(
+        "computer_use", lambda v: _struct_table(v, ComputerUseRequirementsToml, "computer_use", unknown)
+    )
+    t["browser"] = table("browser_use", lambda v: _struct_table(v, BrowserUseRequirementsToml, "browser_use", unknown))
     t["feedback"] = _small(p, "feedback", [("enabled", "enabled", _bool)])
     t["in_app"] = _small(
         p, "in_app_browser", [("allow_external_browser_settings_import", "allowExternalBrowserSettingsImport", _bool)]
@@ -371,17 +380,40 @@ def _read_tables(p: _Parsed) -> None:
         [("required_on_models", "requiredOnModels", _str_list), ("ignore_rules", "ignoreRules", _str_list)],
     )
     t["models"] = table("models", lambda v: _models(v, unknown))
-    t["otel"] = table("otel", lambda v: _otel(v, "otel"))
-    t["application"] = table("application", lambda v: _application(v, "application"))
+    t["otel"] = table("otel", lambda v: _otel(v, system_dir))
+    t["application"] = table(
+        "application", lambda v: _struct_table(v, ApplicationRequirementsToml, "application", None)
+    )
     t["providers"] = table("model_providers", lambda v: _model_providers(v, "model_providers"))
+
+
+def _otel(value: Any, system_dir: Path) -> dict[str, Any]:
+    otel = read_table(value, OtelRequirementsToml, "otel", None)
+    return otel_wire(otel, lambda raw: _resolve_path(raw, system_dir))
+
+
+def _struct_table(value: Any, tp: type[Any], key: str, unknown: list[str] | None) -> dict[str, Any]:
+    return dict(to_wire(read_table(value, tp, key, unknown)))
 
 
 def _is_defined(p: _Parsed) -> bool:
     """``ConfigRequirementsToml::is_empty`` negated, as observed."""
     t, raw = p.tables, p.raw
     simple = [
-        p.approvals, p.reviewers, p.sandboxes, p.web, p.logins, p.residency, p.profiles, p.default_perm,
-        p.win_impls, t["network"], p.cli_store, *p.bools.values(), *p.strings.values(), *p.paths.values(),
+        p.approvals,
+        p.reviewers,
+        p.sandboxes,
+        p.web,
+        p.logins,
+        p.residency,
+        p.profiles,
+        p.default_perm,
+        p.win_impls,
+        t["network"],
+        p.cli_store,
+        *p.bools.values(),
+        *p.strings.values(),
+        *p.paths.values(),
     ]
     guardian = raw.get("guardian_policy_config")
     return (
@@ -490,14 +522,10 @@ def _allow_lists(p: _Parsed) -> dict[str, _AllowList]:
     return out
 
 
-def _check_permission_profiles(
-    profiles: Mapping[str, bool] | None, default: str | None, defined_profiles: Any
-) -> None:
+def _check_permission_profiles(profiles: Mapping[str, bool] | None, default: str | None, defined_profiles: Any) -> None:
     if profiles is None:
         if default is not None:
-            raise RequirementsError(
-                "requirements.toml default_permissions requires allowed_permission_profiles"
-            )
+            raise RequirementsError("requirements.toml default_permissions requires allowed_permission_profiles")
         return
     custom = set(defined_profiles) if isinstance(defined_profiles, dict) else set()
     for name in profiles:
@@ -514,8 +542,7 @@ def _check_permission_profiles(
         return
     if not profiles.get(default):
         raise RequirementsError(
-            f"requirements.toml default_permissions `{default}` must be allowed by "
-            "allowed_permission_profiles"
+            f"requirements.toml default_permissions `{default}` must be allowed by allowed_permission_profiles"
         )
 
 
