@@ -17,9 +17,11 @@ from chamberlain.store.model import render_config, unknown_keys
 
 
 def error_of(merged: dict[str, Any], **kw: Any) -> tuple[str, str | None]:
+    """The (detail, path) of the text ``config/read`` reports: ``<detail>\nin `<path>`\n``."""
     with pytest.raises(ConfigModelError) as info:
         render_config(merged, **kw)
-    return info.value.detail, info.value.path
+    detail, sep, rest = str(info.value).partition("\nin `")
+    return detail, rest.removesuffix("`\n") if sep else None
 
 
 # -- members and defaults -----------------------------------------------------------------------

@@ -215,6 +215,28 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
+class _FileError(ConfigModelError):
+    """A model error that the reference words or places differently when it reads one file.
+
+    ``detail`` and ``path`` are what the toml deserializer reports for the file alone (the startup
+    warning and the feature methods: its own wording, the position of the value itself); ``str()``
+    is the text for the merged config (``config/read``, writes), whose path stops at a buffered part
+    (``in `features```)."""
+
+    def __init__(self, shown: ConfigModelError, *, path: str | None = None, detail: str | None = None) -> None:
+        super().__init__(detail if detail is not None else shown.detail, path if path is not None else shown.path)
+        self.shown = shown
+
+    def __str__(self) -> str:
+        return str(self.shown)
+
+
+def located(exc: ConfigModelError, path: str) -> ConfigModelError:
+    """``exc`` located at the value at ``path`` (for a file) while its text keeps serde's path."""
+    shown = exc.shown if isinstance(exc, _FileError) else exc
+    return _FileError(shown, path=path, detail=exc.detail)
+
+
 def _fail(detail: str, ctx: _Ctx, path: str) -> ConfigModelError:
     return ConfigModelError(detail, ctx.at(path))
 
@@ -282,7 +304,8 @@ def _decode_enum(spec: _Enum, value: Any, ctx: _Ctx, path: str) -> Any:
         if not isinstance(payload, dict):
             raise _fail(f"expected table, found {_toml_kind(payload)}", ctx, path)
         return {renames.get(variant, variant): _plain(payload)}
-    raise _fail("invalid type: unit variant, expected string only", ctx, path)
+    # read from the file alone, the toml crate words it itself
+    raise _FileError(_fail("invalid type: unit variant, expected string only", ctx, path), detail=_NOT_AN_ENUM)
 
 
 def _decode_struct(spec: _Struct, value: Any, ctx: _Ctx, path: str) -> Any:
@@ -340,6 +363,7 @@ def _opt(name: str, spec: _Spec, default: Any = None, **kw: Any) -> _Field:
     return _Field(name, spec, default, **kw)
 
 
+_NOT_AN_ENUM: Final = "wanted string or table"
 _STR: Final = _Str()
 _BOOL: Final = _Bool()
 
