@@ -131,6 +131,21 @@ CASES: list[tuple[str, str]] = [
         "[computer_use]\ndefault_app_access = { allow = { x = 1 } }",
         "expected empty table\nin `computer_use.default_app_access`",
     ),
+    ("feedback = 5", "invalid type: integer `5`, expected struct FeedbackConfigToml\nin `feedback`"),
+    (
+        "in_app_browser = 5",
+        "invalid type: integer `5`, expected struct InAppBrowserRequirementsToml\nin `in_app_browser`",
+    ),
+    ("auto_review = 5", "invalid type: integer `5`, expected struct AutoReviewRequirementsToml\nin `auto_review`"),
+    ("[models.new_thread]\nmodel = 5", "invalid type: integer `5`, expected a string\nin `models.new_thread.model`"),
+    (
+        '[experimental_network]\nhttp_port = "x"\nenabled = 7',
+        'invalid type: string "x", expected u16\nin `experimental_network.http_port`',
+    ),
+    (
+        "[experimental_network]\nunix_sockets = { a = 5 }",
+        "invalid type: integer `5`, expected string or map\nin `experimental_network.unix_sockets`",
+    ),
 ]
 
 _PREFIX = re.compile(r"^failed to parse requirements layer [^:]*requirements\.toml: ")

@@ -58,7 +58,6 @@ from chamberlain.store.requirements_read import (
     _bool,
     _file_url,
     _map,
-    _opt,
     _path_string,
     _resolve_path,
     _seq,
@@ -70,8 +69,12 @@ from chamberlain.store.requirements_read import (
 )
 from chamberlain.store.requirements_structs import (
     ApplicationRequirementsToml,
+    AutoReviewRequirementsToml,
     BrowserUseRequirementsToml,
     ComputerUseRequirementsToml,
+    FeedbackConfigToml,
+    InAppBrowserRequirementsToml,
+    ModelsRequirementsToml,
     OtelRequirementsToml,
     otel_wire,
     read_table,
@@ -324,38 +327,6 @@ def _read_scalars(p: _Parsed, system_dir: Path) -> None:
             ]
 
 
-def _small(p: _Parsed, key: str, fields: Sequence[tuple[str, str, Callable[[Any, str], Any]]]) -> Any:
-    if key not in p.raw:
-        return None
-    t = _struct(p.raw[key], key, "Requirements", [f for f, _, _ in fields], p.unknown)
-    return {wire: _opt(t, f, key, read) for f, wire, read in fields}
-
-
-def _str_list(v: Any, path: str) -> list[str]:
-    return [_str(x, path) for x in _seq(v, path)]
-
-
-def _models(v: Any, unknown: list[str]) -> dict[str, Any]:
-    mt = _struct(v, "models", "ModelsRequirementsToml", ("new_thread",), unknown)
-    if "new_thread" not in mt:
-        return {"newThread": None}
-    np_ = "models.new_thread"
-    nt = _struct(
-        mt["new_thread"],
-        np_,
-        "NewThreadModelDefaultsToml",
-        ("model", "model_reasoning_effort", "service_tier"),
-        unknown,
-    )
-    return {
-        "newThread": {
-            "model": _opt(nt, "model", np_, _str),
-            "modelReasoningEffort": _opt(nt, "model_reasoning_effort", np_, _str),
-            "serviceTier": _opt(nt, "service_tier", np_, _str),
-        }
-    }
-
-
 def _read_tables(p: _Parsed, system_dir: Path) -> None:
     """The nested tables, in the order their errors are reported."""
     raw, unknown = p.raw, p.unknown
@@ -370,16 +341,14 @@ def _read_tables(p: _Parsed, system_dir: Path) -> None:
         "computer_use", lambda v: _struct_table(v, ComputerUseRequirementsToml, "computer_use", unknown)
     )
     t["browser"] = table("browser_use", lambda v: _struct_table(v, BrowserUseRequirementsToml, "browser_use", unknown))
-    t["feedback"] = _small(p, "feedback", [("enabled", "enabled", _bool)])
-    t["in_app"] = _small(
-        p, "in_app_browser", [("allow_external_browser_settings_import", "allowExternalBrowserSettingsImport", _bool)]
+    t["feedback"] = table("feedback", lambda v: _struct_table(v, FeedbackConfigToml, "feedback", unknown))
+    t["in_app"] = table(
+        "in_app_browser", lambda v: _struct_table(v, InAppBrowserRequirementsToml, "in_app_browser", unknown)
     )
-    t["auto_review"] = _small(
-        p,
-        "auto_review",
-        [("required_on_models", "requiredOnModels", _str_list), ("ignore_rules", "ignoreRules", _str_list)],
+    t["auto_review"] = table(
+        "auto_review", lambda v: _struct_table(v, AutoReviewRequirementsToml, "auto_review", unknown)
     )
-    t["models"] = table("models", lambda v: _models(v, unknown))
+    t["models"] = table("models", lambda v: _struct_table(v, ModelsRequirementsToml, "models", unknown))
     t["otel"] = table("otel", lambda v: _otel(v, system_dir))
     t["application"] = table(
         "application", lambda v: _struct_table(v, ApplicationRequirementsToml, "application", None)

@@ -27,6 +27,10 @@ __all__ = [
     "BrowserUseRequirementsToml",
     "ApplicationRequirementsToml",
     "OtelRequirementsToml",
+    "FeedbackConfigToml",
+    "InAppBrowserRequirementsToml",
+    "AutoReviewRequirementsToml",
+    "ModelsRequirementsToml",
     "otel_wire",
 ]
 
@@ -103,6 +107,29 @@ class ApplicationStorageRequirementsToml(msgspec.Struct, frozen=True, forbid_unk
 class ApplicationRequirementsToml(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     network: ApplicationNetworkRequirementsToml | None = None
     storage: ApplicationStorageRequirementsToml | None = None
+
+
+class FeedbackConfigToml(msgspec.Struct, frozen=True):
+    enabled: bool | None = None
+
+
+class InAppBrowserRequirementsToml(msgspec.Struct, frozen=True):
+    allow_external_browser_settings_import: bool | None = None
+
+
+class AutoReviewRequirementsToml(msgspec.Struct, frozen=True):
+    required_on_models: list[str] | None = None
+    ignore_rules: list[str] | None = None
+
+
+class NewThreadModelDefaultsToml(msgspec.Struct, frozen=True):
+    model: str | None = None
+    model_reasoning_effort: str | None = None
+    service_tier: str | None = None
+
+
+class ModelsRequirementsToml(msgspec.Struct, frozen=True):
+    new_thread: NewThreadModelDefaultsToml | None = None
 
 
 class ToolResultLogConfig(msgspec.Struct, frozen=True):

@@ -4,9 +4,10 @@ application, model providers) and their emptiness rules. Internal to
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import Annotated, Any, Final, Literal, TypeAlias
 
+import msgspec
 from chamberlain.errors import RequirementsError
 from chamberlain.serde_text import missing_field
 from chamberlain.store.requirements_names import (
@@ -25,94 +26,87 @@ from chamberlain.store.requirements_read import (
     _seq,
     _SerdeError,
     _str,
-    _struct,
     _table,
     _uint,
     _variant,
 )
+from chamberlain.store.requirements_structs import read_table
+from msgspec import Meta
 
-_NETWORK_KEYS: Final = (
-    "enabled",
-    "http_port",
-    "socks_port",
-    "allow_upstream_proxy",
-    "dangerously_allow_non_loopback_proxy",
-    "dangerously_allow_all_unix_sockets",
-    "domains",
-    "allowed_domains",
-    "managed_allowed_domains_only",
-    "denied_domains",
-    "unix_sockets",
-    "allow_unix_sockets",
-    "allow_local_binding",
-    "review_domains",
-)
 _DOMAINS_CONFLICT: Final = (
-    "`domains` cannot be combined with legacy `allowed_domains` or `denied_domains` in managed network "
-    "requirements"
+    "`domains` cannot be combined with legacy `allowed_domains` or `denied_domains` in managed network requirements"
 )
 _UNIX_CONFLICT: Final = (
     "`unix_sockets` cannot be combined with legacy `allow_unix_sockets` in managed network requirements"
 )
+_U16: TypeAlias = Annotated[int, Meta(ge=0, le=2**16 - 1)]
+#: A permission map read through a buffer: errors inside are reported at the map, an enum that is
+#: not a string ``expected string or map`` (serde's buffered wording).
+_PERMISSIONS: TypeAlias = Annotated[
+    dict[str, Annotated[Literal["allow", "deny"], Meta(extra={"variants": ALLOW_DENY})]], Meta(extra={"cap": True})
+]
+
+
+class RawNetworkRequirementsToml(msgspec.Struct, frozen=True):
+    enabled: bool | None = None
+    http_port: _U16 | None = None
+    socks_port: _U16 | None = None
+    allow_upstream_proxy: bool | None = None
+    dangerously_allow_non_loopback_proxy: bool | None = None
+    dangerously_allow_all_unix_sockets: bool | None = None
+    domains: _PERMISSIONS | None = None
+    allowed_domains: list[str] | None = None
+    managed_allowed_domains_only: bool | None = None
+    denied_domains: list[str] | None = None
+    unix_sockets: _PERMISSIONS | None = None
+    allow_unix_sockets: list[str] | None = None
+    allow_local_binding: bool | None = None
+    review_domains: list[str] | None = None
 
 
 def _merge_legacy(
-    rules: dict[str, str] | None, allowed: list[str] | None, denied: list[str] | None, path: str, conflict: str
+    rules: Mapping[str, str] | None,
+    allowed: list[str] | None,
+    denied: list[str] | None,
+    path: str,
+    conflict: str,
 ) -> dict[str, str] | None:
     """A ``name -> allow|deny`` table, or the one the legacy allow/deny lists spell (not both)."""
     if rules is not None and (allowed is not None or denied is not None):
         raise _SerdeError(conflict, path)
     if rules is not None:
-        return rules
+        return dict(rules)
     legacy = {name: "allow" for name in allowed or []}
     legacy.update({name: "deny" for name in denied or []})
     return legacy or None
 
 
 def _network(v: Any, path: str, unknown: list[str]) -> dict[str, Any]:
-    t = _struct(v, path, "RawNetworkRequirementsToml", _NETWORK_KEYS, unknown)
-
-    def b(key: str) -> Any:
-        return _opt(t, key, path, _bool)
-
-    def strs(key: str) -> list[str] | None:
-        raw = _opt(t, key, path, _seq)
-        return None if raw is None else [_str(x, _join(path, key)) for x in raw]
-
-    def perm_map(key: str, variants: Sequence[str]) -> dict[str, str] | None:
-        raw = _opt(t, key, path, _map)
-        if raw is None:
-            return None
-        return {k: _variant(x, variants, _join(path, key)) for k, x in raw.items()}
-
-    read = (perm_map("domains", ALLOW_DENY), strs("allowed_domains"), strs("denied_domains"))
-    read_unix = (perm_map("unix_sockets", ALLOW_DENY), strs("allow_unix_sockets"))
-    domains = _merge_legacy(*read, path, _DOMAINS_CONFLICT)
-    unix = _merge_legacy(*read_unix, None, path, _UNIX_CONFLICT)
+    n = read_table(v, RawNetworkRequirementsToml, path, unknown)
+    domains = _merge_legacy(n.domains, n.allowed_domains, n.denied_domains, path, _DOMAINS_CONFLICT)
+    unix = _merge_legacy(n.unix_sockets, n.allow_unix_sockets, None, path, _UNIX_CONFLICT)
     domains_sorted = None if domains is None else dict(sorted(domains.items()))
     unix_sorted = None if unix is None else dict(sorted(unix.items()))
 
     def pick(m: dict[str, str] | None, want: str) -> list[str] | None:
-        if m is None:
-            return None
-        picked = [k for k, p in m.items() if p == want]
+        picked = [k for k, p in (m or {}).items() if p == want]
         return picked or None
 
     return {
-        "enabled": b("enabled"),
-        "httpPort": _opt(t, "http_port", path, lambda x, p: _uint(x, p, 16)),
-        "socksPort": _opt(t, "socks_port", path, lambda x, p: _uint(x, p, 16)),
-        "allowUpstreamProxy": b("allow_upstream_proxy"),
-        "dangerouslyAllowNonLoopbackProxy": b("dangerously_allow_non_loopback_proxy"),
-        "dangerouslyAllowAllUnixSockets": b("dangerously_allow_all_unix_sockets"),
+        "enabled": n.enabled,
+        "httpPort": n.http_port,
+        "socksPort": n.socks_port,
+        "allowUpstreamProxy": n.allow_upstream_proxy,
+        "dangerouslyAllowNonLoopbackProxy": n.dangerously_allow_non_loopback_proxy,
+        "dangerouslyAllowAllUnixSockets": n.dangerously_allow_all_unix_sockets,
         "domains": domains_sorted,
-        "reviewDomains": strs("review_domains"),
-        "managedAllowedDomainsOnly": b("managed_allowed_domains_only"),
+        "reviewDomains": n.review_domains,
+        "managedAllowedDomainsOnly": n.managed_allowed_domains_only,
         "allowedDomains": pick(domains_sorted, "allow"),
         "deniedDomains": pick(domains_sorted, "deny"),
         "unixSockets": unix_sorted,
         "allowUnixSockets": pick(unix_sorted, "allow"),
-        "allowLocalBinding": b("allow_local_binding"),
+        "allowLocalBinding": n.allow_local_binding,
     }
 
 
