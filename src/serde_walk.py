@@ -131,22 +131,13 @@ def first_error(value: Any, t: mi.Type, path: str = "") -> SerdeError | None:
     match t:
         case mi.AnyType():
             return None
-        case mi.Metadata(type=inner, extra=extra) if (extra or {}).get("cap"):
-            err = first_error(value, inner, path)
-            return None if err is None else SerdeError(err.detail, path)
         case mi.Metadata(extra={"toml_enum": True, "variants": names, "payloads": payloads}):
             return toml_enum_error(value, names, payloads, path)
         case mi.Metadata(type=inner, extra=extra):
-            expected = (extra or {}).get("expected")
-            if expected is not None and not _same_kind(value, inner):
-                return SerdeError(invalid_type(value, expected), path)
-            if expected is not None and isinstance(inner, mi.IntType):
-                detail = _int_error(value, inner, expected)
-                return None if detail is None else SerdeError(detail, path)
-            names = (extra or {}).get("variants")
-            if names is not None and isinstance(value, str) and value not in names:
-                return SerdeError(unknown_variant(value, names), path)
-            return first_error(value, inner, path)
+            err = _metadata_error(value, inner, extra or {}, path)
+            if err is not None and (extra or {}).get("cap"):
+                return SerdeError(err.detail, path)
+            return err
         case mi.UnionType():
             return _union_error(value, t, path)
         case mi.NoneType():
@@ -171,6 +162,19 @@ def first_error(value: Any, t: mi.Type, path: str = "") -> SerdeError | None:
         case mi.StructType():
             return _struct_error(value, t, path)
     return None
+
+
+def _metadata_error(value: Any, inner: mi.Type, extra: dict[str, Any], path: str) -> SerdeError | None:
+    expected = extra.get("expected")
+    if expected is not None and not _same_kind(value, inner):
+        return SerdeError(invalid_type(value, expected), path)
+    if expected is not None and isinstance(inner, mi.IntType):
+        detail = _int_error(value, inner, expected)
+        return None if detail is None else SerdeError(detail, path)
+    names = extra.get("variants")
+    if names is not None and isinstance(value, str) and value not in names:
+        return SerdeError(unknown_variant(value, names), path)
+    return first_error(value, inner, path)
 
 
 def _union_error(value: Any, t: mi.UnionType, path: str) -> SerdeError | None:

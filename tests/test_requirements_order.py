@@ -146,6 +146,53 @@ CASES: list[tuple[str, str]] = [
         "[experimental_network]\nunix_sockets = { a = 5 }",
         "invalid type: integer `5`, expected string or map\nin `experimental_network.unix_sockets`",
     ),
+    (
+        'allow_appshots = "x"\nallowed_login_methods = [5]',
+        'invalid type: string "x", expected a boolean\nin `allow_appshots`',
+    ),
+    (
+        'allowed_sandbox_modes = 5\nallowed_approval_policies = ["bogus"]',
+        "invalid type: integer `5`, expected a sequence\nin `allowed_sandbox_modes`",
+    ),
+    ("sqlite_home = 5\nmodel_provider = 5", "invalid type: integer `5`, expected path string\nin `sqlite_home`"),
+    (
+        "allowed_permission_profiles = { a = 5 }",
+        "invalid type: integer `5`, expected a boolean\nin `allowed_permission_profiles.a`",
+    ),
+    ("feature_requirements = { a = 5 }", "invalid type: integer `5`, expected a boolean\nin `feature_requirements`"),
+    (
+        "[otel]\nenvironment = 5\n[computer_use]\ndefault_app_access = 5",
+        "invalid type: integer `5`, expected a string\nin `otel.environment`",
+    ),
+    (
+        "enforce_residency = 5\nallow_login_shell = 5",
+        "invalid type: unit variant, expected string only\nin `enforce_residency`",
+    ),
+    (
+        "allowed_approval_policies = [{granular = {sandbox_approval=5}}]",
+        "invalid type: integer `5`, expected a boolean\nin `allowed_approval_policies.sandbox_approval`",
+    ),
+    (
+        "allowed_approval_policies = [{granular = {}, never = {}}]",
+        "wanted exactly 1 element, more than 1 element\nin `allowed_approval_policies`",
+    ),
+    ("allowed_approval_policies = [{}]", "wanted exactly 1 element, found 0 elements\nin `allowed_approval_policies`"),
+    (
+        "allowed_approval_policies = [5]",
+        "invalid type: unit variant, expected string only\nin `allowed_approval_policies`",
+    ),
+    (
+        "allowed_approval_policies = [{granular = 5}]",
+        "invalid type: integer `5`, expected struct GranularApprovalConfig\nin `allowed_approval_policies`",
+    ),
+    (
+        "allowed_approval_policies = [{granular = []}]",
+        "invalid length 0, expected struct GranularApprovalConfig with 5 elements\nin `allowed_approval_policies`",
+    ),
+    (
+        "[windows]\nallowed_sandbox_implementations = [5]",
+        "invalid type: unit variant, expected string only\nin `windows.allowed_sandbox_implementations`",
+    ),
 ]
 
 _PREFIX = re.compile(r"^failed to parse requirements layer [^:]*requirements\.toml: ")
@@ -174,6 +221,13 @@ def test_ignored_key_paths_name_map_keys_and_array_indices(tmp_path: Path) -> No
         f"  requirements ({src}): `browser_use.origins.a.bogus` is ignored.",
         f"  requirements ({src}): `computer_use.windows.exes.0.zork` is ignored.",
     ]
+
+
+def test_an_approval_policy_as_a_one_entry_table_reads_as_its_name(tmp_path: Path) -> None:
+    (tmp_path / "requirements.toml").write_text("allowed_approval_policies = [{never = {}}]\n")
+    wire = load_requirements(tmp_path, None).wire({})
+    assert wire is not None
+    assert wire["allowedApprovalPolicies"] == ["never"]
 
 
 def test_a_variant_as_a_one_entry_table_reads_as_its_name(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ import tomlkit
 import tomlkit.exceptions
 from chamberlain.errors import RequirementsError
 from chamberlain.serde_text import one_of
+from chamberlain.store.requirements_document import check_document
 from chamberlain.store.requirements_names import (
     ALLOWED_PERMISSIONS_NOTE,
     APPROVAL_VARIANTS,
@@ -230,6 +231,7 @@ _OPAQUE_KEYS: Final = ("mcp_servers", "plugins", "apps", "rules", "permissions",
 def _build(
     raw: dict[str, Any], src: str, system_dir: Path, managed: Mapping[str, Any] | None, managed_src: str
 ) -> Requirements:
+    check_document(raw)
     p = _Parsed(raw, src, ap_src=src, rv_src=src, sb_src=src)
     p.unknown = [key for key in raw if key not in TOP_LEVEL_KEYS]
     if "allowed_permissions" in raw:
