@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, TypeAlias
 
 import msgspec
-from chamberlain.serde_walk import first_error, toml_enum, type_info
+from chamberlain.serde_walk import first_error, positional_to_map, toml_enum, type_info, unknown_fields
 from chamberlain.store.requirements_names import (
     CLI_STORE_VARIANTS,
     LOGIN_VARIANTS,
@@ -32,7 +32,7 @@ from chamberlain.store.requirements_structs import (
 from chamberlain.store.requirements_tables import RawNetworkRequirementsToml
 from msgspec import Meta
 
-__all__ = ["check_document"]
+__all__ = ["read_document", "ConfigRequirementsToml"]
 
 _Reviewer: TypeAlias = Annotated[Literal["user", "auto_review", "guardian_subagent"], toml_enum(REVIEWER_VARIANTS)]
 _Sandbox: TypeAlias = Annotated[
@@ -88,10 +88,27 @@ class ConfigRequirementsToml(msgspec.Struct, frozen=True):
     otel: OtelRequirementsToml | None = None
     application: ApplicationRequirementsToml | None = None
     in_app_browser: InAppBrowserRequirementsToml | None = None
+    # read by their own readers, or accepted without being modelled:
+    hooks: Any = None
+    model_providers: Any = None
+    mcp_servers: Any = None
+    plugins: Any = None
+    apps: Any = None
+    rules: Any = None
+    permissions: Any = None
+    remote_sandbox_config: Any = None
+    guardian_policy_config: Any = None
 
 
-def check_document(raw: dict[str, Any]) -> None:
-    """Raise the `_SerdeError` serde reports first for ``raw``, if any (members in file order)."""
-    err = first_error(raw, type_info(ConfigRequirementsToml))
+def read_document(raw: dict[str, Any], unknown: list[str]) -> ConfigRequirementsToml:
+    """``raw`` as the requirements document, or the `_SerdeError` serde reports first (members in
+    file order); the dotted paths of the keys it ignores are appended to ``unknown``."""
+    info = type_info(ConfigRequirementsToml)
+    err = first_error(raw, info)
     if err is not None:
         raise _SerdeError(err.detail, err.path)
+    unknown_fields(raw, info, "", unknown)
+    try:  # serde's other spellings: a struct as a sequence, a variant as a one-entry table
+        return msgspec.convert(positional_to_map(raw, info), ConfigRequirementsToml)
+    except msgspec.ValidationError as exc:  # a rule the walk does not model
+        raise _SerdeError(str(exc), None) from None

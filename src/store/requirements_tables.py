@@ -30,7 +30,6 @@ from chamberlain.store.requirements_read import (
     _uint,
     _variant,
 )
-from chamberlain.store.requirements_structs import read_table
 from msgspec import Meta
 
 _DOMAINS_CONFLICT: Final = (
@@ -81,8 +80,7 @@ def _merge_legacy(
     return legacy or None
 
 
-def _network(v: Any, path: str, unknown: list[str]) -> dict[str, Any]:
-    n = read_table(v, RawNetworkRequirementsToml, path, unknown)
+def _network(n: RawNetworkRequirementsToml, path: str = "experimental_network") -> dict[str, Any]:
     domains = _merge_legacy(n.domains, n.allowed_domains, n.denied_domains, path, _DOMAINS_CONFLICT)
     unix = _merge_legacy(n.unix_sockets, n.allow_unix_sockets, None, path, _UNIX_CONFLICT)
     domains_sorted = None if domains is None else dict(sorted(domains.items()))
