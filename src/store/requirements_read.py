@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import os
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Final, TypeAlias
 
 import msgspec
-from chamberlain.serde_text import invalid_type, one_of
+from chamberlain.serde_text import invalid_type
 from chamberlain.serde_walk import expecting, first_error, toml_enum, type_info, variants
 from chamberlain.store.requirements_names import (
     APPROVAL_DEBUG,
@@ -88,30 +88,6 @@ def _opt(table: Mapping[str, Any], key: str, path: str, read: Callable[[Any, str
     if key not in table:
         return None
     return read(table[key], _join(path, key))
-
-
-def _unknown(table: Mapping[str, Any], known: Iterable[str], path: str, out: list[str]) -> None:
-    known_set = set(known)
-    for key in table:
-        if key not in known_set:
-            out.append(_join(path, key))
-
-
-def _deny_unknown(table: Mapping[str, Any], known: Sequence[str], path: str) -> None:
-    for key in table:
-        if key not in known:
-            raise _SerdeError(f"unknown field `{key}`, expected {one_of(known)}", path)
-
-
-def _struct(v: Any, path: str, name: str, known: Sequence[str], unknown: list[str] | None) -> dict[str, Any]:
-    """A table read as struct ``name``: keys outside ``known`` are listed in ``unknown`` and
-    ignored, or with ``unknown=None`` (serde's ``deny_unknown_fields``) the first one refuses."""
-    t = _table(v, path, name)
-    if unknown is None:
-        _deny_unknown(t, known, path)
-    else:
-        _unknown(t, known, path, unknown)
-    return t
 
 
 def _resolve_path(raw: str, base: Path) -> str:

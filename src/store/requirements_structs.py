@@ -1,7 +1,7 @@
 """The nested requirement tables as msgspec Structs (field order is serde's declaration order:
-it words ``missing field`` and ``unknown field … expected``), decoded with `msgspec.convert`; on
-failure the shared serde walker words the first error in document order. Internal to
-`chamberlain.store.requirements`.
+it words ``missing field`` and ``unknown field … expected``; a class is named as its Rust type:
+``expected struct <Name>``), read as members of `requirements_document.ConfigRequirementsToml`,
+and their wire forms. Internal to `chamberlain.store.requirements`.
 
 Observed on codex-cli 0.169.0: an error path extends by struct members and map keys, not by
 sequence elements (``computer_use.windows.exes.product_name``); an unknown-key path extends by
@@ -11,17 +11,14 @@ sequence indices too (``computer_use.windows.exes.0.zork``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, ClassVar, Final, Literal, TypeAlias, TypeVar, cast
+from typing import Annotated, Any, ClassVar, Final, Literal, TypeAlias
 
 import msgspec
-from chamberlain.serde_text import invalid_type
-from chamberlain.serde_walk import first_error, positional_to_map, toml_enum, type_info, unknown_fields
+from chamberlain.serde_walk import positional_to_map, toml_enum, type_info
 from chamberlain.store.requirements_names import ALLOW_DENY, LIFETIME_VARIANTS
-from chamberlain.store.requirements_read import _SerdeError
 from msgspec import Meta
 
 __all__ = [
-    "read_table",
     "to_wire",
     "ComputerUseRequirementsToml",
     "BrowserUseRequirementsToml",
@@ -34,7 +31,6 @@ __all__ = [
     "otel_wire",
 ]
 
-T = TypeVar("T")
 
 _ACCESS: TypeAlias = Annotated[Literal["allow", "deny"], toml_enum(ALLOW_DENY)]
 _LIFETIME: TypeAlias = Annotated[Literal["turn", "thread"], toml_enum(LIFETIME_VARIANTS)]
@@ -225,25 +221,6 @@ def _exporter_wire(value: str | dict[str, Any] | None, resolve: Callable[[str], 
         }
     )
     return {kind: out}
-
-
-def read_table(value: Any, target: type[T], path: str, unknown: list[str] | None) -> T:
-    """``value`` as Struct ``target``, or the `_SerdeError` serde reports (a Struct is named as its
-    Rust type: serde says ``expected struct <Name>``); the keys it ignores are appended to
-    ``unknown`` (when given)."""
-    info = type_info(cast(Any, target))
-    # The walk is authoritative (requirements are read once per start): an enum with struct
-    # variants reads as free data below, and the walk finds serde's first error in document order.
-    err = first_error(value, info, path)
-    if err is not None:
-        raise _SerdeError(err.detail, err.path)
-    try:  # serde's other spellings: a struct as a sequence, a variant as a one-entry table
-        obj = msgspec.convert(positional_to_map(value, info), target)
-    except msgspec.ValidationError:  # a rule the walk does not model
-        raise _SerdeError(invalid_type(value, "a value"), path) from None
-    if unknown is not None:
-        unknown_fields(value, info, path, unknown)
-    return obj
 
 
 def _camel(name: str) -> str:
