@@ -193,6 +193,10 @@ CASES: list[tuple[str, str]] = [
         "[windows]\nallowed_sandbox_implementations = [5]",
         "invalid type: unit variant, expected string only\nin `windows.allowed_sandbox_implementations`",
     ),
+    (
+        "[hooks]\nStop = [{ hooks = [{ type = 5 }] }]",
+        "invalid type: integer `5`, expected variant identifier\nin `hooks`",
+    ),
 ]
 
 _PREFIX = re.compile(r"^failed to parse requirements layer [^:]*requirements\.toml: ")

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Final, Literal, TypeAlias
 
 import msgspec
 from chamberlain.errors import RequirementsError
-from chamberlain.serde_text import missing_field
+from chamberlain.serde_text import invalid_type, missing_field
 from chamberlain.store.requirements_names import (
     ALLOW_DENY,
     HOOK_EVENTS_AFTER_DIRS,
@@ -112,6 +112,8 @@ def _hook_handler(v: Any, path: str) -> dict[str, Any]:
     h = _map(v, path)
     if "type" not in h:
         raise _SerdeError(missing_field("type"), path)
+    if not isinstance(h["type"], str):  # an internally tagged enum reads its tag as an identifier
+        raise _SerdeError(invalid_type(h["type"], "variant identifier"), path)
     kind = _variant(h["type"], ("command", "mcp_tool", "prompt", "agent"), path)
 
     def opt_str(*keys: str) -> str | None:
