@@ -341,7 +341,9 @@ def _decode_features(value: Any, ctx: _Ctx, path: str) -> Any:
 
 
 _APPROVAL_ENUM: Final = _Enum(
-    ("untrusted", "on-failure", "on-request", "granular", "never"), renames=(("on-failure", "on-request"),)
+    ("untrusted", "on-failure", "on-request", "granular", "never"),
+    renames=(("on-failure", "on-request"),),
+    struct_variants=(("granular", "GranularApprovalConfig"),),
 )
 _GRANULAR: Final = _s(
     "GranularApprovalConfig",
