@@ -17,6 +17,7 @@ report one (``in `a.b```); the walk extends it by struct members only.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal
 
@@ -24,7 +25,21 @@ from chamberlain.serde_text import invalid_type, missing_field, one_of, unexpect
 from msgspec import NODEFAULT, Meta
 from msgspec import inspect as mi
 
-__all__ = ["SerdeError", "first_error", "type_info", "positional_to_map", "expecting", "variants", "INT_NAMES"]
+__all__ = [
+    "SerdeError",
+    "first_error",
+    "type_info",
+    "positional_to_map",
+    "expecting",
+    "variants",
+    "capped",
+    "unknown_fields",
+    "toml_enum",
+    "toml_enum_error",
+    "toml_kind",
+    "struct_name",
+    "INT_NAMES",
+]
 
 _I64_MIN: Final = -(2**63)
 _U64_MAX: Final = 2**64 - 1
@@ -60,13 +75,34 @@ def expecting(tp: Any, text: str) -> Any:
 
 
 @functools.cache
-def variants(names: tuple[str, ...], expected: str | None = None) -> Any:
+def variants(names: tuple[str, ...], expected: str | None = None, *, toml: bool = False) -> Any:
     """An enum of unit variants in declaration order (serde lists them in that order; a bare
-    ``Literal`` loses it); ``expected`` as in `expecting` for values that are not strings."""
+    ``Literal`` loses it); ``expected`` as in `expecting` for values that are not strings.
+    ``toml``: read straight from a TOML document, as the toml crate reads an enum (`toml_enum_error`)."""
     extra: dict[str, Any] = {"variants": names}
     if expected is not None:
         extra["expected"] = expected
+    if toml:
+        extra["toml_enum"] = True
     return Annotated[Literal.__getitem__(names), Meta(extra=extra)]
+
+
+@functools.cache
+def capped(tp: Any) -> Any:
+    """``tp`` whose inner errors are reported at its own path (serde reads it through a buffer)."""
+    return Annotated[tp, Meta(extra={"cap": True})]
+
+
+def toml_enum(names: Sequence[str], payloads: Mapping[str, Any] | None = None) -> Meta:
+    """The metadata of an enum read straight from TOML (`toml_enum_error`): ``names`` in
+    declaration order; ``payloads`` maps a struct variant to its Struct type."""
+    return Meta(extra={"variants": tuple(names), "toml_enum": True, "payloads": dict(payloads or {})})
+
+
+def struct_name(t: mi.StructType) -> str:
+    """serde's name of a struct (``struct ToolResultLogConfig``): the class name, or the class's
+    ``serde_name`` (a ``ClassVar``) where Rust's differs (``struct variant Kind::Variant``)."""
+    return str(getattr(t.cls, "serde_name", None) or f"struct {t.cls.__name__}")
 
 
 def _same_kind(value: Any, t: mi.Type) -> bool:
@@ -77,8 +113,10 @@ def _same_kind(value: Any, t: mi.Type) -> bool:
             return isinstance(value, bool)
         case mi.IntType():
             return isinstance(value, int) and not isinstance(value, bool)
-        case mi.DictType() | mi.StructType():
+        case mi.DictType():
             return isinstance(value, dict)
+        case mi.StructType():
+            return isinstance(value, (dict, list))  # a struct also reads from its positional form
         case mi.ListType():
             return isinstance(value, list)
     return True
@@ -93,17 +131,13 @@ def first_error(value: Any, t: mi.Type, path: str = "") -> SerdeError | None:
     match t:
         case mi.AnyType():
             return None
+        case mi.Metadata(extra={"toml_enum": True, "variants": names, "payloads": payloads}):
+            return toml_enum_error(value, names, payloads, path)
         case mi.Metadata(type=inner, extra=extra):
-            expected = (extra or {}).get("expected")
-            if expected is not None and not _same_kind(value, inner):
-                return SerdeError(invalid_type(value, expected), path)
-            if expected is not None and isinstance(inner, mi.IntType):
-                detail = _int_error(value, inner, expected)
-                return None if detail is None else SerdeError(detail, path)
-            names = (extra or {}).get("variants")
-            if names is not None and isinstance(value, str) and value not in names:
-                return SerdeError(unknown_variant(value, names), path)
-            return first_error(value, inner, path)
+            err = _metadata_error(value, inner, extra or {}, path)
+            if err is not None and (extra or {}).get("cap"):
+                return SerdeError(err.detail, path)
+            return err
         case mi.UnionType():
             return _union_error(value, t, path)
         case mi.NoneType():
@@ -128,6 +162,19 @@ def first_error(value: Any, t: mi.Type, path: str = "") -> SerdeError | None:
         case mi.StructType():
             return _struct_error(value, t, path)
     return None
+
+
+def _metadata_error(value: Any, inner: mi.Type, extra: dict[str, Any], path: str) -> SerdeError | None:
+    expected = extra.get("expected")
+    if expected is not None and not _same_kind(value, inner):
+        return SerdeError(invalid_type(value, expected), path)
+    if expected is not None and isinstance(inner, mi.IntType):
+        detail = _int_error(value, inner, expected)
+        return None if detail is None else SerdeError(detail, path)
+    names = extra.get("variants")
+    if names is not None and isinstance(value, str) and value not in names:
+        return SerdeError(unknown_variant(value, names), path)
+    return first_error(value, inner, path)
 
 
 def _union_error(value: Any, t: mi.UnionType, path: str) -> SerdeError | None:
@@ -161,6 +208,47 @@ def _enum_error(value: Any, variants: list[str]) -> str | None:
     return invalid_type(value, "string or map")
 
 
+#: toml's names of value kinds (``expected table, found integer``), most specific first.
+_TOML_KINDS: Final[tuple[tuple[type, str], ...]] = (
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "float"),
+    (list, "array"),
+    (dict, "table"),
+)
+
+
+def toml_kind(value: Any) -> str:
+    if isinstance(value, str):
+        return "string" if type(value) is str else "datetime"  # a str subclass carries a TOML datetime
+    return next((name for kind, name in _TOML_KINDS if isinstance(value, kind)), "datetime")
+
+
+def toml_enum_error(
+    value: Any, names: tuple[str, ...], payloads: Mapping[str, Any], path: str = ""
+) -> SerdeError | None:
+    """The toml crate's reading of an enum: a unit variant's name, or a one-entry table whose key
+    names a variant and whose value is an empty table (a unit variant) or the variant's struct."""
+    if type(value) is str:
+        if value not in names:
+            return SerdeError(unknown_variant(value, names), path)
+        wrong = value in payloads
+        return SerdeError("invalid type: unit variant, expected struct variant", path) if wrong else None
+    if not isinstance(value, dict):
+        return SerdeError("invalid type: unit variant, expected string only", path)
+    if len(value) != 1:
+        found = "found 0 elements" if not value else "more than 1 element"
+        return SerdeError(f"wanted exactly 1 element, {found}", path)
+    ((key, payload),) = value.items()
+    if key not in names:
+        return SerdeError(unknown_variant(key, names), path)
+    if key in payloads:
+        return first_error(payload, type_info(payloads[key]), path)
+    if not isinstance(payload, dict):
+        return SerdeError(f"expected table, found {toml_kind(payload)}", path)
+    return None if not payload else SerdeError("expected empty table", path)
+
+
 def _seq_error(value: Any, item: mi.Type, path: str) -> SerdeError | None:
     if not isinstance(value, list):
         return SerdeError(invalid_type(value, "a sequence"), path)
@@ -174,8 +262,8 @@ def _seq_error(value: Any, item: mi.Type, path: str) -> SerdeError | None:
 def _map_error(value: Any, vt: mi.Type, path: str) -> SerdeError | None:
     if not isinstance(value, dict):
         return SerdeError(invalid_type(value, "a map"), path)
-    for v in value.values():
-        err = first_error(v, vt, path)
+    for k, v in value.items():
+        err = first_error(v, vt, _join(path, str(k)))
         if err is not None:
             return err
     return None
@@ -189,7 +277,7 @@ def _struct_error(value: Any, t: mi.StructType, path: str) -> SerdeError | None:
     if isinstance(value, list):
         return _positional_error(value, t, path)
     if not isinstance(value, dict):
-        return SerdeError(invalid_type(value, f"struct {t.cls.__name__}"), path)
+        return SerdeError(invalid_type(value, struct_name(t)), path)
     by_name = {f.encode_name: f for f in t.fields}
     for key, v in value.items():
         known = by_name.get(key)
@@ -218,9 +306,34 @@ def _positional_error(items: list[Any], t: mi.StructType, path: str) -> SerdeErr
     for i in range(len(items), len(fields)):
         if not _has_seq_default(fields[i]):
             noun = "element" if len(fields) == 1 else "elements"
-            detail = f"invalid length {i}, expected struct {t.cls.__name__} with {len(fields)} {noun}"
+            detail = f"invalid length {i}, expected {struct_name(t)} with {len(fields)} {noun}"
             return SerdeError(detail, path)
     return None
+
+
+def unknown_fields(value: Any, t: mi.Type, path: str, out: list[str]) -> None:
+    """Append the dotted paths (map keys and sequence indices included) of the members of
+    ``value`` that a struct without ``forbid_unknown_fields`` ignores; ``value`` reads as ``t``."""
+    match t:
+        case mi.Metadata(type=inner):
+            unknown_fields(value, inner, path, out)
+        case mi.UnionType(types=types):
+            options = [x for x in types if not isinstance(x, mi.NoneType)]
+            if len(options) == 1 and value is not None:
+                unknown_fields(value, options[0], path, out)
+        case mi.StructType() if isinstance(value, dict):
+            by_name = {f.encode_name: f.type for f in t.fields}
+            for k, v in value.items():
+                if k in by_name:
+                    unknown_fields(v, by_name[k], _join(path, k), out)
+                else:
+                    out.append(_join(path, k))
+        case mi.ListType(item_type=item) if isinstance(value, list):
+            for i, v in enumerate(value):
+                unknown_fields(v, item, _join(path, str(i)), out)
+        case mi.DictType(value_type=vt) if isinstance(value, dict):
+            for k, v in value.items():
+                unknown_fields(v, vt, _join(path, str(k)), out)
 
 
 def positional_to_map(value: Any, t: mi.Type) -> Any:

@@ -17,9 +17,11 @@ from chamberlain.store.model import render_config, unknown_keys
 
 
 def error_of(merged: dict[str, Any], **kw: Any) -> tuple[str, str | None]:
+    """The (detail, path) of the text ``config/read`` reports: ``<detail>\nin `<path>`\n``."""
     with pytest.raises(ConfigModelError) as info:
         render_config(merged, **kw)
-    return info.value.detail, info.value.path
+    detail, sep, rest = str(info.value).partition("\nin `")
+    return detail, rest.removesuffix("`\n") if sep else None
 
 
 # -- members and defaults -----------------------------------------------------------------------
@@ -330,13 +332,15 @@ LIVE_CASES: list[str] = [
     'model = "gpt-5"\nmodel_context_window = 1000\nunknown_key = 7\nwhen = 1979-05-27T07:32:00Z\n'
     '[features]\nmemories = true\n[desktop]\nn = 3\n[mcp_servers.foo]\ncommand = "echo"\nargs = ["a", "b"]\n',
     '[sandbox_workspace_write]\nwritable_roots = ["rel"]\n[history]\n[tui]\n[otel]\n[notice]\n',
-    '[model_providers.foo]\nname = "Foo"\n[profiles.p]\nmodel = "x"\n'
-    '[projects."/a"]\ntrust_level = "trusted"\n',
-    'approval_policy = "on-failure"\nsandbox_mode = "workspace-write"\n'
-    "[apps._default]\n[apps.x]\n[memories]\n",
+    '[model_providers.foo]\nname = "Foo"\n[profiles.p]\nmodel = "x"\n[projects."/a"]\ntrust_level = "trusted"\n',
+    'approval_policy = "on-failure"\nsandbox_mode = "workspace-write"\n[apps._default]\n[apps.x]\n[memories]\n',
     "model = 5\n",
     'sandbox_mode = "bogus"\n',
     "[mcp_servers.foo]\nargs = []\n",
+    "sandbox_mode = { read-only = {} }\nweb_search = { live = {} }\napproval_policy = { never = {} }\n",
+    "sandbox_mode = { read-only = { x = 1 } }\n",
+    'approval_policy = "granular"\n',
+    "approval_policy = { granular = 5 }\n",
 ]
 
 
@@ -361,3 +365,23 @@ def test_render_config_matches_the_reference_server(tmp_path: Path, reference: A
         mine = render_config(merged, base_dir=str(home))
         mine.pop("features")
         assert mine == expected, text
+
+
+def test_unit_variant_in_table_form_renders_as_its_name() -> None:
+    config = render_config({"sandbox_mode": {"read-only": {}}, "web_search": {"live": {}}})
+    assert (config["sandbox_mode"], config["web_search"]) == ("read-only", "live")
+
+
+def test_unit_variant_in_table_form_must_hold_an_empty_table() -> None:
+    assert error_of({"sandbox_mode": {"read-only": {"x": 1}}}) == ("expected empty table", "sandbox_mode")
+
+
+def test_granular_approval_policy_is_a_newtype_variant() -> None:
+    assert error_of({"approval_policy": "granular"}) == (
+        "invalid type: unit variant, expected newtype variant",
+        "approval_policy",
+    )
+    assert error_of({"approval_policy": {"granular": 5}}) == (
+        "invalid type: integer `5`, expected struct GranularApprovalConfig",
+        "approval_policy",
+    )

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chamberlain.actors.routes import ROUTES
 from chamberlain.protocol import messages as m
 from chamberlain.protocol.codec import Request, classify
 from chamberlain.protocol.decode import ParamsError, decode_params, decode_unit_params, too_deep
 from chamberlain.protocol.jsonvalue import NUMBER_KEY, parse_float
-from chamberlain.actors.routes import ROUTES
 from chamberlain.serde_text import rust_float, rust_float_display
 from hypothesis import given, settings
 from hypothesis import strategies as st

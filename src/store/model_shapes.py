@@ -31,6 +31,7 @@ from chamberlain.store.model_spec import (
     _Seq,
     _Spec,
     _Str,
+    located,
 )
 
 
@@ -96,9 +97,7 @@ def _record(name: str, arity: int, required: tuple[str, ...] = (), *, closed: bo
             if not required and not value:
                 return {}
             count = "element" if arity == 1 else "elements"
-            raise _fail(
-                f"invalid length {len(value)}, expected struct {name} with {arity} {count}", ctx, path
-            )
+            raise _fail(f"invalid length {len(value)}, expected struct {name} with {arity} {count}", ctx, path)
         if not isinstance(value, dict):
             raise _fail(invalid_type(value, f"struct {name}"), ctx, path)
         if closed:
@@ -326,17 +325,25 @@ _WIRE_API_CHAT: Final = (
 def _decode_features(value: Any, ctx: _Ctx, path: str) -> Any:
     if not isinstance(value, dict):
         raise _fail(invalid_type(value, "struct FeaturesToml"), ctx, path)
-    out: dict[str, Any] = {"network_proxy": None}
-    if "network_proxy" in value:
-        out["network_proxy"] = _decode_feature_toml(value["network_proxy"], ctx, _join(path, "network_proxy"))
+    read: dict[str, Any] = {}
     inner = ctx.capped(path)
-    for key in sorted(k for k in value if k != "network_proxy"):
-        out[key] = _decode(_Bool(), value[key], inner, _join(path, key))
+    for key, item in value.items():  # in document order, as serde reads them
+        if key == "network_proxy":
+            read[key] = _decode_feature_toml(item, ctx, _join(path, key))
+            continue
+        try:
+            read[key] = _decode(_Bool(), item, inner, _join(path, key))
+        except ConfigModelError as exc:  # placed at the value in a file, named `features` in the text
+            raise located(exc, _join(path, key)) from None
+    out: dict[str, Any] = {"network_proxy": read.pop("network_proxy", None)}
+    out.update(sorted(read.items()))
     return out
 
 
 _APPROVAL_ENUM: Final = _Enum(
-    ("untrusted", "on-failure", "on-request", "granular", "never"), renames=(("on-failure", "on-request"),)
+    ("untrusted", "on-failure", "on-request", "granular", "never"),
+    renames=(("on-failure", "on-request"),),
+    struct_variants=(("granular", "GranularApprovalConfig"),),
 )
 _GRANULAR: Final = _s(
     "GranularApprovalConfig",

@@ -12,8 +12,8 @@ from typing import Annotated, Any, Final, Union
 
 import msgspec
 from chamberlain.errors import ConfigModelError
-from chamberlain.serde_text import invalid_type, unknown_variant
-from chamberlain.serde_walk import expecting, first_error, type_info
+from chamberlain.serde_text import invalid_type
+from chamberlain.serde_walk import expecting, first_error, toml_enum_error, type_info
 from msgspec import Meta
 
 
@@ -70,22 +70,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-#: toml's names of value types, most specific first (a datetime is a str, a bool an int).
-_TOML_KINDS: Final[tuple[tuple[type, str], ...]] = (
-    (_Datetime, "datetime"),
-    (bool, "boolean"),
-    (int, "integer"),
-    (float, "float"),
-    (str, "string"),
-    (list, "array"),
-)
-
-
-def _toml_kind(value: Any) -> str:
-    """toml's name of a value's type (``expected table, found integer``)."""
-    return next((name for kind, name in _TOML_KINDS if isinstance(value, kind)), "table")
-
-
 @dataclass(frozen=True)
 class _Str:
     pass
@@ -125,6 +109,7 @@ class _Int:
 class _Enum:
     variants: tuple[str, ...]
     renames: tuple[tuple[str, str], ...] = ()  # accepted alias -> rendered variant
+    struct_variants: tuple[tuple[str, str], ...] = ()  # newtype variants holding a struct: (name, struct)
 
 
 @dataclass(frozen=True)
@@ -215,6 +200,28 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
+class _FileError(ConfigModelError):
+    """A model error that the reference words or places differently when it reads one file.
+
+    ``detail`` and ``path`` are what the toml deserializer reports for the file alone (the startup
+    warning and the feature methods: its own wording, the position of the value itself); ``str()``
+    is the text for the merged config (``config/read``, writes), whose path stops at a buffered part
+    (``in `features```)."""
+
+    def __init__(self, shown: ConfigModelError, *, path: str | None = None, detail: str | None = None) -> None:
+        super().__init__(detail if detail is not None else shown.detail, path if path is not None else shown.path)
+        self.shown = shown
+
+    def __str__(self) -> str:
+        return str(self.shown)
+
+
+def located(exc: ConfigModelError, path: str) -> ConfigModelError:
+    """``exc`` located at the value at ``path`` (for a file) while its text keeps serde's path."""
+    shown = exc.shown if isinstance(exc, _FileError) else exc
+    return _FileError(shown, path=path, detail=exc.detail)
+
+
 def _fail(detail: str, ctx: _Ctx, path: str) -> ConfigModelError:
     return ConfigModelError(detail, ctx.at(path))
 
@@ -262,27 +269,29 @@ def _absolute(text: str, base_dir: str | None) -> str:
 
 
 def _decode_enum(spec: _Enum, value: Any, ctx: _Ctx, path: str) -> Any:
+    """An enum read from TOML (the shared walker's `toml_enum_error`): a unit variant reads as its
+    name also in table form (``{ live = {} }``); a struct variant keeps its table."""
     renames = dict(spec.renames)
-    if isinstance(value, str) and not isinstance(value, _Datetime):
-        if value in spec.variants:
-            return renames.get(value, value)
-        raise _fail(unknown_variant(value, spec.variants), ctx, path)
-    if ctx.buffered:
+    if ctx.buffered and type(value) is not str:
         if isinstance(value, dict) and len(value) != 1:
             raise _fail("invalid value: map, expected map with a single key", ctx, path)
         if not isinstance(value, dict):
             raise _fail(invalid_type(value, "string or map"), ctx, path)
-    if isinstance(value, dict):
-        if len(value) != 1:
-            found = "found 0 elements" if not value else "more than 1 element"
-            raise _fail(f"wanted exactly 1 element, {found}", ctx, path)
+    structs = dict(spec.struct_variants)
+    if type(value) is str and value in structs:
+        raise _fail("invalid type: unit variant, expected newtype variant", ctx, path)
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in structs:
         ((variant, payload),) = value.items()
-        if variant not in spec.variants:
-            raise _fail(unknown_variant(variant, spec.variants), ctx, path)
         if not isinstance(payload, dict):
-            raise _fail(f"expected table, found {_toml_kind(payload)}", ctx, path)
+            raise _fail(invalid_type(payload, f"struct {structs[variant]}"), ctx, path)
         return {renames.get(variant, variant): _plain(payload)}
-    raise _fail("invalid type: unit variant, expected string only", ctx, path)
+    err = toml_enum_error(value, spec.variants, {})
+    if err is not None:
+        exc = _fail(err.detail, ctx, path)
+        # read from the file alone, the toml crate words a value that is no enum itself
+        raise _FileError(exc, detail=_NOT_AN_ENUM) if err.detail == _UNIT_ONLY else exc
+    name = next(iter(value)) if isinstance(value, dict) else str(value)
+    return renames.get(name, name)
 
 
 def _decode_struct(spec: _Struct, value: Any, ctx: _Ctx, path: str) -> Any:
@@ -340,6 +349,8 @@ def _opt(name: str, spec: _Spec, default: Any = None, **kw: Any) -> _Field:
     return _Field(name, spec, default, **kw)
 
 
+_NOT_AN_ENUM: Final = "wanted string or table"
+_UNIT_ONLY: Final = "invalid type: unit variant, expected string only"
 _STR: Final = _Str()
 _BOOL: Final = _Bool()
 

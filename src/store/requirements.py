@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -36,50 +36,37 @@ import tomlkit
 import tomlkit.exceptions
 from chamberlain.errors import RequirementsError
 from chamberlain.serde_text import one_of
+from chamberlain.store.requirements_document import ConfigRequirementsToml, read_document
 from chamberlain.store.requirements_names import (
     ALLOWED_PERMISSIONS_NOTE,
     APPROVAL_VARIANTS,
     BUILTIN_MODEL_PROVIDERS,
     BUILTIN_PERMISSION_PROFILES,
-    CLI_STORE_VARIANTS,
     CONFIG_SANDBOX_VARIANTS,
-    LOGIN_VARIANTS,
     MANAGED_CONFIG_FILE_NAME,
     REQUIREMENTS_FILE_NAME,
     REVIEWER_VARIANTS,
     SANDBOX_DEBUG,
-    SANDBOX_VARIANTS,
-    TOP_LEVEL_KEYS,
     WEB_SEARCH_VARIANTS,
-    WINDOWS_SANDBOX_VARIANTS,
 )
 from chamberlain.store.requirements_read import (
     _approval_policy,
-    _bool,
     _file_url,
-    _map,
-    _opt,
-    _path_string,
     _resolve_path,
-    _seq,
     _SerdeError,
-    _str,
-    _struct,
-    _table,
-    _variant,
+)
+from chamberlain.store.requirements_structs import (
+    otel_wire,
+    to_wire,
 )
 from chamberlain.store.requirements_tables import (
     _all_none,
-    _application,
-    _browser_use,
     _browser_use_empty,
-    _computer_use,
     _computer_use_empty,
     _hooks,
     _hooks_empty,
     _model_providers,
     _network,
-    _otel,
 )
 from chamberlain.store.requirements_value import (
     Pin,
@@ -132,13 +119,9 @@ def _plain(v: Any) -> Any:
 def _managed_variant(v: Any, variants: Sequence[str], key: str) -> str:
     prefix = "Failed to parse config requirements as TOML: "
     if not isinstance(v, str):
-        raise RequirementsError(
-            _SerdeError("invalid type: unit variant, expected string only", key).render(prefix)
-        )
+        raise RequirementsError(_SerdeError("invalid type: unit variant, expected string only", key).render(prefix))
     if v not in variants:
-        raise RequirementsError(
-            _SerdeError(f"unknown variant `{v}`, expected {one_of(variants)}", key).render(prefix)
-        )
+        raise RequirementsError(_SerdeError(f"unknown variant `{v}`, expected {one_of(variants)}", key).render(prefix))
     return v
 
 
@@ -177,6 +160,7 @@ class _Parsed:
     """What one requirements file (plus the legacy managed_config keys) says, phase by phase."""
 
     raw: dict[str, Any]
+    doc: ConfigRequirementsToml
     src: str
     unknown: list[str] = field(default_factory=list)
     approvals: list[Any] | None = None
@@ -199,14 +183,6 @@ class _Parsed:
     win_impls: list[str] | None = None
     tables: dict[str, Any] = field(default_factory=dict)
 
-    def enum_list(self, key: str, names: Sequence[str]) -> list[str] | None:
-        if key not in self.raw:
-            return None
-        return [_variant(x, names, key) for x in _seq(self.raw[key], key)]
-
-    def scalar(self, key: str, read: Callable[[Any, str], Any]) -> Any:
-        return None if key not in self.raw else read(self.raw[key], key)
-
 
 _BOOL_KEYS: Final = (
     "allow_managed_hooks_only",
@@ -226,13 +202,12 @@ _OPAQUE_KEYS: Final = ("mcp_servers", "plugins", "apps", "rules", "permissions",
 def _build(
     raw: dict[str, Any], src: str, system_dir: Path, managed: Mapping[str, Any] | None, managed_src: str
 ) -> Requirements:
-    p = _Parsed(raw, src, ap_src=src, rv_src=src, sb_src=src)
-    p.unknown = [key for key in raw if key not in TOP_LEVEL_KEYS]
-    if "allowed_permissions" in raw:
-        p.unknown.remove("allowed_permissions")
+    unknown: list[str] = []
+    doc = read_document(raw, unknown)
+    p = _Parsed(raw, doc, src, [k for k in unknown if k != "allowed_permissions"], ap_src=src, rv_src=src, sb_src=src)
     _read_policies(p, managed, managed_src)
     _read_scalars(p, system_dir)
-    _read_tables(p)
+    _read_tables(p, system_dir)
     defined = _is_defined(p)
     _validate(p)
     pins = {
@@ -267,121 +242,85 @@ def _build(
 
 def _read_policies(p: _Parsed, managed: Mapping[str, Any] | None, managed_src: str) -> None:
     """Approval / reviewer / sandbox lists (managed_config wins per field), web search, logins."""
-    raw = p.raw
+    doc = p.doc
     if managed is not None and "approval_policy" in managed:
         p.approvals, p.ap_src = [_managed_approval(managed["approval_policy"])], managed_src
-    elif "allowed_approval_policies" in raw:
-        p.approvals = [
-            _approval_policy(x, "allowed_approval_policies")
-            for x in _seq(raw["allowed_approval_policies"], "allowed_approval_policies")
-        ]
+    elif doc.allowed_approval_policies is not None:
+        p.approvals = [_approval_policy(x, "allowed_approval_policies") for x in doc.allowed_approval_policies]
     if managed is not None and "approvals_reviewer" in managed:
         r = _managed_variant(managed["approvals_reviewer"], REVIEWER_VARIANTS, "approvals_reviewer")
         r = "auto_review" if r == "guardian_subagent" else r
         p.reviewers, p.rv_src = (["auto_review", "user"] if r == "auto_review" else [r]), managed_src
     else:
-        rl = p.enum_list("allowed_approvals_reviewers", REVIEWER_VARIANTS)
+        rl = doc.allowed_approvals_reviewers
         p.reviewers = None if rl is None else ["auto_review" if x == "guardian_subagent" else x for x in rl]
     if managed is not None and "sandbox_mode" in managed:
         s = _managed_variant(managed["sandbox_mode"], CONFIG_SANDBOX_VARIANTS, "sandbox_mode")
         p.sandboxes, p.sb_src = (["read-only"] if s == "read-only" else ["read-only", s]), managed_src
     else:
-        p.sandboxes = p.enum_list("allowed_sandbox_modes", SANDBOX_VARIANTS)
-    p.web = p.enum_list("allowed_web_search_modes", WEB_SEARCH_VARIANTS)
-    p.logins = p.enum_list("allowed_login_methods", LOGIN_VARIANTS)
+        p.sandboxes = _listed(doc.allowed_sandbox_modes)
+    p.web = _listed(doc.allowed_web_search_modes)
+    p.logins = _listed(doc.allowed_login_methods)
+
+
+def _listed(items: Sequence[str] | None) -> list[str] | None:
+    return None if items is None else list(items)
 
 
 def _read_scalars(p: _Parsed, system_dir: Path) -> None:
     """Scalars, paths, feature pins, permission profiles and the windows table."""
-    raw = p.raw
-    p.bools = {k: p.scalar(k, _bool) for k in _BOOL_KEYS}
-    p.strings = {k: p.scalar(k, _str) for k in _STRING_KEYS}
-    p.cli_store = p.scalar("cli_auth_credentials_store", lambda v, q: _variant(v, CLI_STORE_VARIANTS, q))
-    p.residency = p.scalar("enforce_residency", lambda v, q: _variant(v, ("us",), q))
-    p.paths = {k: p.scalar(k, _path_string) for k in _PATH_KEYS}
+    doc = p.doc
+    p.bools = {k: getattr(doc, k) for k in _BOOL_KEYS}
+    p.strings = {k: getattr(doc, k) for k in _STRING_KEYS}
+    p.cli_store = doc.cli_auth_credentials_store
+    p.residency = doc.enforce_residency
+    p.paths = {k: getattr(doc, k) for k in _PATH_KEYS}
     p.resolved_paths = {k: (None if v is None else _resolve_path(v, system_dir)) for k, v in p.paths.items()}
-    feat_key = next((k for k in ("features", "feature_requirements") if k in raw), None)
+    feat_key = next((k for k in ("features", "feature_requirements") if k in p.raw), None)
     if feat_key is not None:
-        ft = _table(raw[feat_key], "features", "FeatureRequirementsInput")
-        p.feature_list = tuple((k, _bool(v, "features")) for k, v in ft.items())
-    if "allowed_permission_profiles" in raw:
-        pm = _map(raw["allowed_permission_profiles"], "allowed_permission_profiles")
-        p.profiles = {k: _bool(v, "allowed_permission_profiles") for k, v in pm.items()}
-    p.default_perm = p.scalar("default_permissions", _str)
-    if "windows" in raw:
-        wt = _struct(
-            raw["windows"], "windows", "WindowsRequirementsToml",
-            ("allowed_sandbox_implementations",), p.unknown,
-        )
-        if "allowed_sandbox_implementations" in wt:
-            wp = "windows.allowed_sandbox_implementations"
-            p.win_impls = [
-                _variant(x, WINDOWS_SANDBOX_VARIANTS, wp) for x in _seq(wt["allowed_sandbox_implementations"], wp)
-            ]
+        p.feature_list = tuple(getattr(doc, feat_key).items())
+    p.profiles = None if doc.allowed_permission_profiles is None else dict(doc.allowed_permission_profiles)
+    p.default_perm = doc.default_permissions
+    if doc.windows is not None:
+        p.win_impls = _listed(doc.windows.allowed_sandbox_implementations)
 
 
-def _small(p: _Parsed, key: str, fields: Sequence[tuple[str, str, Callable[[Any, str], Any]]]) -> Any:
-    if key not in p.raw:
-        return None
-    t = _struct(p.raw[key], key, "Requirements", [f for f, _, _ in fields], p.unknown)
-    return {wire: _opt(t, f, key, read) for f, wire, read in fields}
-
-
-def _str_list(v: Any, path: str) -> list[str]:
-    return [_str(x, path) for x in _seq(v, path)]
-
-
-def _models(v: Any, unknown: list[str]) -> dict[str, Any]:
-    mt = _struct(v, "models", "ModelsRequirementsToml", ("new_thread",), unknown)
-    if "new_thread" not in mt:
-        return {"newThread": None}
-    np_ = "models.new_thread"
-    nt = _struct(
-        mt["new_thread"], np_, "NewThreadModelDefaultsToml",
-        ("model", "model_reasoning_effort", "service_tier"), unknown,
+def _read_tables(p: _Parsed, system_dir: Path) -> None:
+    """The nested tables (already checked in document order by `read_document`)."""
+    doc, t = p.doc, p.tables
+    t["network"] = None if doc.experimental_network is None else _network(doc.experimental_network)
+    t["hooks"] = None if "hooks" not in p.raw else _hooks(p.raw["hooks"], "hooks")
+    t["computer"] = to_wire(doc.computer_use)
+    t["browser"] = to_wire(doc.browser_use)
+    t["feedback"] = to_wire(doc.feedback)
+    t["in_app"] = to_wire(doc.in_app_browser)
+    t["auto_review"] = to_wire(doc.auto_review)
+    t["models"] = to_wire(doc.models)
+    t["otel"] = None if doc.otel is None else otel_wire(doc.otel, lambda raw: _resolve_path(raw, system_dir))
+    t["application"] = to_wire(doc.application)
+    t["providers"] = (
+        None if "model_providers" not in p.raw else _model_providers(p.raw["model_providers"], "model_providers")
     )
-    return {
-        "newThread": {
-            "model": _opt(nt, "model", np_, _str),
-            "modelReasoningEffort": _opt(nt, "model_reasoning_effort", np_, _str),
-            "serviceTier": _opt(nt, "service_tier", np_, _str),
-        }
-    }
-
-
-def _read_tables(p: _Parsed) -> None:
-    """The nested tables, in the order their errors are reported."""
-    raw, unknown = p.raw, p.unknown
-
-    def table(key: str, read: Callable[[Any], Any]) -> Any:
-        return None if key not in raw else read(raw[key])
-
-    t = p.tables
-    t["network"] = table("experimental_network", lambda v: _network(v, "experimental_network", unknown))
-    t["hooks"] = table("hooks", lambda v: _hooks(v, "hooks"))
-    t["computer"] = table("computer_use", lambda v: _computer_use(v, "computer_use", unknown))
-    t["browser"] = table("browser_use", lambda v: _browser_use(v, "browser_use", unknown))
-    t["feedback"] = _small(p, "feedback", [("enabled", "enabled", _bool)])
-    t["in_app"] = _small(
-        p, "in_app_browser", [("allow_external_browser_settings_import", "allowExternalBrowserSettingsImport", _bool)]
-    )
-    t["auto_review"] = _small(
-        p,
-        "auto_review",
-        [("required_on_models", "requiredOnModels", _str_list), ("ignore_rules", "ignoreRules", _str_list)],
-    )
-    t["models"] = table("models", lambda v: _models(v, unknown))
-    t["otel"] = table("otel", lambda v: _otel(v, "otel"))
-    t["application"] = table("application", lambda v: _application(v, "application"))
-    t["providers"] = table("model_providers", lambda v: _model_providers(v, "model_providers"))
 
 
 def _is_defined(p: _Parsed) -> bool:
     """``ConfigRequirementsToml::is_empty`` negated, as observed."""
     t, raw = p.tables, p.raw
     simple = [
-        p.approvals, p.reviewers, p.sandboxes, p.web, p.logins, p.residency, p.profiles, p.default_perm,
-        p.win_impls, t["network"], p.cli_store, *p.bools.values(), *p.strings.values(), *p.paths.values(),
+        p.approvals,
+        p.reviewers,
+        p.sandboxes,
+        p.web,
+        p.logins,
+        p.residency,
+        p.profiles,
+        p.default_perm,
+        p.win_impls,
+        t["network"],
+        p.cli_store,
+        *p.bools.values(),
+        *p.strings.values(),
+        *p.paths.values(),
     ]
     guardian = raw.get("guardian_policy_config")
     return (
@@ -490,14 +429,10 @@ def _allow_lists(p: _Parsed) -> dict[str, _AllowList]:
     return out
 
 
-def _check_permission_profiles(
-    profiles: Mapping[str, bool] | None, default: str | None, defined_profiles: Any
-) -> None:
+def _check_permission_profiles(profiles: Mapping[str, bool] | None, default: str | None, defined_profiles: Any) -> None:
     if profiles is None:
         if default is not None:
-            raise RequirementsError(
-                "requirements.toml default_permissions requires allowed_permission_profiles"
-            )
+            raise RequirementsError("requirements.toml default_permissions requires allowed_permission_profiles")
         return
     custom = set(defined_profiles) if isinstance(defined_profiles, dict) else set()
     for name in profiles:
@@ -514,8 +449,7 @@ def _check_permission_profiles(
         return
     if not profiles.get(default):
         raise RequirementsError(
-            f"requirements.toml default_permissions `{default}` must be allowed by "
-            "allowed_permission_profiles"
+            f"requirements.toml default_permissions `{default}` must be allowed by allowed_permission_profiles"
         )
 
 

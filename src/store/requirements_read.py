@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, TypeAlias
 
 import msgspec
-from chamberlain.serde_text import invalid_type, missing_field, one_of
-from chamberlain.serde_walk import expecting, first_error, type_info, variants
+from chamberlain.serde_text import invalid_type
+from chamberlain.serde_walk import expecting, first_error, toml_enum, type_info, variants
 from chamberlain.store.requirements_names import (
     APPROVAL_DEBUG,
     APPROVAL_VARIANTS,
@@ -90,32 +90,6 @@ def _opt(table: Mapping[str, Any], key: str, path: str, read: Callable[[Any, str
     return read(table[key], _join(path, key))
 
 
-def _unknown(table: Mapping[str, Any], known: Iterable[str], path: str, out: list[str]) -> None:
-    known_set = set(known)
-    for key in table:
-        if key not in known_set:
-            out.append(_join(path, key))
-
-
-def _deny_unknown(table: Mapping[str, Any], known: Sequence[str], path: str) -> None:
-    for key in table:
-        if key not in known:
-            raise _SerdeError(f"unknown field `{key}`, expected {one_of(known)}", path)
-
-
-def _struct(
-    v: Any, path: str, name: str, known: Sequence[str], unknown: list[str] | None
-) -> dict[str, Any]:
-    """A table read as struct ``name``: keys outside ``known`` are listed in ``unknown`` and
-    ignored, or with ``unknown=None`` (serde's ``deny_unknown_fields``) the first one refuses."""
-    t = _table(v, path, name)
-    if unknown is None:
-        _deny_unknown(t, known, path)
-    else:
-        _unknown(t, known, path, unknown)
-    return t
-
-
 def _resolve_path(raw: str, base: Path) -> str:
     if raw == "~" or raw.startswith("~/"):
         raw = str(Path.home()) + raw[1:]
@@ -129,30 +103,29 @@ def _file_url(path: str) -> str:
     return "file://" + urllib.parse.quote(path, safe="/:@!$&'()*+,;=-._~")
 
 
+class GranularApprovalConfig(msgspec.Struct, frozen=True, kw_only=True):
+    sandbox_approval: bool
+    rules: bool
+    skill_approval: bool = False
+    request_permissions: bool = False
+    mcp_elicitations: bool
+
+
+#: ``AskForApproval``: unit variants and the ``granular`` struct variant, read from TOML.
+APPROVAL: TypeAlias = Annotated[
+    str | dict[str, Any], toml_enum(APPROVAL_VARIANTS, {"granular": GranularApprovalConfig})
+]
+
+
 def _approval_policy(v: Any, path: str) -> Any:
-    if isinstance(v, dict):
-        if len(v) != 1 or "granular" not in v:
-            key = next(iter(v), "")
-            raise _SerdeError(f"unknown variant `{key}`, expected {one_of(APPROVAL_VARIANTS)}", path)
-        g = _map(v["granular"], path)
-        out: dict[str, Any] = {}
-        for name, default in (
-            ("sandbox_approval", None),
-            ("rules", None),
-            ("skill_approval", False),
-            ("request_permissions", False),
-            ("mcp_elicitations", None),
-        ):
-            if name in g:
-                out[name] = _bool(g[name], path)
-            elif default is None:
-                raise _SerdeError(missing_field(name), path)
-            else:
-                out[name] = default
-        return {"granular": out}
-    name = _variant(v, APPROVAL_VARIANTS, path)
+    """An approval policy as config/read shows it (``on-failure`` reads as ``on-request``)."""
+    err = first_error(v, type_info(APPROVAL), path)
+    if err is not None:
+        raise _SerdeError(err.detail, err.path)
+    name = next(iter(v)) if isinstance(v, dict) else v
     if name == "granular":
-        raise _SerdeError("invalid type: unit variant, expected struct variant", path)
+        granular = msgspec.convert(v["granular"], GranularApprovalConfig)
+        return {"granular": msgspec.structs.asdict(granular)}
     return "on-request" if name == "on-failure" else name
 
 
