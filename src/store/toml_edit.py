@@ -101,10 +101,26 @@ class EditDocument:
         that text); None when nothing was edited. The document is done with after this."""
         if self._model is None:
             return None
-        self.text()
+        refused = self.reload_error() is not None
         model, self._model = self._model, None
+        if refused:
+            return None  # the next request on this text is refused before any edit
         model.settle()
         return model
+
+    def reload_error(self) -> tomlengine.DuplicateKeyError | None:
+        """The reference's refusal to read :meth:`text` back, or None. The reference writes a text
+        it cannot read again when an edit puts a table with a header inside a table of dotted keys
+        and the header renders above those keys (``[t.d.a]`` above ``[t]`` ``d.e = 1``): the write
+        succeeds, and every later load of the file fails with ``<path>:<line>:<col>: duplicate key``."""
+        text = self.text()
+        if self._model is None or not self._model.header_in_dotted:
+            return None
+        try:
+            tomlengine.parse(text)
+        except tomlengine.DuplicateKeyError as exc:
+            return exc
+        return None
 
     def text(self) -> str:
         """The file text after the edits so far (the source itself when nothing changed)."""
