@@ -360,9 +360,7 @@ def test_a_header_written_below_the_dotted_keys_of_its_table_reads_back() -> Non
     apply_edit(doc, ["t0", "d", "a"], {}, "replace")
     assert render(doc) == "[t0]\nd.e = 1\n\n[t0.d.a]\n"
     assert doc.reload_error() is None
-    settled = doc.settled_model()
-    assert settled is not None
-    assert settled.render() == "[t0]\nd.e = 1\n\n[t0.d.a]\n"
+    assert edit(render(doc), ("t0.d.f", 2, "replace")) == "[t0]\nd.e = 1\nd.f = 2\n\n[t0.d.a]\n"
 
 
 # --------------------------------------------------------------------------------------------
@@ -663,6 +661,10 @@ REPLAYS: Final[list[tuple[str, list[list[Edit]]]]] = [
         [[("zz", 1, "replace")], [("a.b.y.w", 2, "replace"), ("a.q", 4, "replace")]],
     ),
     ("[a.b.c]\n[a]\nb.x = 1\n", [[("zz", 1, "replace")]]),
+    (  # hypothesis: [t0.d.a] lands above `d.g.h = 3`; read back, `t0.d` is that header's table
+        "# top\n\n# about t1\n[t1]\n\n# about t0.inner\n[t0.inner]\n\n# about t0\n[t0]\n  d.g.h = 3\n",
+        [[("t0.d.a", {}, "replace")], [("t0.a", 0, "replace")]],
+    ),
     ('a . x = 1\n  "a".y = 2\n[t]\nk.p = 1\nk . q = 2\n', [[("zz", 1, "replace"), ("t.k.r", 3, "replace")]]),
 ]
 

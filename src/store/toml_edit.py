@@ -101,10 +101,13 @@ class EditDocument:
         that text); None when nothing was edited. The document is done with after this."""
         if self._model is None:
             return None
-        refused = self.reload_error() is not None
+        self.text()
         model, self._model = self._model, None
-        if refused:
-            return None  # the next request on this text is refused before any edit
+        if model.header_in_dotted:
+            # a header inside a table of dotted keys: when it renders above them, a parse reads
+            # that table as a header's (rendered under a header of its own) or refuses the text
+            # (:meth:`reload_error`); the next request parses the text instead
+            return None
         model.settle()
         return model
 
