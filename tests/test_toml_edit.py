@@ -327,6 +327,7 @@ def test_dotted_keys_are_rewritten_with_the_spelling_of_their_tables_first_menti
         ("[a.b.c]\n[a]\nb.x = 1\n", 3, 3),
         ("[a.b.c]\n[a]\n  b . x = 1\n", 3, 7),
         ("[x]\n[a.b.c]\n[a]\nq = 1\nb.x = 1\n", 5, 3),
+        ('[a."é".c]\n[a]\n"é".x = 1\n', 3, 5),  # columns count characters
     ],
 )
 def test_a_dotted_key_ending_in_a_table_a_header_made_is_the_references_duplicate_key(
