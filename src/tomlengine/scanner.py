@@ -186,7 +186,9 @@ class _Scanner:
 
 
 def parse(text: str) -> Document:
-    """The document model of ``text`` (valid TOML); ``parse(t).render() == t``."""
+    """The document model of ``text`` (valid TOML); ``parse(t).render() == t``, except where the
+    reference rewrites a dotted key (a table respelled after its first mention, a key through a
+    table a header made). Raises :class:`DuplicateKeyError` where the reference refuses the text."""
     scan = _Scanner(text)
     root = Table(position=0)
     current = root
