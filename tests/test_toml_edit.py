@@ -15,6 +15,7 @@ from typing import Any, Final, Literal
 
 import pytest
 import tomlkit  # test-only cross-check: the generator spells values with an independent TOML writer
+from chamberlain import tomlengine
 from chamberlain.store.keypath import parse_key_path, quote_segment
 from chamberlain.store.toml_edit import EditDocument, EditError, ValueRangeError, apply_edit, render
 from hypothesis import HealthCheck, given, settings
@@ -302,6 +303,65 @@ def test_dotted_keys_stay_dotted_when_a_sibling_is_added() -> None:
 def test_a_table_created_under_an_implicit_parent_shows_the_parent_header() -> None:
     text = "[zz.sub]\na = 1\n\n[tui]\nx = 1\n"
     assert edit(text, ("zz.k", 2, "replace")) == "[zz]\nk = 2\n[zz.sub]\na = 1\n\n[tui]\nx = 1\n"
+
+
+def test_a_dotted_key_through_a_table_a_header_made_is_rendered_under_that_tables_header() -> None:
+    # reference (live, codex 0.169.0): `b` got no header of its own but holds key lines, so a
+    # rewrite shows `[a.b]` and the keys relative to it, with their comments and spacing
+    text = "[a.b.c]\n[a]\n# c\n  b . y . x = 1 # t\nq = 3\nb.\"y\".z = 2\n"
+    expected = "zz = 1\n[a.b.c]\n[a]\nq = 3\n\n[a.b]\n# c\n  y . x = 1 # t\ny .z = 2\n"
+    assert edit(text, ("zz", 1, "replace")) == expected
+
+
+def test_dotted_keys_are_rewritten_with_the_spelling_of_their_tables_first_mention() -> None:
+    # reference (live): a dotted table's key part (and the spacing around it) is the one it was
+    # first written with; the spacing after the last '.' is each line's own
+    text = 'a . x = 1\n  "a".y = 2\n[t]\nk.p = 1\nk . q = 2\n'
+    expected = "a . x = 1\n  a .y = 2\nzz = 1\n[t]\nk.p = 1\nk. q = 2\nk.r = 3\n"
+    assert edit(text, ("zz", 1, "replace"), ("t.k.r", 3, "replace")) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column"),
+    [
+        ("[a.b.c]\n[a]\nb.x = 1\n", 3, 3),
+        ("[a.b.c]\n[a]\n  b . x = 1\n", 3, 7),
+        ("[x]\n[a.b.c]\n[a]\nq = 1\nb.x = 1\n", 5, 3),
+        ('[a."é".c]\n[a]\n"é".x = 1\n', 3, 5),  # columns count characters
+    ],
+)
+def test_a_dotted_key_ending_in_a_table_a_header_made_is_the_references_duplicate_key(
+    text: str, line: int, column: int
+) -> None:
+    # tomllib reads these; the reference refuses the file: "<path>:<line>:<column>: duplicate key"
+    tomllib.loads(text)
+    with pytest.raises(tomlengine.DuplicateKeyError) as excinfo:
+        edit(text, ("zz", 1, "replace"))
+    error = excinfo.value
+    assert (error.line, error.column, str(error)) == (line, column, f"{line}:{column}: duplicate key")
+
+
+def test_a_header_written_above_the_dotted_keys_of_its_table_makes_a_file_the_reference_refuses() -> None:
+    # reference (live): the write answers ok with these bytes, and every later load of the file
+    # fails with "<path>:10:3: duplicate key"; no settled model is kept for such a text
+    text = "# top\n\n# about t0.inner\n[t0.inner]\n\n# about t0\n[t0]\nd.e = 1\n\n# about t1\n[t1]\n"
+    doc = EditDocument(text)
+    apply_edit(doc, ["t0", "d", "a"], {}, "replace")
+    assert render(doc) == (
+        "# top\n\n# about t0.inner\n[t0.inner]\n\n[t0.d.a]\n\n# about t0\n[t0]\nd.e = 1\n\n# about t1\n[t1]\n"
+    )
+    error = doc.reload_error()
+    assert error is not None
+    assert str(error) == "10:3: duplicate key"
+    assert doc.settled_model() is None
+
+
+def test_a_header_written_below_the_dotted_keys_of_its_table_reads_back() -> None:
+    doc = EditDocument("[t0]\nd.e = 1\n")
+    apply_edit(doc, ["t0", "d", "a"], {}, "replace")
+    assert render(doc) == "[t0]\nd.e = 1\n\n[t0.d.a]\n"
+    assert doc.reload_error() is None
+    assert edit(render(doc), ("t0.d.f", 2, "replace")) == "[t0]\nd.e = 1\nd.f = 2\n\n[t0.d.a]\n"
 
 
 # --------------------------------------------------------------------------------------------
@@ -592,7 +652,26 @@ REPLAYS: Final[list[tuple[str, list[list[Edit]]]]] = [
             [("a.b", 1, "replace"), ("a.c", 2, "replace")],
         ],
     ),
+    (  # hypothesis: the first write puts [t0.d.a] above `d.e = 1`; the second load is refused
+        "# top\n\n# about t0.inner\n[t0.inner]\n\n# about t0\n[t0]\nd.e = 1\n\n# about t1\n[t1]\n\n"
+        "# about sub.t3\n[sub.t3]\n",
+        [[("t0.d.a", {}, "replace")], [("t0.a", 0, "replace")]],
+    ),
+    (
+        "[a.b.c]\n[a]\n# c\n  b . y . x = 1 # t\nq = 3\nb.\"y\".z = 2\n",
+        [[("zz", 1, "replace")], [("a.b.y.w", 2, "replace"), ("a.q", 4, "replace")]],
+    ),
+    ("[a.b.c]\n[a]\nb.x = 1\n", [[("zz", 1, "replace")]]),
+    (  # hypothesis: [t0.d.a] lands above `d.g.h = 3`; read back, `t0.d` is that header's table
+        "# top\n\n# about t1\n[t1]\n\n# about t0.inner\n[t0.inner]\n\n# about t0\n[t0]\n  d.g.h = 3\n",
+        [[("t0.d.a", {}, "replace")], [("t0.a", 0, "replace")]],
+    ),
+    ('a . x = 1\n  "a".y = 2\n[t]\nk.p = 1\nk . q = 2\n', [[("zz", 1, "replace"), ("t.k.r", 3, "replace")]]),
 ]
+
+
+def _wire_edits(batch: list[Edit]) -> list[dict[str, Any]]:
+    return [{"keyPath": k, "value": v, "mergeStrategy": s} for k, v, s in batch]
 
 
 @pytest.mark.parametrize(("start", "batches"), REPLAYS)
@@ -602,12 +681,15 @@ def test_edit_sequences_match_the_reference_server_bytes(
     config = tmp_path / "config.toml"
     config.write_text(start)
     with reference(tmp_path) as ref:
-        for batch in batches:
-            edits = [{"keyPath": k, "value": v, "mergeStrategy": s} for k, v, s in batch]
-            ref.request("config/batchWrite", {"edits": edits})
+        replies = [ref.request("config/batchWrite", {"edits": _wire_edits(batch)}) for batch in batches]
     ours = start
-    for batch in batches:
-        ours = edit(ours, *batch)
+    for batch, reply in zip(batches, replies, strict=True):
+        try:
+            ours = edit(ours, *batch)
+        except tomlengine.DuplicateKeyError as exc:  # the reference refuses to load this file
+            assert reply["error"]["message"] == f"failed to load configuration: {config}:{exc}"
+        else:
+            assert reply["result"]["status"] == "ok"
     assert config.read_text() == ours
 
 

@@ -103,8 +103,27 @@ class EditDocument:
             return None
         self.text()
         model, self._model = self._model, None
+        if model.header_in_dotted:
+            # a header inside a table of dotted keys: when it renders above them, a parse reads
+            # that table as a header's (rendered under a header of its own) or refuses the text
+            # (:meth:`reload_error`); the next request parses the text instead
+            return None
         model.settle()
         return model
+
+    def reload_error(self) -> tomlengine.DuplicateKeyError | None:
+        """The reference's refusal to read :meth:`text` back, or None. The reference writes a text
+        it cannot read again when an edit puts a table with a header inside a table of dotted keys
+        and the header renders above those keys (``[t.d.a]`` above ``[t]`` ``d.e = 1``): the write
+        succeeds, and every later load of the file fails with ``<path>:<line>:<col>: duplicate key``."""
+        text = self.text()
+        if self._model is None or not self._model.header_in_dotted:
+            return None
+        try:
+            tomlengine.parse(text)
+        except tomlengine.DuplicateKeyError as exc:
+            return exc
+        return None
 
     def text(self) -> str:
         """The file text after the edits so far (the source itself when nothing changed)."""

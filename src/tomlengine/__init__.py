@@ -16,12 +16,13 @@ from chamberlain.tomlengine.document import (
     document_from_plain,
     item_from_plain,
 )
-from chamberlain.tomlengine.scanner import parse
+from chamberlain.tomlengine.scanner import DuplicateKeyError, parse
 from chamberlain.tomlengine.values import key_repr, value_repr
 
 __all__ = [
     "ArrayOfTables",
     "Document",
+    "DuplicateKeyError",
     "Entry",
     "Table",
     "document_from_plain",

@@ -28,7 +28,9 @@ class Entry:
     """One ``key = value`` line. ``None`` decor means "the default" (new items)."""
 
     prefix: str | None = None  # comment/blank lines above + indentation
-    key_text: str | None = None  # raw (possibly dotted) key as written; None = generated
+    #: the key as written; None = generated. Below dotted tables only the last part (with the
+    #: spacing after its '.'): the parts before it are the dotted tables' own (first mention).
+    key_text: str | None = None
     key_suffix: str | None = None  # spacing before '='
     value_prefix: str | None = None  # spacing after '='
     value_text: str = ""
@@ -46,6 +48,10 @@ class Table:
     header_text: str | None = None  # "[a . b]" as written; None = generated
     header_suffix: str | None = None  # spacing + comment after the header
     items: dict[str, Item] = field(default_factory=dict)
+    #: a dotted table's key part as first written, with the spacing before the next '.'
+    #: (None = generated), and the spacing after the '.' before it (shown when not the first part)
+    dotted_text: str | None = None
+    dotted_prefix: str = ""
 
 
 @dataclass(slots=True)
@@ -54,6 +60,8 @@ class ArrayOfTables:
 
 
 Item: TypeAlias = "Entry | Table | ArrayOfTables"
+#: the dotted tables between a header table and a line: (key, table) each
+_Parents: TypeAlias = "list[tuple[str, Table]]"
 
 
 @dataclass(slots=True)
@@ -63,7 +71,10 @@ class Document:
     #: an edit created, converted or removed a table since the last settle (else only entries
     #: were set, listed in ``_new_entries`` with their key path below their header table).
     _reshaped: bool = False
-    _new_entries: list[tuple[list[str], Entry]] = field(default_factory=list)
+    _new_entries: list[tuple[str, Entry]] = field(default_factory=list)
+    #: the last render showed a header of a table inside a dotted table: the one shape whose text
+    #: the reference may refuse to read back (:class:`~chamberlain.tomlengine.DuplicateKeyError`).
+    header_in_dotted: bool = False
 
     # -- edits -------------------------------------------------------------------------------
 
@@ -82,8 +93,10 @@ class Document:
             self._reshaped = True
         elif parent.implicit and not parent.dotted:
             self._reshaped = True  # a table that showed no header may show one now
+        elif existing is None and not _place_after_lines(parent, last):
+            self._reshaped = True  # the table's first line, below subtables: a full settle orders it
         else:
-            self._new_entries.append(([*self._dotted_path(parents), last], item))
+            self._new_entries.append((last, item))
         return True
 
     def clear_path(self, segments: list[str]) -> None:
@@ -91,16 +104,6 @@ class Document:
         parent = self._descend(parents, create=False)
         if parent is not None and parent.items.pop(last, None) is not None:
             self._reshaped = True
-
-    def _dotted_path(self, parents: list[str]) -> list[str]:
-        """The dotted-key part of ``parents``: the segments below the nearest header table."""
-        current, dotted = self.root, list[str]()
-        for segment in parents:
-            item = current.items[segment]
-            assert isinstance(item, Table)
-            dotted = [*dotted, segment] if item.dotted else []
-            current = item
-        return dotted
 
     def _descend(self, segments: list[str], *, create: bool) -> Table | None:
         current = self.root
@@ -132,7 +135,7 @@ class Document:
         out: list[str] = []
         first_table = True
         for table, path, is_array in self._tables_in_order():
-            values: list[tuple[list[str], str, Entry]] = []
+            values: list[tuple[_Parents, str, Entry]] = []
             _collect_values(table, [], values)
             if not path:
                 if values:
@@ -160,8 +163,8 @@ class Document:
         When the edits only set key/value lines in existing tables, only those lines are settled."""
         new_entries, self._new_entries = self._new_entries, []
         if not self._reshaped:
-            for key_path, entry in new_entries:
-                _settle_entry(key_path, entry)
+            for key, entry in new_entries:
+                _settle_entry(key, entry)
                 entry.prefix, entry.value_suffix = entry.prefix or "", entry.value_suffix or ""
             return
         self._reshaped = False
@@ -169,7 +172,7 @@ class Document:
         position = 0
         first_table = True
         for table, path, is_array in self._tables_in_order():
-            values: list[tuple[list[str], str, Entry]] = []
+            values: list[tuple[_Parents, str, Entry]] = []
             _collect_values(table, [], values)
             if not path:
                 first_table = first_table and not values
@@ -186,9 +189,9 @@ class Document:
                 table.implicit = False
             else:
                 table.position = None  # implicit and not shown: a parse would give it no position
-            for parents, key, entry in values:
+            for _, key, entry in values:
                 if entry.key_text is None or entry.key_suffix is None or entry.value_prefix is None:
-                    _settle_entry([*parents, key], entry)
+                    _settle_entry(key, entry)
                 if entry.prefix is None or entry.value_suffix is None:
                     entry.prefix, entry.value_suffix = entry.prefix or "", entry.value_suffix or ""
         _reorder_as_parsed(self.root)
@@ -198,19 +201,22 @@ class Document:
         takes the position of the table visited before it; ties keep visiting order)."""
         visited: list[tuple[int, Table, list[str], bool]] = []
         last_position = 0
-        stack: list[tuple[Table, list[str], bool]] = [(self.root, [], False)]
+        self.header_in_dotted = False
+        stack: list[tuple[Table, list[str], bool, bool]] = [(self.root, [], False, False)]
         while stack:
-            table, path, is_array = stack.pop()
+            table, path, is_array, in_dotted = stack.pop()
             if not table.dotted:
                 if table.position is not None:
                     last_position = table.position
                 visited.append((last_position, table, path, is_array))
-            children: list[tuple[Table, list[str], bool]] = []
+                self.header_in_dotted = self.header_in_dotted or in_dotted
+            below_dotted = in_dotted or table.dotted
+            children: list[tuple[Table, list[str], bool, bool]] = []
             for key, item in table.items.items():
                 if isinstance(item, Table):
-                    children.append((item, [*path, key], False))
+                    children.append((item, [*path, key], False, below_dotted))
                 elif isinstance(item, ArrayOfTables):
-                    children.extend((element, [*path, key], True) for element in item.tables)
+                    children.extend((element, [*path, key], True, below_dotted) for element in item.tables)
             stack.extend(reversed(children))
         visited.sort(key=lambda entry: entry[0])
         return [(table, path, is_array) for _, table, path, is_array in visited]
@@ -222,6 +228,30 @@ def _inline_to_table(value_text: str) -> Table:
     return cast(Table, table_from_inline(value_text))
 
 
+def _is_line(item: Item) -> bool:
+    """A key/value line of its table, or a dotted table of them (both sit at the table's header)."""
+    return type(item) is Entry or (type(item) is Table and item.dotted)
+
+
+def _place_after_lines(table: Table, key: str) -> bool:
+    """Move the entry just added at ``key`` (the last item) to where a parse of the rendered text
+    puts it: after the table's other key/value lines, before subtables whose headers come later.
+    False when the table has no other line (then only a full settle knows its place)."""
+    items = table.items
+    order = reversed(items)
+    next(order)
+    previous = next(order, None)
+    if previous is None or _is_line(items[previous]):
+        return True
+    names = list(items)
+    lines = [index for index, name in enumerate(names[:-1]) if _is_line(items[name])]
+    if not lines:
+        return False
+    cut = lines[-1] + 1
+    table.items = {name: items[name] for name in [*names[:cut], key, *names[cut:-1]]}
+    return True
+
+
 def _drop_empty_implicit(table: Table) -> bool:
     """Drop implicit tables (and dotted ones) that hold nothing; True when ``table`` is empty."""
     for key, item in [(k, i) for k, i in table.items.items() if type(i) is Table]:
@@ -230,11 +260,14 @@ def _drop_empty_implicit(table: Table) -> bool:
     return not table.items
 
 
-def _reorder_as_parsed(table: Table) -> float:
+def _reorder_as_parsed(table: Table, header_at: float | None = None) -> float:
     """Order ``table``'s items as a parse inserts them - by first mention in the text: key/value
     lines (and dotted tables) where the table's own header is, each subtable at its first header
-    in its subtree - and return the first position this table's subtree mentions."""
+    in its subtree - and return the first position this table's subtree mentions. A dotted
+    table's lines are where the header of the table holding it is (``header_at``)."""
     own: float = table.position if table.position is not None else math.inf
+    if header_at is not None:
+        own = header_at
     if all(type(item) is Entry for item in table.items.values()):
         return own
     ranked: list[tuple[float, int, str, Item]] = []
@@ -243,7 +276,7 @@ def _reorder_as_parsed(table: Table) -> float:
         if isinstance(item, Entry):
             at = own
         elif isinstance(item, Table) and item.dotted:
-            _reorder_as_parsed(item)
+            _reorder_as_parsed(item, own)
             at = own
         elif isinstance(item, Table):
             at = _reorder_as_parsed(item)
@@ -256,30 +289,41 @@ def _reorder_as_parsed(table: Table) -> float:
     return first
 
 
-def _settle_entry(key_path: list[str], entry: Entry) -> None:
+def _settle_entry(key: str, entry: Entry) -> None:
     if entry.key_text is None:
-        entry.key_text = ".".join(key_repr(k) for k in key_path)
+        entry.key_text = key_repr(key)
     if entry.key_suffix is None:
         entry.key_suffix = DEFAULT_KEY_SUFFIX
     if entry.value_prefix is None:
         entry.value_prefix = DEFAULT_VALUE_PREFIX
 
 
-def _collect_values(table: Table, parents: list[str], out: list[tuple[list[str], str, Entry]]) -> None:
+def _collect_values(table: Table, parents: _Parents, out: list[tuple[_Parents, str, Entry]]) -> None:
     """The key/value lines of ``table`` in order, dotted ones included: (dotted parents, key, entry)."""
     for key, item in table.items.items():
         if type(item) is Entry:
             out.append((parents, key, item))
         elif type(item) is Table and item.dotted:
-            _collect_values(item, [*parents, key], out)
+            _collect_values(item, [*parents, (key, item)], out)
 
 
-def _render_entry(parents: list[str], key: str, entry: Entry) -> str:
+def _key_text(parents: _Parents, key: str, entry: Entry) -> str:
+    """The key of a line as the reference writes it: each dotted table's part as first written
+    (the spacing after a '.' shown for all but the first part), then the entry's own part."""
+    leaf = key_repr(key) if entry.key_text is None else entry.key_text
+    if not parents:
+        return leaf
+    parts = []
+    for index, (name, table) in enumerate(parents):
+        text = key_repr(name) if table.dotted_text is None else table.dotted_text
+        parts.append(text if index == 0 else table.dotted_prefix + text)
+    return ".".join([*parts, leaf])
+
+
+def _render_entry(parents: _Parents, key: str, entry: Entry) -> str:
     if entry.line is not None:
         return entry.line
-    key_text = entry.key_text
-    if key_text is None:
-        key_text = ".".join(key_repr(k) for k in [*parents, key])
+    key_text = _key_text(parents, key, entry)
     key_suffix = DEFAULT_KEY_SUFFIX if entry.key_suffix is None else entry.key_suffix
     value_prefix = DEFAULT_VALUE_PREFIX if entry.value_prefix is None else entry.value_prefix
     prefix, suffix = entry.prefix or "", entry.value_suffix or ""

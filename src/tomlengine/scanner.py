@@ -10,7 +10,7 @@ from typing import Final
 from chamberlain.tomlengine.document import ArrayOfTables, Document, Entry, Table
 from chamberlain.tomlengine.values import BARE_KEY_CHARS
 
-__all__ = ["parse", "table_from_inline"]
+__all__ = ["DuplicateKeyError", "parse", "table_from_inline"]
 
 _BARE_SCALAR_END: Final = frozenset(" \t\r\n,]}#")
 _SPACE_DATETIME_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:")
@@ -23,6 +23,22 @@ _SIMPLE_ENTRY_RE: Final = re.compile(
     r"""([ \t]*)([A-Za-z0-9_-]+)([ \t]*)=([ \t]*)"""
     r"""("[^"\\\n]*"|'[^'\n]*'|[A-Za-z0-9_+.:-]+)([ \t]*(?:#[^\n]*)?)(?:\n|\Z)"""
 )
+
+
+class DuplicateKeyError(ValueError):
+    """A text ``tomllib`` reads but the reference's parser refuses: a dotted key whose table path
+    ends in a table a ``[header]`` below it created (``[a.b.c]`` ... ``[a]`` ``b.x = 1``). The
+    reference answers ``<path>:<line>:<column>: duplicate key``, the column of the key's last part."""
+
+    def __init__(self, line: int, column: int) -> None:
+        super().__init__(f"{line}:{column}: duplicate key")
+        self.line = line
+        self.column = column
+
+    @classmethod
+    def at(cls, text: str, offset: int) -> DuplicateKeyError:
+        line_start = text.rfind("\n", 0, offset) + 1
+        return cls(text.count("\n", 0, offset) + 1, offset - line_start + 1)
 
 
 class _Scanner:
@@ -82,14 +98,24 @@ class _Scanner:
 
     def scan_key(self, i: int) -> tuple[int, list[str]]:
         """A possibly dotted key starting at ``i``: (end of its last part, names)."""
+        end, names, _, _ = self.scan_key_parts(i)
+        return end, names
+
+    def scan_key_parts(self, i: int) -> tuple[int, list[str], list[int], list[int]]:
+        """A possibly dotted key starting at ``i``: (end of its last part, names, their starts,
+        the offsets of the '.' before each name, -1 for the first)."""
         names: list[str] = []
+        starts: list[int] = []
+        dots = [-1]
         while True:
             i = self.skip_ws(i)
+            starts.append(i)
             end, name = self.scan_simple_key(i)
             names.append(name)
             after = self.skip_ws(end)
             if self.char(after) != ".":
-                return end, names
+                return end, names, starts, dots
+            dots.append(after)
             i = after + 1
 
     def scan_value(self, i: int) -> int:
@@ -160,7 +186,9 @@ class _Scanner:
 
 
 def parse(text: str) -> Document:
-    """The document model of ``text`` (valid TOML); ``parse(t).render() == t``."""
+    """The document model of ``text`` (valid TOML); ``parse(t).render() == t``, except where the
+    reference rewrites a dotted key (a table respelled after its first mention, a key through a
+    table a header made). Raises :class:`DuplicateKeyError` where the reference refuses the text."""
     scan = _Scanner(text)
     root = Table(position=0)
     current = root
@@ -203,20 +231,23 @@ def parse(text: str) -> Document:
             current.header_text = text[start:header_end]
             current.header_suffix = text[header_end:content_end]
             continue
-        key_end, names = scan.scan_key(start)
+        key_end, names, starts, dots = scan.scan_key_parts(start)
+        parent = _dotted_parent(current, names[:-1], (text, starts, dots))
+        if names[:-1] and not parent.dotted:
+            raise DuplicateKeyError.at(text, starts[-1])
         equals = scan.skip_ws(key_end)
         value_start = scan.skip_ws(equals + 1)
         value_end = scan.scan_value(value_start)
         content_end, pos = scan.line_end(value_end)
         entry = Entry(
             prefix=prefix,
-            key_text=text[start:key_end],
+            key_text=text[dots[-1] + 1 : key_end] if len(names) > 1 else text[start:key_end],
             key_suffix=text[key_end:equals],
             value_prefix=text[equals + 1 : value_start],
             value_text=text[value_start:value_end],
             value_suffix=text[value_end:content_end],
         )
-        _dotted_parent(current, names[:-1]).items[names[-1]] = entry
+        parent.items[names[-1]] = entry
     return Document(root=root, trailing="".join(pending))
 
 
@@ -250,11 +281,22 @@ def _open_header(root: Table, names: list[str], is_array: bool, position: int) -
     return table
 
 
-def _dotted_parent(table: Table, names: list[str]) -> Table:
-    for name in names:
+def _dotted_parent(
+    table: Table, names: list[str], written: tuple[str, list[int], list[int]] | None = None
+) -> Table:
+    """The table a key with dotted parents ``names`` goes in. A dotted table made here keeps its
+    part of the key as ``written`` (text, starts and dots of the key's parts); later mentions of
+    it show that text. A dotted key that runs through an implicit table a header made (``b.y.x
+    = 1`` in ``[a]`` after ``[a.b.c]``) is rendered under that table's own header, as ``y.x = 1``
+    (the reference's): only the dotted tables below it are part of the rendered key."""
+    for index, name in enumerate(names):
         item = table.items.get(name)
         if not isinstance(item, Table):
             item = Table(implicit=True, dotted=True)
+            if written is not None:
+                text, starts, dots = written
+                item.dotted_text = text[starts[index] : dots[index + 1]]
+                item.dotted_prefix = text[dots[index] + 1 : starts[index]]
             table.items[name] = item
         table = item
     return table
