@@ -315,7 +315,8 @@ class ConfigStore:
             except OSError as exc:
                 logger.info("cannot persist %s: %s", self.user_path, exc)
                 raise _persist_error(self.user_path) from None
-            self.loader.cache.put(self.user_path, on_disk)
+            if doc.reload_error() is None:  # else the next load reads the file and refuses it
+                self.loader.cache.put(self.user_path, on_disk)
             settled = doc.settled_model()
             self._spare = (new_text, settled) if settled is not None else None
         status, overridden = _override_status(paths, new_user, [*above])

@@ -10,6 +10,7 @@ import re
 import tomllib
 from typing import Any, Final
 
+from chamberlain import tomlengine
 from chamberlain.errors import TomlParseError
 from chamberlain.tomlengine.fastload import fast_loads
 
@@ -37,6 +38,9 @@ _FREEFORM_JSON_TABLES: Final = frozenset({"desktop"})
 _LOSSY_DATETIME_RE: Final = re.compile(r"[0-9]:[0-9]{2}\.[0-9]{7}|[+-]00:00")
 #: Where a TOML datetime may be (or a string that looks like one: then the slower walk runs).
 _DATETIME_RE: Final = re.compile(r"[0-9]-[0-9]{2}-[0-9]|[0-9]:[0-9]{2}:")
+#: A line whose key is dotted (``a.b = 1``, ``"a" . b = 1``): only such files are checked for the
+#: reference's rule on dotted keys into tables a header made.
+_DOTTED_KEY_LINE_RE: Final = re.compile(r"^[ \t]*[^#\[\s=][^=\n]*\.[^\n]*=", re.MULTILINE)
 _TOMLLIB_POSITION_RE: Final = re.compile(r"^(.*?)(?: \(at line (\d+), column (\d+)\))?$", re.DOTALL)
 
 
@@ -48,9 +52,15 @@ def load_toml(text: str, path: str) -> dict[str, Any]:
     if plain is not None:
         return plain
     try:
-        return tomllib.loads(body)
+        plain = tomllib.loads(body)
     except tomllib.TOMLDecodeError as exc:
         raise _syntax_error(body, path, exc) from None
+    if _DOTTED_KEY_LINE_RE.search(body):  # a rule tomllib does not check (see DuplicateKeyError)
+        try:
+            tomlengine.parse(body.replace("\r\n", "\n"))
+        except tomlengine.DuplicateKeyError as exc:
+            raise TomlParseError(path, exc.line, exc.column, "duplicate key") from None
+    return plain
 
 
 def _syntax_error(text: str, path: str, exc: tomllib.TOMLDecodeError) -> TomlParseError:
