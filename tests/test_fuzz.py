@@ -342,7 +342,7 @@ def _run(frames: list[tuple[int, bytes]]) -> tuple[int, list[str]]:
 # -- the suite's test ------------------------------------------------------------------------------
 
 
-_FUZZ: Final = settings(max_examples=SUITE_EXAMPLES, deadline=None, derandomize=True,
+_FUZZ: Final = settings(max_examples=SUITE_EXAMPLES, deadline=None, derandomize=True, database=None,
                         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
