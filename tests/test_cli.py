@@ -19,6 +19,7 @@ INIT = b'{"id":0,"method":"initialize","params":{"clientInfo":{"name":"h","versi
 
 
 def run(tmp_path: Path, *args: str, stdin: bytes = b"", **env: str) -> subprocess.CompletedProcess[bytes]:
+    """``python -m chamberlain *args`` on a home and system directory under ``tmp_path``."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("CODEX_", "CHAMBERLAIN_", "RUST_LOG", "LOG_"))}
     base.update(CODEX_HOME=str(tmp_path / "home"), CHAMBERLAIN_SYSTEM_CONFIG_DIR=str(tmp_path / "etc"), **env)
     return subprocess.run([sys.executable, "-m", "chamberlain", *args], input=stdin, capture_output=True,
@@ -101,7 +102,7 @@ def test_with_log_format_json_every_stderr_line_of_a_session_is_json(tmp_path: P
 def test_with_log_format_json_start_up_errors_are_json_too(
     tmp_path: Path, args: list[str], env: dict[str, str], status: int, first: str
 ) -> None:
-    proc = run(tmp_path, *args, LOG_FORMAT="json", **env)
+    proc = run(tmp_path, *args, LOG_FORMAT="json", CHAMBERLAIN_LOG=env.get("CHAMBERLAIN_LOG", ""))
     assert proc.returncode == status
     records = _json_lines(proc.stderr)
     assert records[0]["level"] == "ERROR"

@@ -22,7 +22,7 @@ def _embedding_program() -> str:
     section = section[: section.index("\n## ", 1)]
     blocks = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
     assert len(blocks) == 1, "the Embedding section has one program"
-    return blocks[0]
+    return str(blocks[0])
 
 
 def test_the_embedding_example_runs_as_pasted(tmp_path: Path) -> None:
