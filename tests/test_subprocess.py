@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,8 +16,10 @@ TIMEOUT_S = 20
 
 
 def server_command() -> list[str]:
-    exe = shutil.which("chamberlain")
-    return [exe, "app-server"] if exe else [sys.executable, "-m", "chamberlain", "app-server"]
+    """The ``chamberlain`` script installed beside this interpreter (not whichever one is first on
+    PATH, which may belong to another checkout), else ``python -m chamberlain``."""
+    script = Path(sys.executable).with_name("chamberlain")
+    return [str(script), "app-server"] if script.is_file() else [sys.executable, "-m", "chamberlain", "app-server"]
 
 
 def start(home: Path, etc: Path, *args: str) -> subprocess.Popen[bytes]:
