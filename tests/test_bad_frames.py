@@ -8,6 +8,10 @@ Each case was checked on codex 0.169.0 (``codex app-server`` on stdio): the refe
 from __future__ import annotations
 
 import logging
+import shlex
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -126,3 +130,21 @@ async def test_valid_utf8_beyond_ascii_is_served(session: Any) -> None:
     async with session() as c:
         await c.send_raw('{"id":1,"method":"config/read","params":{},"x":"é — 漢字 🎉"}'.encode())
         assert "result" in await c.response(1)
+
+
+_ROOT = Path(__file__).resolve().parent.parent
+_REPLAY = _ROOT.parent / "shared" / "refpeer" / "replay.py"
+
+
+@pytest.mark.skipif(not _REPLAY.is_file(), reason="shared/refpeer is not beside the project")
+def test_bad_frames_replay_shows_no_difference_from_the_reference(reference_binary: Path) -> None:
+    """``frame_scenarios/bad-frames.jsonl`` against the real codex, run with the chamberlain beside
+    this interpreter (tests/test_scenarios.py takes the first one on PATH, maybe another checkout)."""
+    script = Path(sys.executable).with_name("chamberlain")
+    server = [str(script), "app-server"] if script.is_file() else [sys.executable, "-m", "chamberlain", "app-server"]
+    scenario = _ROOT / "tests" / "frame_scenarios" / "bad-frames.jsonl"
+    proc = subprocess.run(
+        [sys.executable, str(_REPLAY), "--diff", "--a", "ref", "--b", shlex.join(server), str(scenario)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
