@@ -2,6 +2,10 @@
 
 Only argparse is imported before the arguments are read; trio, msgspec and tomlkit load when the
 server starts (start-up time is dominated by imports).
+
+Exit status: 0 normal stop, 1 refused start, 2 usage error (``EXIT_*``). With ``LOG_FORMAT=json``
+every line this process writes on stderr is one JSON object, argparse's errors included (``--help``
+and ``--version`` print plain text on stdout).
 """
 
 from __future__ import annotations
@@ -11,10 +15,18 @@ import json
 import logging
 import os
 import sys
+import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, NoReturn
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_REFUSED", "EXIT_USAGE"]
+
+#: Exit statuses: a normal stop (EOF on stdin, SIGINT, SIGTERM), a refused start (invalid
+#: requirements, malformed ``-c``, an unsupported transport), a usage error (argparse's own).
+EXIT_OK: Final = 0
+EXIT_REFUSED: Final = 1
+EXIT_USAGE: Final = 2
 
 ENV_SYSTEM_DIR = "CHAMBERLAIN_SYSTEM_CONFIG_DIR"
 _LEVELS = {
@@ -28,9 +40,57 @@ _LEVELS = {
 }
 
 
+class _UsageError(Exception):
+    """A start-up error that is the user's to fix in the command or environment (exit 2)."""
+
+
+def _json_output(env: Mapping[str, str]) -> bool:
+    return env.get("LOG_FORMAT", "").lower() == "json"
+
+
+def _record(level: str, message: str, target: str = "chamberlain") -> str:
+    out = {"timestamp": time.strftime("%Y-%m-%dT%H:%M:%S"), "level": level, "target": target, "message": message}
+    return json.dumps(out)
+
+
+def _say(level: str, message: str) -> None:
+    """One line on stderr from the CLI itself: plain text, or a JSON record with LOG_FORMAT=json."""
+    text = _record(level, message) if _json_output(os.environ) else message
+    print(text, file=sys.stderr, flush=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose errors are JSON records when LOG_FORMAT=json (exit 2 either way)."""
+
+    def error(self, message: str) -> NoReturn:
+        if _json_output(os.environ):
+            text = f"{self.prog}: error: {message}"
+            print(_record("ERROR", text, "chamberlain.cli"), file=sys.stderr)
+            print(_record("INFO", self.format_usage().strip(), "chamberlain.cli"), file=sys.stderr)
+            sys.exit(EXIT_USAGE)
+        super().error(message)
+
+
+def _frame_limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of bytes, got {value}")
+    return value
+
+
+def _version() -> str:
+    from chamberlain import REFERENCE_VERSION, __version__
+
+    return f"chamberlain {__version__} (codex-cli {REFERENCE_VERSION} wire protocol)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chamberlain", description="codex app-server compatible config server")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="chamberlain", description="codex app-server compatible config server")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     app = sub.add_parser("app-server", help="run the JSON-RPC server")
     app.add_argument("--listen", default="stdio://", metavar="URL",
                      help="transport endpoint (default stdio://; the only one served so far)")
@@ -45,9 +105,19 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--system-config-dir", metavar="DIR", default=None,
                      help=f"directory of config.toml, managed_config.toml and requirements.toml "
                           f"(default: ${ENV_SYSTEM_DIR}, else /etc/codex)")
-    app.add_argument("--max-frame-bytes", type=int, default=64 * 1024 * 1024, metavar="N",
-                     help="largest incoming message in bytes; larger ones are dropped (default 64 MiB)")
+    app.add_argument("--max-frame-bytes", type=_frame_limit, default=64 * 1024 * 1024, metavar="N",
+                     help="largest incoming message in bytes (> 0); larger ones are dropped (default 64 MiB)")
     return parser
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    """Parse; an unknown argument after ``app-server`` is reported with the ``app-server`` usage."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        sub.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def _session_flags(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
@@ -77,44 +147,63 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(out)
 
 
-def _configure_logging(env: dict[str, str]) -> None:
+def _log_levels(env: Mapping[str, str]) -> dict[str, int]:
+    """Logger name -> level from CHAMBERLAIN_LOG (strict: an unknown level is a usage error), else
+    RUST_LOG (lenient: it is shared with other programs, so directives for them are skipped)."""
+    strict = bool(env.get("CHAMBERLAIN_LOG"))
     spec = env.get("CHAMBERLAIN_LOG") or env.get("RUST_LOG") or "warn"
-    level = logging.WARNING
-    for part in spec.split(","):
-        target, _, value = part.strip().rpartition("=")
-        if target in ("", "chamberlain") and value.lower() in _LEVELS:
-            level = _LEVELS[value.lower()]
+    levels = {"chamberlain": logging.WARNING}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        target, _, value = part.rpartition("=")
+        target = target or "chamberlain"
+        level = _LEVELS.get(value.lower())
+        known = target == "chamberlain" or target.startswith("chamberlain.")
+        if strict and (level is None or not known):
+            raise _UsageError(
+                f"Error: CHAMBERLAIN_LOG: cannot use `{part}`: expected [chamberlain[.module]=]LEVEL, "
+                f"LEVEL one of {', '.join(_LEVELS)}"
+            )
+        if level is not None and known:
+            levels[target] = level
+    return levels
+
+
+def _configure_logging(env: Mapping[str, str]) -> None:
+    levels = _log_levels(env)
     handler = logging.StreamHandler(sys.stderr)
-    if env.get("LOG_FORMAT", "").lower() == "json":
+    if _json_output(env):
         handler.setFormatter(_JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("chamberlain")
     root.handlers[:] = [handler]
-    root.setLevel(level)
     root.propagate = False
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     env = dict(os.environ)
-    _configure_logging(env)
+    try:
+        _configure_logging(env)
+    except _UsageError as exc:
+        _say("ERROR", str(exc))
+        return EXIT_USAGE
+    args = _parse(argv)
     if args.listen not in ("stdio://", "stdio"):
-        print(f"Error: --listen {args.listen} is not supported by this version of Chamberlain "
-              "(stdio:// is)", file=sys.stderr)
-        return 1
+        _say("ERROR", f"Error: --listen {args.listen} is not supported by this version of Chamberlain (stdio:// is)")
+        return EXIT_REFUSED
     codex_home = Path(env.get("CODEX_HOME") or Path.home() / ".codex").expanduser().absolute()
     system_dir = Path(args.system_config_dir or env.get(ENV_SYSTEM_DIR) or "/etc/codex").absolute()
     try:
         session_flags = _session_flags(args)
         codex_home.mkdir(parents=True, exist_ok=True)
     except SystemExit as exc:
-        print(exc, file=sys.stderr)
-        return 1
+        _say("ERROR", str(exc))
+        return EXIT_REFUSED
     except OSError as exc:
-        print(f"Error: cannot create CODEX_HOME {codex_home}: {exc}", file=sys.stderr)
-        return 1
-    print(f"chamberlain app-server: CODEX_HOME={codex_home} (listening on stdio)", file=sys.stderr, flush=True)
+        _say("ERROR", f"Error: cannot create CODEX_HOME {codex_home}: {exc}")
+        return EXIT_REFUSED
 
     from chamberlain.actors.server import Server, Settings
     from chamberlain.errors import RequirementsError
@@ -124,8 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server.check_startup()
     except RequirementsError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 1
+        _say("ERROR", f"Error: {exc}")
+        return EXIT_REFUSED
+    _say("INFO", f"chamberlain app-server: CODEX_HOME={codex_home} (listening on stdio)")
     return _run_stdio(server, args.max_frame_bytes)
 
 
@@ -141,10 +231,15 @@ def _run_stdio(server: Any, max_frame_bytes: int) -> int:
 
             async def stop_on_signal() -> None:
                 with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                    stopping = False
                     async for signum in signals:
-                        logging.getLogger("chamberlain").info("stopping on signal %d", signum)
-                        nursery.cancel_scope.cancel(reason=f"signal {signum}")
-                        return
+                        if not stopping:  # the first signal stops gracefully: what was received is answered
+                            logging.getLogger("chamberlain").info("stopping on signal %d", signum)
+                            server.stop()
+                            stopping = True
+                        else:  # a second one does not wait
+                            nursery.cancel_scope.cancel(reason=f"second signal {signum}")
+                            return
 
             nursery.start_soon(stop_on_signal)
             stdin = trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
@@ -154,7 +249,7 @@ def _run_stdio(server: Any, max_frame_bytes: int) -> int:
             nursery.cancel_scope.cancel(reason="stdin closed")
 
     trio.run(serve)
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

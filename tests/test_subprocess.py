@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +16,10 @@ TIMEOUT_S = 20
 
 
 def server_command() -> list[str]:
-    exe = shutil.which("chamberlain")
-    return [exe, "app-server"] if exe else [sys.executable, "-m", "chamberlain", "app-server"]
+    """The ``chamberlain`` script installed beside this interpreter (not whichever one is first on
+    PATH, which may belong to another checkout), else ``python -m chamberlain``."""
+    script = Path(sys.executable).with_name("chamberlain")
+    return [str(script), "app-server"] if script.is_file() else [sys.executable, "-m", "chamberlain", "app-server"]
 
 
 def start(home: Path, etc: Path, *args: str) -> subprocess.Popen[bytes]:
@@ -45,8 +45,7 @@ def call(proc: subprocess.Popen[bytes], frame: dict[str, Any]) -> dict[str, Any]
 
 def test_a_host_drives_a_session_over_stdio_and_eof_exits_zero(tmp_path: Path) -> None:
     home = tmp_path / "fresh-home"  # does not exist yet: the server creates it
-    proc = start(home, tmp_path / "etc")
-    try:
+    with start(home, tmp_path / "etc") as proc:
         init = call(proc, {"id": 0, "method": "initialize", "params": {"clientInfo": {"name": "host", "version": "2"}}})
         assert init["result"]["codexHome"] == str(home)
         read = call(proc, {"id": 1, "method": "config/read", "params": {"includeLayers": True}})
@@ -59,48 +58,32 @@ def test_a_host_drives_a_session_over_stdio_and_eof_exits_zero(tmp_path: Path) -
         assert proc.stdin is not None
         proc.stdin.close()
         assert proc.wait(TIMEOUT_S) == 0
-    finally:
-        proc.kill()
-    assert proc.stderr is not None
-    assert f"CODEX_HOME={home}" in proc.stderr.read().decode()
+        assert proc.stderr is not None
+        assert f"CODEX_HOME={home}" in proc.stderr.read().decode()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_stops_the_server_cleanly(tmp_path: Path, signum: int) -> None:
-    proc = start(tmp_path / "home", tmp_path / "etc")
-    try:
+    with start(tmp_path / "home", tmp_path / "etc") as proc:
         call(proc, {"id": 0, "method": "initialize", "params": {"clientInfo": {"name": "host", "version": "2"}}})
         proc.send_signal(signum)
         assert proc.wait(TIMEOUT_S) == 0
-    finally:
-        proc.kill()
-    assert proc.stderr is not None
-    assert "Traceback" not in proc.stderr.read().decode()
+        assert proc.stderr is not None
+        assert "Traceback" not in proc.stderr.read().decode()
 
 
 def test_invalid_requirements_refuse_to_start(tmp_path: Path) -> None:
     etc = tmp_path / "etc"
     etc.mkdir()
     (etc / "requirements.toml").write_text('allowed_sandbox_modes = ["workspace-write"]\n')
-    proc = start(tmp_path / "home", etc)
-    out, err = proc.communicate(timeout=TIMEOUT_S)
+    with start(tmp_path / "home", etc) as proc:
+        out, err = proc.communicate(timeout=TIMEOUT_S)
     assert proc.returncode == 1
     assert out == b""
     assert err.decode().splitlines()[-1] == (
         "Error: invalid value for `allowed_sandbox_modes`: `[WorkspaceWrite]` is not in the allowed set "
         f"must include 'read-only' to allow any PermissionProfile (set by {etc / 'requirements.toml'})"
     )
-
-
-def test_startup_to_initialize_reply_is_quick(tmp_path: Path) -> None:
-    """Not a timing target (those live in bench/): a bound that catches an import-time regression."""
-    began = time.monotonic()
-    proc = start(tmp_path / "home", tmp_path / "etc")
-    try:
-        call(proc, {"id": 0, "method": "initialize", "params": {"clientInfo": {"name": "h", "version": "1"}}})
-    finally:
-        proc.kill()
-    assert time.monotonic() - began < TIMEOUT_S
 
 
 def test_log_format_json_writes_one_json_object_per_stderr_line(tmp_path: Path) -> None:
@@ -123,8 +106,8 @@ def test_log_format_json_writes_one_json_object_per_stderr_line(tmp_path: Path) 
     ],
 )
 def test_malformed_overrides_refuse_to_start(tmp_path: Path, override: str, message: str) -> None:
-    proc = start(tmp_path / "home", tmp_path / "etc", "-c", override)
-    out, err = proc.communicate(timeout=TIMEOUT_S)
+    with start(tmp_path / "home", tmp_path / "etc", "-c", override) as proc:
+        out, err = proc.communicate(timeout=TIMEOUT_S)
     assert (proc.returncode, out) == (1, b"")
     assert err.decode().splitlines()[-1] == message
 
