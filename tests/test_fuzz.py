@@ -28,13 +28,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
-import pytest
 import trio
 import trio.testing
 from chamberlain.actors.server import Server, Settings
 from chamberlain.actors.transports import LineTransport
 from chamberlain.protocol.codec import NotAMessage, Request, classify
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 #: Examples per run inside the suite; the full campaign runs outside it (module docstring).
@@ -117,7 +116,7 @@ Mutation = Callable[[random.Random, dict[str, Any], bool], bytes]
 
 
 def _numbers_here(full: bool, path: tuple[Any, ...]) -> bool:
-    """Numbers beyond range go into params only in the full campaign (see the xfail test)."""
+    """Numbers beyond range go into params only in the full campaign (and its test below)."""
     return full or not path or path[0] != "params"
 
 
@@ -353,12 +352,7 @@ def test_bad_frames_one_at_a_time_never_kill_the_server(rng: random.Random, coun
     assert _run(frames) == (0, [])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="numbers beyond range inside params raise in protocol/decode.py (helper valid) and mixed "
-    "arrays raise TypeError in the store: remove this mark when they are fixed",
-)
-@settings(_FUZZ, phases=(Phase.explicit, Phase.generate))  # fails fast: nothing to shrink for a known failure
+@settings(_FUZZ)
 @given(st.randoms(use_true_random=False), st.integers(1, 3))
 def test_bad_frames_with_out_of_range_numbers_in_params_never_kill_the_server(
     rng: random.Random, count: int

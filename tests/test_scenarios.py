@@ -7,7 +7,6 @@ Runs ``shared/refpeer/replay.py --diff`` and so needs the real codex 0.169.0 ins
 from __future__ import annotations
 
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,8 +26,9 @@ pytestmark = pytest.mark.skipif(not REPLAY.is_file(), reason="shared/refpeer is 
 
 
 def _chamberlain() -> str:
-    exe = shutil.which("chamberlain")
-    argv = [exe, "app-server"] if exe else [sys.executable, "-m", "chamberlain", "app-server"]
+    """This interpreter's Chamberlain (not whichever one comes first on PATH)."""
+    beside = Path(sys.executable).with_name("chamberlain")
+    argv = [str(beside), "app-server"] if beside.is_file() else [sys.executable, "-m", "chamberlain", "app-server"]
     return shlex.join(argv)
 
 
