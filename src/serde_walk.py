@@ -270,7 +270,7 @@ def _map_error(value: Any, vt: mi.Type, path: str) -> SerdeError | None:
 
 
 def _has_seq_default(f: mi.Field) -> bool:
-    return f.default is not NODEFAULT and f.default is not None or f.default_factory is not NODEFAULT
+    return (f.default is not NODEFAULT and f.default is not None) or f.default_factory is not NODEFAULT
 
 
 def _struct_error(value: Any, t: mi.StructType, path: str) -> SerdeError | None:

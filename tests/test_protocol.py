@@ -214,13 +214,17 @@ async def test_two_servers_in_one_process_keep_their_own_homes_and_flags(tmp_pat
         harness.Settings(homes[0], tmp_path / "etc", (("review_model", '"r0"'),), environ={}),
         harness.Settings(homes[1], tmp_path / "etc", (), environ={}),
     ]
-    async with harness.open_server(settings[0]) as s0, harness.open_server(settings[1]) as s1:
-        async with harness.connect(s0) as c0, harness.connect(s1) as c1:
-            await c0.initialize()
-            await c1.initialize()
-            await c0.result("experimentalFeature/enablement/set", {"enablement": {"memories": True}})
-            r0 = (await c0.result("config/read", {}))["config"]
-            r1 = (await c1.result("config/read", {}))["config"]
+    async with (
+        harness.open_server(settings[0]) as s0,
+        harness.open_server(settings[1]) as s1,
+        harness.connect(s0) as c0,
+        harness.connect(s1) as c1,
+    ):
+        await c0.initialize()
+        await c1.initialize()
+        await c0.result("experimentalFeature/enablement/set", {"enablement": {"memories": True}})
+        r0 = (await c0.result("config/read", {}))["config"]
+        r1 = (await c1.result("config/read", {}))["config"]
     assert (r0["model"], r0["review_model"], r0["features"]["memories"]) == ("model-0", "r0", True)
     assert (r1["model"], r1["review_model"], r1["features"]["memories"]) == ("model-1", None, False)
 

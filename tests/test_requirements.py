@@ -303,7 +303,7 @@ def test_forced_login_method_alone_narrows_the_default(tmp_path: Path) -> None:
 def test_forced_login_method_outside_the_allowed_list_refuses_to_start(tmp_path: Path) -> None:
     req = _load(tmp_path, 'allowed_login_methods = ["api"]')
     with pytest.raises(
-        RequirementsError, match="^authentication requirements do not permit any usable login method$"
+        RequirementsError, match=r"^authentication requirements do not permit any usable login method$"
     ):
         req.wire({"forced_login_method": "chatgpt"})
 

@@ -156,12 +156,11 @@ async def test_enablement_is_shared_by_every_connection_of_a_server(
     codex_home: Path, system_dir: Path, harness: Any
 ) -> None:
     settings = harness.Settings(codex_home, system_dir, environ={})
-    async with harness.open_server(settings) as server:
-        async with harness.connect(server) as a, harness.connect(server) as b:
-            await a.initialize()
-            await b.initialize()
-            await a.result("experimentalFeature/enablement/set", {"enablement": {"remote_control": True}})
-            assert (await b.result("config/read", {}))["config"]["features"]["remote_control"] is True
+    async with harness.open_server(settings) as server, harness.connect(server) as a, harness.connect(server) as b:
+        await a.initialize()
+        await b.initialize()
+        await a.result("experimentalFeature/enablement/set", {"enablement": {"remote_control": True}})
+        assert (await b.result("config/read", {}))["config"]["features"]["remote_control"] is True
 
 
 async def test_a_pinned_feature_no_layer_sets_is_not_added_to_config(session: Any, system_dir: Path) -> None:

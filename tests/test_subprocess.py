@@ -38,7 +38,7 @@ def call(proc: subprocess.Popen[bytes], frame: dict[str, Any]) -> dict[str, Any]
     while True:
         line = proc.stdout.readline()
         assert line, "server closed stdout"
-        msg = json.loads(line)
+        msg: dict[str, Any] = json.loads(line)
         if msg.get("id") == frame["id"] and "method" not in msg:
             return msg
 
