@@ -385,3 +385,22 @@ def test_granular_approval_policy_is_a_newtype_variant() -> None:
         "invalid type: integer `5`, expected struct GranularApprovalConfig",
         "approval_policy",
     )
+
+
+def test_positional_form_too_long_and_map_keys_inside_it() -> None:
+    """Observed on codex-cli 0.169.0: an over-long positional form is the toml crate's array error
+    at the struct's path; map keys inside a positional element still extend the path."""
+    assert error_of({"feedback": [True, "x"]}) == ("invalid length 2, expected fewer elements in array", "feedback")
+    assert error_of({"orchestrator": [[True, "x"]]}) == (
+        "invalid length 2, expected fewer elements in array",
+        "orchestrator",
+    )
+    assert error_of({"history": ["none", 5, 7]}) == ("invalid length 3, expected fewer elements in array", "history")
+    assert error_of({"computer_use": {"windows": [{"a": "b"}]}}) == (
+        "unknown variant `b`, expected `allow` or `deny`",
+        "computer_use.windows.a",
+    )
+    assert error_of({"computer_use": {"windows": [{"a": {}}]}}) == (
+        "wanted exactly 1 element, found 0 elements",
+        "computer_use.windows.a",
+    )

@@ -6,7 +6,7 @@
 error wording. `unknown_keys` lists the keys of one layer that the model ignores.
 
 Every fact below was observed on the reference binary (``config/read`` on crafted files); the schema
-is a table of small type descriptors interpreted by one decoder, not a chain of special cases.
+is a tree of msgspec Structs checked by the shared serde walker and rendered by ``msgspec.convert``.
 Quirks worth knowing, all observed:
 
 * a TOML datetime reads as its TOML text wherever a string is expected (``model = 1979-05-27``
@@ -23,225 +23,362 @@ Quirks worth knowing, all observed:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Final
+from typing import Annotated, Any, ClassVar, Final, Literal
 
+import msgspec
 from chamberlain.errors import ConfigModelError
+from chamberlain.serde_walk import type_info, unknown_fields
 from chamberlain.store.model_schema import (
-    _AGENTS,
-    _ANALYTICS,
-    _APPS,
-    _AUDIO,
-    _AUTO_REVIEW,
-    _BROWSER_USE,
-    _COMPUTER_USE,
-    _FEATURE_TOGGLE,
-    _GHOST_SNAPSHOT,
-    _HISTORY,
-    _HOOKS,
-    _MARKETPLACE,
-    _MEMORIES,
-    _NOTICE,
-    _OTEL,
-    _PERSONALITY,
-    _PLUGIN,
-    _PROFILE,
-    _REALTIME,
-    _REVIEWER,
-    _SANDBOX_MODE,
-    _SANDBOX_WORKSPACE_WRITE,
-    _SHELL_ENVIRONMENT_POLICY,
-    _SKILLS,
-    _SUMMARY,
-    _TOOL_SUGGEST,
-    _TOOLS_TYPED,
-    _TUI,
-    _VERBOSITY,
-    _WEB_SEARCH_MODE,
-    _WINDOWS,
+    _ALWAYS_AUTO_NEVER,
+    _PICKER_VIEW,
+    PERSONALITY,
+    REVIEWER,
+    SANDBOX_MODE,
+    SUMMARY,
+    VERBOSITY,
+    WEB_SEARCH_MODE,
+    AgentsToml,
+    AnalyticsConfigToml,
+    AppsConfigToml,
+    AutoReviewToml,
+    BrowserUseConfigToml,
+    ComputerUseConfigToml,
+    FeatureToggleToml,
+    FeedbackConfigToml,
+    GhostSnapshotToml,
+    History,
+    HooksToml,
+    MemoriesToml,
+    Notice,
+    OtelConfigToml,
+    RealtimeAudioToml,
+    RealtimeToml,
+    SandboxWorkspaceWrite,
+    ShellEnvironmentPolicyTomlRaw,
+    ToolsToml,
+    WindowsToml,
 )
 from chamberlain.store.model_shapes import (
-    _MCP_FIELD_NAMES,
-    _decode_approval_policy,
-    _decode_enterprise_auth,
-    _decode_features,
-    _decode_mcp_server,
-    _decode_model_providers,
-    _decode_thread_store,
-    _decode_workspace_ids,
-    _record,
+    KEYMAP_DEFAULT,
+    ApprovalPolicy,
+    Features,
+    Keymap,
+    McpEnterpriseManagedAuthConfig,
+    McpServer,
+    ModelProviders,
+    Notifications,
+    PermissionProfileToml,
+    QuickDial,
+    ScrollSpeed,
+    ThreadStore,
+    ToolSuggestDisabledTool,
+    ToolSuggestDiscoverable,
+    WorkspaceIds,
 )
 from chamberlain.store.model_spec import (
-    _BOOL,
-    _PATH,
-    _STR,
-    _Any,
-    _Ctx,
-    _Custom,
-    _decode,
-    _Enum,
-    _Int,
-    _join,
-    _Map,
-    _Null,
-    _opt,
-    _plain,
+    AT_PARENT,
+    AT_SELF,
+    I64,
+    NONZERO_U64,
+    U8,
+    U16,
+    U32,
+    U64,
+    USIZE,
+    AbsPath,
     _prepare,
-    _s,
-    _Seq,
-    _Spec,
-    _Struct,
+    enum,
+    read_as,
+    struct_text,
     toml_datetime_text,
 )
 
-__all__ = ["render_config", "unknown_keys", "toml_datetime_text"]
+__all__ = ["render_config", "toml_datetime_text", "unknown_keys"]
+
+_Effects = ("starfield", "shimmer", "welcome", "effort", "progress", "title")
+_NotificationMethodL = Literal["auto", "osc9", "osc777", "bel"]
+_NotificationConditionL = Literal["unfocused", "always"]
+_RightClickL = Literal["auto", "on", "off"]
+_PetAnchorL = Literal["composer", "screen-bottom"]
+_GroupingL = Literal["project", "status", "model"]
+_ResumeCwdL = Literal["current", "session"]
+_SourceTypeL = Literal["git", "local"]
+_TrustL = Literal["trusted", "untrusted"]
+_TokenScopeL = Literal["total", "body_after_prefix"]
+_LoginL = Literal["chatgpt", "api"]
+_OauthStoreL = Literal["auto", "file", "keyring"]
+_OpenerL = Literal["vscode", "vscode-insiders", "windsurf", "cursor", "none"]
+_CliStoreL = Literal["file", "keyring", "auto", "ephemeral"]
 
 
-@dataclass(frozen=True)
-class _Member:
-    name: str
-    spec: _Spec
-    default: Any = None
+class TuiEffects(msgspec.Struct):
+    serde_default: ClassVar = True
+    starfield: bool = True
+    shimmer: bool = True
+    welcome: bool = True
+    effort: bool = True
+    progress: bool = True
+    title: bool = True
 
 
-# The 27 typed members of the wire `Config`, in their fixed order (spec §4.3).
-_TYPED: Final[tuple[_Member, ...]] = (
-    _Member("model", _STR),
-    _Member("review_model", _STR),
-    _Member("model_context_window", _Int("i64")),
-    _Member("model_auto_compact_token_limit", _Int("i64")),
-    _Member("model_auto_compact_token_limit_scope", _Enum(("total", "body_after_prefix"))),
-    _Member("model_provider", _STR),
-    _Member("approval_policy", _Custom(_decode_approval_policy)),
-    _Member("approvals_reviewer", _REVIEWER),
-    _Member("sandbox_mode", _SANDBOX_MODE),
-    _Member("sandbox_workspace_write", _SANDBOX_WORKSPACE_WRITE),
-    _Member("forced_chatgpt_workspace_id", _Custom(_decode_workspace_ids)),
-    _Member("forced_login_method", _Enum(("chatgpt", "api"))),
-    _Member("web_search", _WEB_SEARCH_MODE),
-    _Member("client_search_provider", _Null()),
-    _Member("tools", _TOOLS_TYPED),
-    _Member("instructions", _STR),
-    _Member("developer_instructions", _STR),
-    _Member("compact_prompt", _STR),
-    _Member("model_reasoning_effort", _STR),
-    _Member("model_reasoning_summary", _SUMMARY),
-    _Member("model_verbosity", _VERBOSITY),
-    _Member("service_tier", _STR),
-    _Member("analytics", _ANALYTICS),
-    _Member("apps", _APPS),
-    _Member("browser_use", _BROWSER_USE),
-    _Member("computer_use", _COMPUTER_USE),
-    _Member("desktop", _Map(_Any())),
-)
+class TuiRendering(msgspec.Struct):
+    serde_default: ClassVar = True
+    mermaid: bool = True
+    math: bool = True
+    tables: bool = True
+    lists: bool = True
 
 
-# The other members, in the order the reference emitted them once on a fresh home (its order is a
-# hash map's and varies between runs).
-_REST: Final[tuple[_Member, ...]] = (
-    _Member("mcp_oauth_callback_url", _STR),
-    _Member("realtime", _REALTIME),
-    _Member("auto_review", _AUTO_REVIEW),
-    _Member("mcp_oauth_credentials_store", _Enum(("auto", "file", "keyring")), "auto"),
-    _Member("projects", _Map(_s("ProjectConfig", 1, _opt("trust_level", _Enum(("trusted", "untrusted")))))),
-    _Member("experimental_thread_store_endpoint", _STR),
-    _Member("allow_login_shell", _BOOL, True),
-    _Member("otel", _OTEL),
-    _Member("history", _HISTORY, {"persistence": "save-all", "max_bytes": None}),
-    _Member("sqlite_home", _PATH),
-    _Member("profile", _STR),
-    _Member("responses_api_metadata", _Map(_STR)),
-    _Member("include_collaboration_mode_instructions", _BOOL, True),
-    _Member("experimental_realtime_start_instructions", _STR),
-    _Member("plugins", _Map(_PLUGIN, name="PluginsConfigToml", capped=True), {}),
-    _Member("file_opener", _Enum(("vscode", "vscode-insiders", "windsurf", "cursor", "none")), "vscode"),
-    _Member("audio", _AUDIO),
-    _Member("background_terminal_max_timeout", _Int("u64"), 300000),
-    _Member("log_dir", _PATH),
-    _Member("ghost_snapshot", _GHOST_SNAPSHOT),
-    _Member("allow_symlinked_codex_home", _BOOL),
-    _Member("show_raw_agent_reasoning", _BOOL),
-    _Member("plan_mode_reasoning_effort", _STR),
-    _Member("include_environment_context_time", _BOOL, True),
-    _Member("include_permissions_instructions", _BOOL, True),
-    _Member("mcp_oauth_callback_port", _Int("u16")),
-    _Member("model_instructions_file", _PATH),
-    _Member("feedback", _s("FeedbackConfigToml", 1, _opt("enabled", _BOOL))),
-    _Member("tool_output_token_limit", _Int("usize")),
-    _Member("cli_auth_credentials_store", _Enum(("file", "keyring", "auto", "ephemeral")), "file"),
-    _Member("experimental_realtime_ws_backend_prompt", _STR),
-    _Member("openai_base_url", _STR),
-    _Member("experimental_realtime_ws_base_url", _STR),
-    _Member("agents", _AGENTS),
-    _Member("personality", _PERSONALITY),
-    _Member("experimental_realtime_ws_model", _STR),
-    _Member("experimental_use_unified_exec_tool", _BOOL),
-    _Member("project_doc_max_bytes", _Int("usize"), 32768),
-    _Member("model_catalog_json", _PATH),
-    _Member("skills", _SKILLS),
-    _Member("project_root_markers", _Seq(_STR), [".git"]),
-    _Member("mcp_servers", _Map(_Custom(_decode_mcp_server)), {}),
-    _Member("experimental_compact_prompt_file", _PATH),
-    _Member("experimental_thread_store", _Custom(_decode_thread_store)),
-    _Member("model_providers", _Custom(_decode_model_providers), {}),
-    _Member("apps_mcp_product_sku", _STR),
-    _Member("mcp_optional_startup_grace_ms", _Int("u64")),
-    _Member("model_post_turn_compact_threshold_percent", _Int("u8")),
-    _Member(
-        "orchestrator",
-        _s("OrchestratorToml", 2, _opt("skills", _FEATURE_TOGGLE), _opt("mcp", _FEATURE_TOGGLE)),
-    ),
-    _Member("include_apps_instructions", _BOOL, True),
-    _Member("experimental_realtime_webrtc_call_base_url", _STR),
-    _Member("tool_suggest", _TOOL_SUGGEST),
-    _Member("memories", _MEMORIES),
-    _Member("goals", _s("GoalsToml", 1, _opt("max_goal_token_budget", _Int("a nonzero u64")))),
-    _Member("chatgpt_base_url", _STR, "https://chatgpt.com/backend-api/"),
-    _Member("suppress_unstable_features_warning", _BOOL),
-    _Member("features", _Custom(_decode_features), {}),
-    _Member("daybreak", _BOOL),
-    _Member("include_environment_context", _BOOL, True),
-    _Member("oss_provider", _STR),
-    _Member("cloud", _s("CloudToml", 1, _opt("skills", _FEATURE_TOGGLE))),
-    _Member("thread_unload_delay_secs", _Int("u64")),
-    _Member("tui", _TUI),
-    _Member("profiles", _Map(_PROFILE), {}),
-    _Member("hide_agent_reasoning", _BOOL, False),
-    _Member("project_doc_fallback_filenames", _Seq(_STR), []),
-    _Member("notify", _Seq(_STR)),
-    _Member("mcp_enterprise_managed_auth", _Custom(_decode_enterprise_auth)),
-    _Member(
-        "shell_environment_policy",
-        _SHELL_ENVIRONMENT_POLICY,
-        {n.name: None for n in _SHELL_ENVIRONMENT_POLICY.fields},
-    ),
-    _Member("default_permissions", _STR),
-    _Member("windows", _WINDOWS),
-    _Member("hooks", _HOOKS),
-    _Member("experimental_realtime_ws_startup_context", _STR),
-    _Member("permissions", _Map(_record("PermissionProfileToml", 5), name="PermissionsToml", capped=True)),
-    _Member("js_repl_node_module_dirs", _Seq(_PATH)),
-    _Member("marketplaces", _Map(_MARKETPLACE), {}),
-    _Member("check_for_update_on_startup", _BOOL),
-    _Member("js_repl_node_path", _PATH),
-    _Member("disable_paste_burst", _BOOL),
-    _Member("notice", _NOTICE),
-)
-_MEMBERS: Final[tuple[_Member, ...]] = _TYPED + _REST
+class Tui(msgspec.Struct):
+    serde_positional: ClassVar = False
+    serde_silent: ClassVar = True
+    default_hosts: dict[str, dict[str, str]] = {}
+    notifications: Annotated[Notifications, AT_PARENT] = msgspec.field(default_factory=lambda: Notifications(True))
+    notification_method: Annotated[_NotificationMethodL, enum(_NotificationMethodL, buffered=True), AT_PARENT] = "auto"
+    notification_condition: Annotated[
+        _NotificationConditionL, enum(_NotificationConditionL, buffered=True), AT_PARENT
+    ] = "unfocused"
+    animations: bool = True
+    screen_reader_detection_done: bool | None = None
+    effects: TuiEffects = msgspec.field(default_factory=TuiEffects)
+    rendering: TuiRendering = msgspec.field(default_factory=TuiRendering)
+    show_tooltips: bool = True
+    show_server_version_notice: bool = True
+    auto_recap: bool = True
+    disable_paste_burst: bool | None = None
+    vim_mode_default: bool = False
+    question_esc_back: bool = True
+    raw_output_mode: bool = False
+    fullscreen_transcript: bool = True
+    collapse_turn_details: bool = False
+    sidebar_width_percent: U8 | None = None
+    mouse_scroll_speed: ScrollSpeed | None = None
+    copy_on_select: _ALWAYS_AUTO_NEVER = "auto"
+    copy_on_select_clear_selection: bool = False
+    right_click_paste: Annotated[_RightClickL, enum(_RightClickL)] = "auto"
+    alternate_screen: _ALWAYS_AUTO_NEVER = "auto"
+    status_line: list[str] | None = None
+    status_line_use_colors: bool = True
+    terminal_title: list[str] | None = None
+    theme: str | None = None
+    pet: str | None = None
+    pet_anchor: Annotated[_PetAnchorL, enum(_PetAnchorL)] = "composer"
+    session_picker_view: _PICKER_VIEW | None = None
+    agents_overview_grouping: Annotated[_GroupingL, enum(_GroupingL)] = "project"
+    resume_cwd: Annotated[_ResumeCwdL, enum(_ResumeCwdL)] | None = None
+    keymap: Keymap = msgspec.field(default_factory=lambda: Keymap(KEYMAP_DEFAULT))
+    presets: dict[str, QuickDial] = {}
+    model_availability_nux: Annotated[dict[str, U32], struct_text("ModelAvailabilityNuxConfig"), AT_SELF] = {}
+    terminal_resize_reflow_max_rows: USIZE | None = None
 
 
-_MEMBER_NAMES: Final = frozenset(m.name for m in _MEMBERS)
-_MEMBER_SPECS: Final[Mapping[str, _Spec]] = {m.name: m.spec for m in _MEMBERS}
+class ProfileTui(msgspec.Struct):
+    serde_default: ClassVar = True
+    session_picker_view: _PICKER_VIEW | None = None
 
 
+class ConfigProfile(msgspec.Struct):
+    model: str | None = None
+    service_tier: str | None = None
+    model_provider: str | None = None
+    approval_policy: ApprovalPolicy | None = None
+    approvals_reviewer: REVIEWER | None = None
+    sandbox_mode: SANDBOX_MODE | None = None
+    model_reasoning_effort: str | None = None
+    plan_mode_reasoning_effort: str | None = None
+    model_reasoning_summary: SUMMARY | None = None
+    model_verbosity: VERBOSITY | None = None
+    model_catalog_json: AbsPath | None = None
+    personality: PERSONALITY | None = None
+    chatgpt_base_url: str | None = None
+    model_instructions_file: AbsPath | None = None
+    js_repl_node_path: AbsPath | None = None
+    js_repl_node_module_dirs: list[AbsPath] | None = None
+    experimental_compact_prompt_file: AbsPath | None = None
+    include_permissions_instructions: bool | None = None
+    include_apps_instructions: bool | None = None
+    include_collaboration_mode_instructions: bool | None = None
+    include_environment_context: bool | None = None
+    include_environment_context_time: bool | None = None
+    experimental_use_unified_exec_tool: bool | None = None
+    tools: ToolsToml | None = None
+    web_search: WEB_SEARCH_MODE | None = None
+    analytics: AnalyticsConfigToml | None = None
+    tui: ProfileTui | None = None
+    windows: WindowsToml | None = None
+    features: Features | None = None
+    oss_provider: str | None = None
+
+
+class MarketplaceConfig(msgspec.Struct):
+    serde_default: ClassVar = True
+    last_updated: str | None = None
+    last_revision: str | None = None
+    source_type: Annotated[_SourceTypeL, enum(_SourceTypeL)] | None = None
+    source: str | None = None
+    ref: str | None = None
+    sparse_paths: list[str] | None = None
+
+
+class BundledSkillsConfig(msgspec.Struct):
+    enabled: bool | None = None
+
+
+class SkillsConfig(msgspec.Struct, omit_defaults=True):
+    serde_default: ClassVar = True
+    bundled: BundledSkillsConfig | None = None
+    config: list[Any] | None = None
+
+
+class PluginConfig(msgspec.Struct, omit_defaults=True):
+    serde_default: ClassVar = True
+    enabled: bool | None = None
+
+
+class ToolSuggestConfig(msgspec.Struct):
+    serde_default: ClassVar = True
+    discoverables: list[ToolSuggestDiscoverable] = []
+    disabled_tools: list[ToolSuggestDisabledTool] = []
+
+
+class ProjectConfig(msgspec.Struct):
+    trust_level: Annotated[_TrustL, enum(_TrustL)] | None = None
+
+
+class OrchestratorToml(msgspec.Struct):
+    skills: FeatureToggleToml | None = None
+    mcp: FeatureToggleToml | None = None
+
+
+class GoalsToml(msgspec.Struct):
+    max_goal_token_budget: NONZERO_U64 | None = None
+
+
+class CloudToml(msgspec.Struct):
+    skills: FeatureToggleToml | None = None
+
+
+class ConfigToml(msgspec.Struct):
+    """The members of the wire ``Config``: the 27 typed ones in their fixed order (spec §4.3), then
+    the others in the order the reference emitted them once on a fresh home (its order is a hash
+    map's and varies between runs)."""
+
+    model: str | None = None
+    review_model: str | None = None
+    model_context_window: I64 | None = None
+    model_auto_compact_token_limit: I64 | None = None
+    model_auto_compact_token_limit_scope: Annotated[_TokenScopeL, enum(_TokenScopeL)] | None = None
+    model_provider: str | None = None
+    approval_policy: ApprovalPolicy | None = None
+    approvals_reviewer: REVIEWER | None = None
+    sandbox_mode: SANDBOX_MODE | None = None
+    sandbox_workspace_write: SandboxWorkspaceWrite | None = None
+    forced_chatgpt_workspace_id: WorkspaceIds | None = None
+    forced_login_method: Annotated[_LoginL, enum(_LoginL)] | None = None
+    web_search: WEB_SEARCH_MODE | None = None
+    client_search_provider: Any = None  # accepted and ignored (see `render_config`)
+    tools: ToolsToml | None = None
+    instructions: str | None = None
+    developer_instructions: str | None = None
+    compact_prompt: str | None = None
+    model_reasoning_effort: str | None = None
+    model_reasoning_summary: SUMMARY | None = None
+    model_verbosity: VERBOSITY | None = None
+    service_tier: str | None = None
+    analytics: AnalyticsConfigToml | None = None
+    apps: AppsConfigToml | None = None
+    browser_use: BrowserUseConfigToml | None = None
+    computer_use: ComputerUseConfigToml | None = None
+    desktop: dict[str, Any] | None = None
+    mcp_oauth_callback_url: str | None = None
+    realtime: RealtimeToml | None = None
+    auto_review: AutoReviewToml | None = None
+    mcp_oauth_credentials_store: Annotated[_OauthStoreL, enum(_OauthStoreL)] = "auto"
+    projects: dict[str, ProjectConfig] | None = None
+    experimental_thread_store_endpoint: str | None = None
+    allow_login_shell: bool = True
+    otel: OtelConfigToml | None = None
+    history: History = msgspec.field(default_factory=History)
+    sqlite_home: AbsPath | None = None
+    profile: str | None = None
+    responses_api_metadata: dict[str, str] | None = None
+    include_collaboration_mode_instructions: bool = True
+    experimental_realtime_start_instructions: str | None = None
+    plugins: Annotated[dict[str, PluginConfig], struct_text("PluginsConfigToml"), AT_SELF] = {}
+    file_opener: Annotated[_OpenerL, enum(_OpenerL)] = "vscode"
+    audio: RealtimeAudioToml | None = None
+    background_terminal_max_timeout: U64 = 300000
+    log_dir: AbsPath | None = None
+    ghost_snapshot: GhostSnapshotToml | None = None
+    allow_symlinked_codex_home: bool | None = None
+    show_raw_agent_reasoning: bool | None = None
+    plan_mode_reasoning_effort: str | None = None
+    include_environment_context_time: bool = True
+    include_permissions_instructions: bool = True
+    mcp_oauth_callback_port: U16 | None = None
+    model_instructions_file: AbsPath | None = None
+    feedback: FeedbackConfigToml | None = None
+    tool_output_token_limit: USIZE | None = None
+    cli_auth_credentials_store: Annotated[_CliStoreL, enum(_CliStoreL)] = "file"
+    experimental_realtime_ws_backend_prompt: str | None = None
+    openai_base_url: str | None = None
+    experimental_realtime_ws_base_url: str | None = None
+    agents: AgentsToml | None = None
+    personality: PERSONALITY | None = None
+    experimental_realtime_ws_model: str | None = None
+    experimental_use_unified_exec_tool: bool | None = None
+    project_doc_max_bytes: USIZE = 32768
+    model_catalog_json: AbsPath | None = None
+    skills: SkillsConfig | None = None
+    project_root_markers: list[str] = msgspec.field(default_factory=lambda: [".git"])
+    mcp_servers: dict[str, McpServer] = {}
+    experimental_compact_prompt_file: AbsPath | None = None
+    experimental_thread_store: ThreadStore | None = None
+    model_providers: ModelProviders = msgspec.field(default_factory=lambda: ModelProviders({}))
+    apps_mcp_product_sku: str | None = None
+    mcp_optional_startup_grace_ms: U64 | None = None
+    model_post_turn_compact_threshold_percent: U8 | None = None
+    orchestrator: OrchestratorToml | None = None
+    include_apps_instructions: bool = True
+    experimental_realtime_webrtc_call_base_url: str | None = None
+    tool_suggest: ToolSuggestConfig | None = None
+    memories: MemoriesToml | None = None
+    goals: GoalsToml | None = None
+    chatgpt_base_url: str = "https://chatgpt.com/backend-api/"
+    suppress_unstable_features_warning: bool | None = None
+    features: Features = msgspec.field(default_factory=lambda: Features({}))
+    daybreak: bool | None = None
+    include_environment_context: bool = True
+    oss_provider: str | None = None
+    cloud: CloudToml | None = None
+    thread_unload_delay_secs: U64 | None = None
+    tui: Tui | None = None
+    profiles: dict[str, ConfigProfile] = {}
+    hide_agent_reasoning: bool = False
+    project_doc_fallback_filenames: list[str] = []
+    notify: list[str] | None = None
+    mcp_enterprise_managed_auth: McpEnterpriseManagedAuthConfig | None = None
+    shell_environment_policy: ShellEnvironmentPolicyTomlRaw = msgspec.field(
+        default_factory=ShellEnvironmentPolicyTomlRaw
+    )
+    default_permissions: str | None = None
+    windows: WindowsToml | None = None
+    hooks: HooksToml | None = None
+    experimental_realtime_ws_startup_context: str | None = None
+    permissions: Annotated[dict[str, PermissionProfileToml], struct_text("PermissionsToml"), AT_SELF] | None = None
+    js_repl_node_module_dirs: list[AbsPath] | None = None
+    marketplaces: dict[str, MarketplaceConfig] = {}
+    check_for_update_on_startup: bool | None = None
+    js_repl_node_path: AbsPath | None = None
+    disable_paste_burst: bool | None = None
+    notice: Notice | None = None
+
+
+_CONFIG: Final = type_info(ConfigToml)
+_MEMBER_NAMES: Final = frozenset(ConfigToml.__struct_encode_fields__)
 # Keys the model accepts without rendering them (they are not unknown for the warning).
 _ACCEPTED_HIDDEN: Final = frozenset({"zsh_path"})
-
-
-# Structs whose unknown keys the reference ignores silently (buffered by a flattened member).
-_SILENT_STRUCTS: Final = frozenset({"Tui", "AgentsToml", "HooksToml", "AppsConfigToml"})
 _UNTRUSTED_REMOVED: Final = 'approval_policy = "untrusted" is no longer supported; remove this setting'
 
 
@@ -255,17 +392,13 @@ def render_config(merged: dict[str, Any], *, base_dir: str | None = None) -> dic
     runtime feature keys.
     """
     value = _prepare(merged)
-    ctx = _Ctx(base_dir)
-    out: dict[str, Any] = {}
-    for member in _MEMBERS:
-        if member.name in value:
-            out[member.name] = _plain(_decode(member.spec, value[member.name], ctx, member.name))
-        else:
-            out[member.name] = _plain(member.default)
+    out: dict[str, Any] = read_as(ConfigToml, value, "", base_dir)
     tools = value.get("tools")
-    if isinstance(tools, dict) and "client_search_provider" in tools:
-        # the wire member reports the effective `tools.client_search_provider`
-        out["client_search_provider"] = tools["client_search_provider"]
+    # the wire member reports the effective `tools.client_search_provider`
+    searched = isinstance(tools, dict) and "client_search_provider" in tools
+    out["client_search_provider"] = tools["client_search_provider"] if searched else None
+    if out["tools"] is not None:
+        out["tools"] = {"web_search": out["tools"]["web_search"]}  # the typed member drops the others
     if out["approval_policy"] == "untrusted":
         raise ConfigModelError(_UNTRUSTED_REMOVED, None)
     return out
@@ -282,30 +415,12 @@ def unknown_keys(layer: dict[str, Any]) -> list[str]:
         if key == "features":
             if isinstance(val, dict):
                 found.extend(f"features.{k}" for k in val if k not in _KNOWN_FEATURES)
-            continue
-        if key not in _MEMBER_NAMES and key not in _ACCEPTED_HIDDEN:
-            found.append(key)
-            continue
-        if key in _MEMBER_SPECS:
-            _unknown_in(_MEMBER_SPECS[key], val, key, found)
+        elif key not in _MEMBER_NAMES:
+            if key not in _ACCEPTED_HIDDEN:
+                found.append(key)
+        else:
+            unknown_fields({key: val}, _CONFIG, "", found)
     return sorted(found)
-
-
-def _unknown_in(spec: _Spec, value: Any, path: str, found: list[str]) -> None:
-    if isinstance(spec, _Custom) and spec.fn is _decode_mcp_server and isinstance(value, dict):
-        found.extend(_join(path, k) for k in value if k not in _MCP_FIELD_NAMES)
-    elif isinstance(spec, _Struct) and isinstance(value, dict) and spec.name not in _SILENT_STRUCTS:
-        fields = {f.name: f.spec for f in spec.fields}
-        for k, v in value.items():
-            if k in fields:
-                _unknown_in(fields[k], v, _join(path, k), found)
-            elif spec.extra is not None:
-                _unknown_in(spec.extra, v, _join(path, k), found)
-            else:
-                found.append(_join(path, k))
-    elif isinstance(spec, _Map) and isinstance(value, dict):
-        for k, v in value.items():
-            _unknown_in(spec.value, v, _join(path, k), found)
 
 
 def _load_feature_names() -> frozenset[str]:
