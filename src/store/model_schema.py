@@ -1,28 +1,32 @@
-"""The config model's schema: the nested structs of `ConfigToml` as msgspec Structs (field order
-is serde's declaration order; a class is named as its Rust type; ``serde_positional = False``: no
-positional form; ``serde_default = True``: Rust's ``#[serde(default)]`` on the struct, so ``[]``
-gives the defaults). Internal to `chamberlain.store.model`."""
+"""The config model's schema: `ConfigToml` and its nested structs as msgspec Structs, built with
+`model_spec.struct` (member order is serde's declaration order; a struct is named as its Rust
+type). Internal to `chamberlain.store.model`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal, TypeAlias
+from typing import Annotated, Any, Final
 
-import msgspec
-from chamberlain.errors import ConfigModelError
-from chamberlain.serde_text import invalid_type
 from chamberlain.serde_walk import capped
 from chamberlain.store.model_shapes import (
     APP_TOOL_APPROVAL,
-    APP_TOOL_APPROVAL_BUFFERED,
-    ComputerUseWindowsExeConfigToml,
+    KEYMAP_DEFAULT,
+    ApprovalPolicy,
+    Features,
+    Flattened,
+    Keymap,
     MicrophoneChannel,
+    Notifications,
+    Record,
+    ScrollSpeed,
     WebSearchTool,
 )
 from chamberlain.store.model_spec import (
     AT_PARENT,
+    AT_SELF,
     I32,
     I64,
     NONZERO_USIZE,
+    U8,
     U32,
     U64,
     USIZE,
@@ -30,310 +34,203 @@ from chamberlain.store.model_spec import (
     Shape,
     _plain,
     enum,
-    read_as,
+    factory,
+    meta,
+    opt,
+    same,
+    seq,
+    struct,
     struct_text,
+    table,
 )
 
-_AllowDenyL = Literal["allow", "deny"]
-ALLOW_DENY: TypeAlias = Annotated[_AllowDenyL, enum(_AllowDenyL)]
-_ReviewerL = Literal["user", "auto_review", "guardian_subagent"]
-REVIEWER: TypeAlias = Annotated[_ReviewerL, enum(_ReviewerL)]
-_REVIEWER_BUFFERED: TypeAlias = Annotated[_ReviewerL, enum(_ReviewerL, buffered=True)]
-_SandboxModeL = Literal["read-only", "workspace-write", "danger-full-access"]
-SANDBOX_MODE: TypeAlias = Annotated[_SandboxModeL, enum(_SandboxModeL)]
-_WebSearchModeL = Literal["disabled", "cached", "indexed", "live"]
-WEB_SEARCH_MODE: TypeAlias = Annotated[_WebSearchModeL, enum(_WebSearchModeL)]
-_SummaryL = Literal["auto", "concise", "detailed", "none"]
-SUMMARY: TypeAlias = Annotated[_SummaryL, enum(_SummaryL)]
-_VerbosityL = Literal["low", "medium", "high"]
-VERBOSITY: TypeAlias = Annotated[_VerbosityL, enum(_VerbosityL)]
-_PersonalityL = Literal["none", "friendly", "pragmatic"]
-PERSONALITY: TypeAlias = Annotated[_PersonalityL, enum(_PersonalityL)]
-_ExporterL = Literal["none", "statsig", "otlp-http", "otlp-grpc"]
-_EXPORTER: TypeAlias = Annotated[_ExporterL, enum(_ExporterL)]
-_AlwaysAutoNeverL = Literal["auto", "always", "never"]
-_ALWAYS_AUTO_NEVER: TypeAlias = Annotated[_AlwaysAutoNeverL, enum(_AlwaysAutoNeverL)]
-_PickerViewL = Literal["comfortable", "dense"]
-_PICKER_VIEW: TypeAlias = Annotated[_PickerViewL, enum(_PickerViewL)]
-_WindowsSandboxL = Literal["elevated", "unelevated", "mxc"]
-_SearchProviderL = Literal["standalone", "search_mcp"]
-_OmitToolsL = Literal["code_mode", "deferred", "direct"]
-_PersistenceL = Literal["save-all", "none"]
-_InheritL = Literal["core", "all", "none"]
-_CircuitL = Literal["default", "strict"]
-_V12L = Literal["v1", "v2"]
-_V123L = Literal["v1", "v2", "v3"]
-_RealtimeTypeL = Literal["conversational", "transcription"]
-_TransportL = Literal["webrtc", "websocket"]
-_VoiceL = Literal[
-    "alloy", "arbor", "ash", "aube", "ballad", "breeze", "bubbie", "cedar", "coral", "cove", "echo", "ember",
-    "haetsal", "hanul", "himari", "juniper", "leher", "maple", "marin", "miko", "neer", "porto", "rindo", "rio",
-    "rivage", "sage", "selva", "shimmer", "sol", "sonna", "spruce", "tinta", "vale", "verse", "viola",
-]  # fmt: skip
-_NotificationMethodL = Literal["auto", "osc9", "osc777", "bel"]
-_NotificationConditionL = Literal["unfocused", "always"]
-_RightClickL = Literal["auto", "on", "off"]
-_PetAnchorL = Literal["composer", "screen-bottom"]
-_GroupingL = Literal["project", "status", "model"]
-_ResumeCwdL = Literal["current", "session"]
-_SourceTypeL = Literal["git", "local"]
+ALLOW_DENY: Final = enum("allow deny")
+REVIEWER: Final = enum("user auto_review guardian_subagent")
+SANDBOX_MODE: Final = enum("read-only workspace-write danger-full-access")
+WEB_SEARCH_MODE: Final = enum("disabled cached indexed live")
+SUMMARY: Final = enum("auto concise detailed none")
+VERBOSITY: Final = enum("low medium high")
+PERSONALITY: Final = enum("none friendly pragmatic")
+_EXPORTER: Final = enum("none statsig otlp-http otlp-grpc")
+_ALWAYS_AUTO_NEVER: Final = enum("auto always never")
+_PICKER_VIEW: Final = enum("comfortable dense")
+_VOICES: Final = (
+    "alloy arbor ash aube ballad breeze bubbie cedar coral cove echo ember haetsal hanul himari juniper leher "
+    "maple marin miko neer porto rindo rio rivage sage selva shimmer sol sonna spruce tinta vale verse viola"
+)
+# below a flattened member (`apps`, buffered by serde) a non-string enum is worded differently
+_REVIEWER_BUFFERED: Final = enum("user auto_review guardian_subagent", buffered=True)
+_APPROVAL_BUFFERED: Final = enum("auto prompt writes approve", buffered=True)
 
-
-class WindowsToml(msgspec.Struct):
-    sandbox: Annotated[_WindowsSandboxL, enum(_WindowsSandboxL)] | None = None
-    allow_mxc: bool | None = None
-
-
-class AnalyticsConfigToml(msgspec.Struct):
-    enabled: bool | None = None
-
-
-class FeedbackConfigToml(msgspec.Struct):
-    enabled: bool | None = None
-
-
-class FeatureToggleToml(msgspec.Struct):
-    enabled: bool | None = None
-
-
-class ExperimentalRequestUserInput(msgspec.Struct):
-    serde_default: ClassVar = True
-    enabled: bool = True
-
-
-class UpdatePlanToolConfig(msgspec.Struct):
-    serde_default: ClassVar = True
-    enabled: bool = False
-
-
-class ToolsToml(msgspec.Struct):
-    client_search_provider: Annotated[_SearchProviderL, enum(_SearchProviderL)] | None = None
-    web_search: WebSearchTool | None = None
-    experimental_request_user_input: ExperimentalRequestUserInput | None = None
-    update_plan: UpdatePlanToolConfig | None = None
-
-
-class AppToolConfig(msgspec.Struct):
-    serde_default: ClassVar = True
-    enabled: bool | None = None
-    approval_mode: APP_TOOL_APPROVAL_BUFFERED | None = None
-
-
-class AppLinkConfig(msgspec.Struct):
-    serde_default: ClassVar = True
-    approvals_reviewer: _REVIEWER_BUFFERED | None = None
-    default_tools_approval_mode: APP_TOOL_APPROVAL_BUFFERED | None = None
-
-
-class AppConfig(msgspec.Struct):
-    serde_default: ClassVar = True
-    enabled: bool = True
-    omit_tools_from: list[Annotated[_OmitToolsL, enum(_OmitToolsL, buffered=True)]] | None = None
-    approvals_reviewer: _REVIEWER_BUFFERED | None = None
-    destructive_enabled: bool | None = None
-    open_world_enabled: bool | None = None
-    default_tools_approval_mode: APP_TOOL_APPROVAL_BUFFERED | None = None
-    default_tools_enabled: bool | None = None
-    tools: Annotated[dict[str, AppToolConfig], struct_text("AppToolsConfig")] | None = None
-    links: Annotated[dict[str, AppLinkConfig], struct_text("AppLinksConfig")] | None = None
-
-
-class AppsDefaultConfig(msgspec.Struct):
-    serde_default: ClassVar = True
-    enabled: bool = True
-    approvals_reviewer: REVIEWER | None = None
-    destructive_enabled: bool = True
-    open_world_enabled: bool = True
-    default_tools_approval_mode: APP_TOOL_APPROVAL | None = None
-
-
-class Flattened(Shape):
-    """A struct with a flattened map of the remaining keys: its fields, then each other key read
-    as ``extra`` through serde's buffer (errors at the struct's path). Its unknown keys are silent."""
-
-    fields: ClassVar[type[msgspec.Struct]]
-    extra: ClassVar[Any]
-
-    @classmethod
-    def read(cls, value: Any, path: str, base_dir: str | None = None) -> Any:
-        if not isinstance(value, dict):
-            raise ConfigModelError(invalid_type(value, f"struct {cls.__name__}"), path)
-        known = {f for f in cls.fields.__struct_encode_fields__}
-        out: dict[str, Any] = read_as(cls.fields, {k: v for k, v in value.items() if k in known}, path, base_dir)
-        extra = capped(cls.extra)
-        out.update((k, read_as(extra, v, path, base_dir)) for k, v in value.items() if k not in known)
-        return out
-
-    @classmethod
-    def render(cls, value: Any, base_dir: str | None) -> Any:
-        return cls.read(value, "", base_dir)
-
-
-class _AppsFields(msgspec.Struct):
-    default: AppsDefaultConfig | None = msgspec.field(default=None, name="_default")
+WINDOWS: Final = struct("WindowsToml", opt("sandbox", enum("elevated unelevated mxc")), opt("allow_mxc", bool))
+ANALYTICS: Final = struct("AnalyticsConfigToml", opt("enabled", bool))
+_TOGGLE: Final = struct("FeatureToggleToml", opt("enabled", bool))
+TOOLS: Final = struct(
+    "ToolsToml",
+    opt("client_search_provider", enum("standalone search_mcp")),
+    opt("web_search", WebSearchTool),
+    opt(
+        "experimental_request_user_input", struct("ExperimentalRequestUserInput", ("enabled", bool, True), default=True)
+    ),
+    opt("update_plan", struct("UpdatePlanToolConfig", ("enabled", bool, False), default=True)),
+)
+_APP_TOOL: Final = struct("AppToolConfig", opt("enabled", bool), opt("approval_mode", _APPROVAL_BUFFERED), default=True)
+_APP_LINK: Final = struct(
+    "AppLinkConfig",
+    opt("approvals_reviewer", _REVIEWER_BUFFERED),
+    opt("default_tools_approval_mode", _APPROVAL_BUFFERED),
+    default=True,
+)
+_APP: Final = struct(
+    "AppConfig",
+    ("enabled", bool, True),
+    opt("omit_tools_from", seq(enum("code_mode deferred direct", buffered=True))),
+    opt("approvals_reviewer", _REVIEWER_BUFFERED),
+    opt("destructive_enabled open_world_enabled", bool),
+    opt("default_tools_approval_mode", _APPROVAL_BUFFERED),
+    opt("default_tools_enabled", bool),
+    opt("tools", meta(table(_APP_TOOL), struct_text("AppToolsConfig"))),
+    opt("links", meta(table(_APP_LINK), struct_text("AppLinksConfig"))),
+    default=True,
+)
+_APPS_DEFAULT: Final = struct(
+    "AppsDefaultConfig",
+    ("enabled", bool, True),
+    opt("approvals_reviewer", REVIEWER),
+    ("destructive_enabled", bool, True),
+    ("open_world_enabled", bool, True),
+    opt("default_tools_approval_mode", APP_TOOL_APPROVAL),
+    default=True,
+)
 
 
 class AppsConfigToml(Flattened):
-    fields = _AppsFields
-    extra = AppConfig
+    fields = struct("AppsConfigToml", opt("_default", _APPS_DEFAULT))
+    extra = capped(_APP)
 
 
-class BrowserUseOriginPolicyConfigToml(msgspec.Struct):
-    access: ALLOW_DENY | None = None
-    downloads: ALLOW_DENY | None = None
-    uploads: ALLOW_DENY | None = None
-    full_cdp_access: ALLOW_DENY | None = None
+_ORIGIN: Final = struct("BrowserUseOriginPolicyConfigToml", opt("access downloads uploads full_cdp_access", ALLOW_DENY))
+_BROWSER_USE: Final = struct(
+    "BrowserUseConfigToml",
+    opt("allow_history_access", bool),
+    opt("default_origin_policy", _ORIGIN),
+    opt("origins", table(_ORIGIN)),
+)
 
 
-class BrowserUseConfigToml(msgspec.Struct):
-    allow_history_access: bool | None = None
-    default_origin_policy: BrowserUseOriginPolicyConfigToml | None = None
-    origins: dict[str, BrowserUseOriginPolicyConfigToml] | None = None
+class ComputerUseWindowsExeConfigToml(Record, arity=4, required=("publisher_name", "product_name", "access")):
+    pass
 
 
-class ComputerUseMacosConfigToml(msgspec.Struct):
-    bundle_ids: dict[str, ALLOW_DENY] | None = None
-
-
-class ComputerUseWindowsConfigToml(msgspec.Struct):
-    aumids: dict[str, ALLOW_DENY] | None = None
-    exes: list[ComputerUseWindowsExeConfigToml] | None = None
-
-
-class ComputerUseConfigToml(msgspec.Struct):
-    default_app_access: ALLOW_DENY | None = None
-    macos: ComputerUseMacosConfigToml | None = None
-    windows: ComputerUseWindowsConfigToml | None = None
-
-
-class SandboxWorkspaceWrite(msgspec.Struct):
-    serde_default: ClassVar = True
-    writable_roots: list[AbsPath] = []
-    network_access: bool = False
-    exclude_tmpdir_env_var: bool = False
-    exclude_slash_tmp: bool = False
-
-
-class History(msgspec.Struct):
-    serde_default: ClassVar = True
-    persistence: Annotated[_PersistenceL, enum(_PersistenceL)] = "save-all"
-    max_bytes: USIZE | None = None
-
-
-class ShellEnvironmentPolicyTomlRaw(msgspec.Struct):
-    inherit: Annotated[_InheritL, enum(_InheritL)] | None = None
-    ignore_default_excludes: bool | None = None
-    exclude: list[str] | None = None
-    set: dict[str, str] | None = None
-    include_only: list[str] | None = None
-    filters: dict[str, Any] | None = None
-    experimental_use_profile: bool | None = None
-
-
-class ToolResultLogConfig(msgspec.Struct):
-    serde_default: ClassVar = True
-    max_bytes: USIZE = 2048
-
-
-class OtelConfigToml(msgspec.Struct):
-    tool_result: ToolResultLogConfig | None = None
-    log_sse_deltas: bool | None = None
-    log_user_prompt: bool | None = None
-    log_agent_responses: bool | None = None
-    log_guardian_assessments: bool | None = None
-    environment: str | None = None
-    exporter: _EXPORTER | None = None
-    trace_exporter: _EXPORTER | None = None
-    metrics_exporter: _EXPORTER | None = None
-    span_attributes: dict[str, str] | None = None
-    tracestate: dict[str, dict[str, str]] | None = None
-
-
-class MemoriesToml(msgspec.Struct):
-    version: Annotated[_V12L, enum(_V12L)] | None = None
-    dual_write: bool | None = None
-    disable_on_external_context: bool | None = None
-    generate_memories: bool | None = None
-    use_memories: bool | None = None
-    dedicated_tools: bool | None = None
-    max_raw_memories_for_consolidation: USIZE | None = None
-    max_unused_days: I64 | None = None
-    max_rollout_age_days: I64 | None = None
-    max_rollouts_per_startup: USIZE | None = None
-    min_rollout_idle_hours: I64 | None = None
-    min_rate_limit_remaining_percent: I64 | None = None
-    extract_model: str | None = None
-    consolidation_model: str | None = None
-    consolidation_service_tier: str | None = None
-
-
-class _AgentsFields(msgspec.Struct):
-    enabled: bool | None = None
-    max_concurrent_threads_per_session: USIZE | None = None
-    max_depth: I32 | None = None
-    default_subagent_model: str | None = None
-    default_subagent_reasoning_effort: str | None = None
-    job_max_runtime_seconds: U64 | None = None
-    interrupt_message: bool | None = None
-
-
-class AgentRoleToml(msgspec.Struct):
-    description: str | None = None
-    config_file: AbsPath | None = None
-    nickname_candidates: list[str] | None = None
+_COMPUTER_USE: Final = struct(
+    "ComputerUseConfigToml",
+    opt("default_app_access", ALLOW_DENY),
+    opt("macos", struct("ComputerUseMacosConfigToml", opt("bundle_ids", table(ALLOW_DENY)))),
+    opt(
+        "windows",
+        struct(
+            "ComputerUseWindowsConfigToml",
+            opt("aumids", table(ALLOW_DENY)),
+            opt("exes", list[ComputerUseWindowsExeConfigToml]),
+        ),
+    ),
+)
+_SANDBOX_WORKSPACE_WRITE: Final = struct(
+    "SandboxWorkspaceWrite",
+    ("writable_roots", list[AbsPath], []),
+    same("network_access exclude_tmpdir_env_var exclude_slash_tmp", bool, False),
+    default=True,
+)
+_HISTORY: Final = struct(
+    "History", ("persistence", enum("save-all none"), "save-all"), opt("max_bytes", USIZE), default=True
+)
+_SHELL_ENVIRONMENT_POLICY: Final = struct(
+    "ShellEnvironmentPolicyTomlRaw",
+    opt("inherit", enum("core all none")),
+    opt("ignore_default_excludes", bool),
+    opt("exclude", list[str]),
+    opt("set", dict[str, str]),
+    opt("include_only", list[str]),
+    opt("filters", dict[str, Any]),
+    opt("experimental_use_profile", bool),
+)
+_OTEL: Final = struct(
+    "OtelConfigToml",
+    opt("tool_result", struct("ToolResultLogConfig", ("max_bytes", USIZE, 2048), default=True)),
+    opt("log_sse_deltas log_user_prompt log_agent_responses log_guardian_assessments", bool),
+    opt("environment", str),
+    opt("exporter trace_exporter metrics_exporter", _EXPORTER),
+    opt("span_attributes", dict[str, str]),
+    opt("tracestate", dict[str, dict[str, str]]),
+)
+_MEMORIES: Final = struct(
+    "MemoriesToml",
+    opt("version", enum("v1 v2")),
+    opt("dual_write disable_on_external_context generate_memories use_memories dedicated_tools", bool),
+    opt("max_raw_memories_for_consolidation", USIZE),
+    opt("max_unused_days max_rollout_age_days", I64),
+    opt("max_rollouts_per_startup", USIZE),
+    opt("min_rollout_idle_hours min_rate_limit_remaining_percent", I64),
+    opt("extract_model consolidation_model consolidation_service_tier", str),
+)
 
 
 class AgentsToml(Flattened):
-    fields = _AgentsFields
-    extra = AgentRoleToml
-
-
-class AutoReviewToml(msgspec.Struct):
-    timeout_ms: U32 | None = None
-    circuit_break_action: Annotated[_CircuitL, enum(_CircuitL)] | None = None
-    policy: str | None = None
-    experimental_conversation_history_prompt: str | None = None
-    conversation_history_max_output_tokens: NONZERO_USIZE | None = None
-
-
-class RealtimeToml(msgspec.Struct):
-    version: Annotated[_V123L, enum(_V123L)] | None = None
-    type: Annotated[_RealtimeTypeL, enum(_RealtimeTypeL)] | None = None
-    transport: Annotated[_TransportL, enum(_TransportL)] | None = None
-    voice: Annotated[_VoiceL, enum(_VoiceL)] | None = None
-
-
-class RealtimeAudioToml(msgspec.Struct):
-    microphone_channel: MicrophoneChannel | None = None
-    microphone: str | None = None
-    speaker: str | None = None
-
-
-class GhostSnapshotToml(msgspec.Struct):
-    ignore_large_untracked_files: I64 | None = None
-    ignore_large_untracked_dirs: I64 | None = None
-    disable_warnings: bool | None = None
-
-
-class ExternalConfigMigrationPrompts(msgspec.Struct):
-    home: bool | None = None
-    home_last_prompted_at: I64 | None = None
-    projects: dict[str, bool] = {}
-    project_last_prompted_at: dict[str, I64] = {}
-
-
-class Notice(msgspec.Struct):
-    hide_gov_cloud_guidance: bool | None = None
-    hide_full_access_warning: bool | None = None
-    hide_world_writable_warning: bool | None = None
-    fast_default_opt_out: bool | None = None
-    hide_rate_limit_model_nudge: bool | None = None
-    hide_gpt5_1_migration_prompt: bool | None = None
-    hide_gpt_5_1_codex_max: bool | None = msgspec.field(default=None, name="hide_gpt-5.1-codex-max_migration_prompt")
-    model_migrations: dict[str, str] = {}
-    external_config_migration_prompts: ExternalConfigMigrationPrompts = msgspec.field(
-        default_factory=ExternalConfigMigrationPrompts
+    fields = struct(
+        "AgentsToml",
+        opt("enabled", bool),
+        opt("max_concurrent_threads_per_session", USIZE),
+        opt("max_depth", I32),
+        opt("default_subagent_model default_subagent_reasoning_effort", str),
+        opt("job_max_runtime_seconds", U64),
+        opt("interrupt_message", bool),
     )
+    extra = capped(
+        struct(
+            "AgentRoleToml", opt("description", str), opt("config_file", AbsPath), opt("nickname_candidates", list[str])
+        )
+    )
+
+
+_AUTO_REVIEW: Final = struct(
+    "AutoReviewToml",
+    opt("timeout_ms", U32),
+    opt("circuit_break_action", enum("default strict")),
+    opt("policy experimental_conversation_history_prompt", str),
+    opt("conversation_history_max_output_tokens", NONZERO_USIZE),
+)
+_REALTIME: Final = struct(
+    "RealtimeToml",
+    opt("version", enum("v1 v2 v3")),
+    opt("type", enum("conversational transcription")),
+    opt("transport", enum("webrtc websocket")),
+    opt("voice", enum(_VOICES)),
+)
+_AUDIO: Final = struct(
+    "RealtimeAudioToml", opt("microphone_channel", MicrophoneChannel), opt("microphone speaker", str)
+)
+_GHOST_SNAPSHOT: Final = struct(
+    "GhostSnapshotToml",
+    opt("ignore_large_untracked_files ignore_large_untracked_dirs", I64),
+    opt("disable_warnings", bool),
+)
+_PROMPTS: Final = struct(
+    "ExternalConfigMigrationPrompts",
+    opt("home", bool),
+    opt("home_last_prompted_at", I64),
+    ("projects", dict[str, bool], {}),
+    ("project_last_prompted_at", table(I64), {}),
+)
+_NOTICE: Final = struct(
+    "Notice",
+    opt(
+        "hide_gov_cloud_guidance hide_full_access_warning hide_world_writable_warning fast_default_opt_out "
+        "hide_rate_limit_model_nudge hide_gpt5_1_migration_prompt hide_gpt-5.1-codex-max_migration_prompt",
+        bool,
+    ),
+    ("model_migrations", dict[str, str], {}),
+    ("external_config_migration_prompts", _PROMPTS, factory(_PROMPTS)),
+)
 
 
 def _read_hook_handler(value: Any, path: str) -> Any:
@@ -348,29 +245,126 @@ class HookHandler(Shape, read=_read_hook_handler):
     pass
 
 
-class MatcherGroup(msgspec.Struct):
-    serde_default: ClassVar = True
-    matcher: str | None = None
-    hooks: list[HookHandler] = []
+_MATCHER_GROUP: Final = struct("MatcherGroup", opt("matcher", str), ("hooks", list[HookHandler], []), default=True)
+_HOOK_EVENTS: Final = (
+    "PreModelRequest PostModelRequest PreToolUse PermissionRequest PostToolUse PreCompact PostCompact "
+    "SessionStart SessionEnd UserPromptSubmit SubagentStart SubagentStop Stop Interrupt"
+)
+_HOOKS: Final = struct(
+    "HooksToml",
+    same(_HOOK_EVENTS, meta(seq(_MATCHER_GROUP), AT_PARENT), []),
+    positional=False,
+    silent=True,
+)
 
 
-_HOOK_EVENTS: TypeAlias = Annotated[list[MatcherGroup], AT_PARENT]
+class QuickDial(Record, arity=2, required=("input",)):
+    pass
 
 
-class HooksToml(msgspec.Struct):
-    serde_positional: ClassVar = False
-    serde_silent: ClassVar = True
-    PreModelRequest: _HOOK_EVENTS = []
-    PostModelRequest: _HOOK_EVENTS = []
-    PreToolUse: _HOOK_EVENTS = []
-    PermissionRequest: _HOOK_EVENTS = []
-    PostToolUse: _HOOK_EVENTS = []
-    PreCompact: _HOOK_EVENTS = []
-    PostCompact: _HOOK_EVENTS = []
-    SessionStart: _HOOK_EVENTS = []
-    SessionEnd: _HOOK_EVENTS = []
-    UserPromptSubmit: _HOOK_EVENTS = []
-    SubagentStart: _HOOK_EVENTS = []
-    SubagentStop: _HOOK_EVENTS = []
-    Stop: _HOOK_EVENTS = []
-    Interrupt: _HOOK_EVENTS = []
+_EFFECTS: Final = struct(
+    "TuiEffects", same("starfield shimmer welcome effort progress title", bool, True), default=True
+)
+_RENDERING: Final = struct("TuiRendering", same("mermaid math tables lists", bool, True), default=True)
+_TUI: Final = struct(
+    "Tui",
+    ("default_hosts", dict[str, dict[str, str]], {}),
+    ("notifications", Annotated[Notifications, AT_PARENT], factory(lambda: Notifications(True))),
+    ("notification_method", meta(enum("auto osc9 osc777 bel", buffered=True), AT_PARENT), "auto"),
+    ("notification_condition", meta(enum("unfocused always", buffered=True), AT_PARENT), "unfocused"),
+    ("animations", bool, True),
+    opt("screen_reader_detection_done", bool),
+    ("effects", _EFFECTS, factory(_EFFECTS)),
+    ("rendering", _RENDERING, factory(_RENDERING)),
+    same("show_tooltips show_server_version_notice auto_recap", bool, True),
+    opt("disable_paste_burst", bool),
+    ("vim_mode_default", bool, False),
+    ("question_esc_back", bool, True),
+    ("raw_output_mode", bool, False),
+    ("fullscreen_transcript", bool, True),
+    ("collapse_turn_details", bool, False),
+    opt("sidebar_width_percent", U8),
+    opt("mouse_scroll_speed", ScrollSpeed),
+    ("copy_on_select", _ALWAYS_AUTO_NEVER, "auto"),
+    ("copy_on_select_clear_selection", bool, False),
+    ("right_click_paste", enum("auto on off"), "auto"),
+    ("alternate_screen", _ALWAYS_AUTO_NEVER, "auto"),
+    opt("status_line", list[str]),
+    ("status_line_use_colors", bool, True),
+    opt("terminal_title", list[str]),
+    opt("theme pet", str),
+    ("pet_anchor", enum("composer screen-bottom"), "composer"),
+    opt("session_picker_view", _PICKER_VIEW),
+    ("agents_overview_grouping", enum("project status model"), "project"),
+    opt("resume_cwd", enum("current session")),
+    ("keymap", Keymap, factory(lambda: Keymap(KEYMAP_DEFAULT))),
+    ("presets", dict[str, QuickDial], {}),
+    ("model_availability_nux", meta(table(U32), struct_text("ModelAvailabilityNuxConfig"), AT_SELF), {}),
+    opt("terminal_resize_reflow_max_rows", USIZE),
+    positional=False,
+    silent=True,
+)
+_PROFILE: Final = struct(
+    "ConfigProfile",
+    opt("model service_tier model_provider", str),
+    opt("approval_policy", ApprovalPolicy),
+    opt("approvals_reviewer", REVIEWER),
+    opt("sandbox_mode", SANDBOX_MODE),
+    opt("model_reasoning_effort plan_mode_reasoning_effort", str),
+    opt("model_reasoning_summary", SUMMARY),
+    opt("model_verbosity", VERBOSITY),
+    opt("model_catalog_json", AbsPath),
+    opt("personality", PERSONALITY),
+    opt("chatgpt_base_url", str),
+    opt("model_instructions_file js_repl_node_path", AbsPath),
+    opt("js_repl_node_module_dirs", list[AbsPath]),
+    opt("experimental_compact_prompt_file", AbsPath),
+    opt(
+        "include_permissions_instructions include_apps_instructions include_collaboration_mode_instructions "
+        "include_environment_context include_environment_context_time experimental_use_unified_exec_tool",
+        bool,
+    ),
+    opt("tools", TOOLS),
+    opt("web_search", WEB_SEARCH_MODE),
+    opt("analytics", ANALYTICS),
+    opt("tui", struct("ProfileTui", opt("session_picker_view", _PICKER_VIEW), default=True)),
+    opt("windows", WINDOWS),
+    opt("features", Features),
+    opt("oss_provider", str),
+)
+_MARKETPLACE: Final = struct(
+    "MarketplaceConfig",
+    opt("last_updated last_revision", str),
+    opt("source_type", enum("git local")),
+    opt("source ref", str),
+    opt("sparse_paths", list[str]),
+    default=True,
+)
+_SKILLS: Final = struct(
+    "SkillsConfig",
+    opt("bundled", struct("BundledSkillsConfig", opt("enabled", bool))),
+    opt("config", list[Any]),
+    default=True,
+    omit_defaults=True,
+)
+_PLUGIN: Final = struct("PluginConfig", opt("enabled", bool), default=True, omit_defaults=True)
+
+
+class ToolSuggestDiscoverable(Record, arity=2, required=("type",)):
+    pass
+
+
+class ToolSuggestDisabledTool(Record, arity=2, required=("type",)):
+    pass
+
+
+class PermissionProfileToml(Record, arity=5):
+    pass
+
+
+_TOOL_SUGGEST: Final = struct(
+    "ToolSuggestConfig",
+    ("discoverables", list[ToolSuggestDiscoverable], []),
+    ("disabled_tools", list[ToolSuggestDisabledTool], []),
+    default=True,
+)

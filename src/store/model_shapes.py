@@ -5,9 +5,8 @@ checks and renders it (nested structs through `read_as`). Internal to `chamberla
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, ClassVar, Final, Literal, TypeAlias
+from typing import Any, ClassVar, Final
 
-import msgspec
 from chamberlain.errors import ConfigModelError
 from chamberlain.serde_text import invalid_type, missing_field, one_of, unknown_variant
 from chamberlain.serde_walk import toml_enum_error
@@ -20,7 +19,10 @@ from chamberlain.store.model_spec import (
     enum,
     located,
     model_error,
+    opt,
     read_as,
+    same,
+    struct,
 )
 
 
@@ -57,29 +59,20 @@ _WORKSPACE_ID_COMMAS: Final = (
 )
 
 
-_ContextSize = Literal["low", "medium", "high"]
-
-
-class WebSearchLocation(msgspec.Struct):
-    serde_positional: ClassVar = False
-    country: str | None = None
-    region: str | None = None
-    city: str | None = None
-    timezone: str | None = None
-
-
-class WebSearchToolConfig(msgspec.Struct):
-    serde_positional: ClassVar = False
-    context_size: Annotated[_ContextSize, enum(_ContextSize)] | None = None
-    allowed_domains: list[str] | None = None
-    location: WebSearchLocation | None = None
+_WEB_SEARCH_TOOL: Final = struct(
+    "WebSearchToolConfig",
+    opt("context_size", enum("low medium high")),
+    opt("allowed_domains", list[str]),
+    opt("location", struct("WebSearchLocation", opt("country region city timezone", str), positional=False)),
+    positional=False,
+)
 
 
 def _read_web_search_tool(value: Any, path: str) -> Any:
     if isinstance(value, bool):
         return None  # `web_search = true|false` is accepted and dropped
     try:
-        return read_as(WebSearchToolConfig, value, path)
+        return read_as(_WEB_SEARCH_TOOL, value, path)
     except ConfigModelError:
         raise _untagged("WebSearchToolConfigInput", path) from None
 
@@ -157,26 +150,6 @@ class Record(Shape):
         return _plain(value)
 
 
-class PermissionProfileToml(Record, arity=5):
-    pass
-
-
-class QuickDial(Record, arity=2, required=("input",)):
-    pass
-
-
-class ToolSuggestDiscoverable(Record, arity=2, required=("type",)):
-    pass
-
-
-class ToolSuggestDisabledTool(Record, arity=2, required=("type",)):
-    pass
-
-
-class ComputerUseWindowsExeConfigToml(Record, arity=4, required=("publisher_name", "product_name", "access")):
-    pass
-
-
 class McpEnterpriseManagedAuthConfig(Record, arity=1, required=("idp",), closed=True):
     @classmethod
     def read(cls, value: Any, path: str) -> Any:
@@ -189,13 +162,13 @@ class McpEnterpriseManagedAuthConfig(Record, arity=1, required=("idp",), closed=
         return rendered
 
 
-class GranularApprovalConfig(msgspec.Struct):
-    serde_positional: ClassVar = False
-    sandbox_approval: bool | None = None
-    rules: bool | None = None
-    skill_approval: bool = False
-    request_permissions: bool = False
-    mcp_elicitations: bool | None = None
+_GRANULAR: Final = struct(
+    "GranularApprovalConfig",
+    opt("sandbox_approval rules", bool),
+    same("skill_approval request_permissions", bool, False),
+    opt("mcp_elicitations", bool),
+    positional=False,
+)
 
 
 _APPROVAL_VARIANTS: Final = ("untrusted", "on-failure", "on-request", "granular", "never")
@@ -211,7 +184,7 @@ def _read_approval_policy(value: Any, path: str) -> Any:
         for name in ("sandbox_approval", "rules", "mcp_elicitations"):
             if name not in payload:
                 raise _fail(missing_field(name), path)
-        return {"granular": read_as(GranularApprovalConfig, payload, path)}
+        return {"granular": read_as(_GRANULAR, payload, path)}
     err = toml_enum_error(value, _APPROVAL_VARIANTS, {}, path)
     if err is not None:
         raise model_error(err)
@@ -356,40 +329,29 @@ class Features(Shape, read=_read_features):
     pass
 
 
-_AppToolApprovalL = Literal["auto", "prompt", "writes", "approve"]
-APP_TOOL_APPROVAL: TypeAlias = Annotated[_AppToolApprovalL, enum(_AppToolApprovalL)]
-APP_TOOL_APPROVAL_BUFFERED: TypeAlias = Annotated[_AppToolApprovalL, enum(_AppToolApprovalL, buffered=True)]
-_McpAuth = Literal["oauth", "chatgpt", "ema_auth"]
-
-
-class RawMcpServerConfig(msgspec.Struct, omit_defaults=True):
-    """The members an MCP server entry may hold (rendered as given, then shaped by transport)."""
-
-    command: str | None = None
-    args: list[str] | None = None
-    env: dict[str, str] | None = None
-    env_vars: list[Any] | None = None
-    cwd: str | None = None
-    url: str | None = None
-    bearer_token_env_var: str | None = None
-    http_headers: dict[str, str] | None = None
-    env_http_headers: dict[str, str] | None = None
-    environment_id: str | None = None
-    experimental_environment: str | None = None
-    enabled: bool | None = None
-    required: bool | None = None
-    supports_parallel_tool_calls: bool | None = None
-    startup_timeout_sec: float | None = None
-    startup_timeout_ms: U64 | None = None
-    tool_timeout_sec: float | None = None
-    default_tools_approval_mode: APP_TOOL_APPROVAL | None = None
-    enabled_tools: list[str] | None = None
-    disabled_tools: list[str] | None = None
-    scopes: list[str] | None = None
-    oauth: Any = None
-    oauth_resource: str | None = None
-    auth: Annotated[_McpAuth, enum(_McpAuth)] | None = None
-    tools: Any = None
+APP_TOOL_APPROVAL: Final = enum("auto prompt writes approve")
+# the members an MCP server entry may hold (rendered as given, then shaped by its transport)
+_RAW_MCP_SERVER: Final = struct(
+    "RawMcpServerConfig",
+    opt("command", str),
+    opt("args", list[str]),
+    opt("env", dict[str, str]),
+    opt("env_vars", list[Any]),
+    opt("cwd url bearer_token_env_var", str),
+    opt("http_headers env_http_headers", dict[str, str]),
+    opt("environment_id experimental_environment", str),
+    opt("enabled required supports_parallel_tool_calls", bool),
+    opt("startup_timeout_sec", float),
+    opt("startup_timeout_ms", U64),
+    opt("tool_timeout_sec", float),
+    opt("default_tools_approval_mode", APP_TOOL_APPROVAL),
+    opt("enabled_tools disabled_tools scopes", list[str]),
+    opt("oauth", Any),
+    opt("oauth_resource", str),
+    opt("auth", enum("oauth chatgpt ema_auth")),
+    opt("tools", Any),
+    omit_defaults=True,
+)
 
 
 _MCP_STDIO_ONLY: Final = ("args", "env", "env_vars", "cwd")
@@ -435,7 +397,7 @@ def _read_mcp_server(value: Any, path: str) -> Any:
         raise _fail("invalid length 0, expected struct RawMcpServerConfig with 30 elements", path)
     if not isinstance(value, dict):
         raise _fail(invalid_type(value, "struct RawMcpServerConfig"), path)
-    raw: dict[str, Any] = read_as(RawMcpServerConfig, value, path)
+    raw: dict[str, Any] = read_as(_RAW_MCP_SERVER, value, path)
     out = _mcp_transport(raw, path)
     out["environment_id"] = raw.get("environment_id", "local")
     out["enabled"] = raw.get("enabled", True)
@@ -455,34 +417,20 @@ def _read_mcp_server(value: Any, path: str) -> Any:
 
 
 class McpServer(Shape, read=_read_mcp_server):
-    serde_struct: ClassVar = RawMcpServerConfig
+    serde_struct: ClassVar = _RAW_MCP_SERVER
 
 
-class ModelProviderInfo(msgspec.Struct):
-    name: str = ""
-    base_url: str | None = None
-    model_catalog_url: str | None = None
-    env_key: str | None = None
-    env_key_instructions: str | None = None
-    experimental_bearer_token: str | None = None
-    auth: Any = None
-    gateway_oauth: Any = None
-    aws: Any = None
-    project_id: Any = None
-    location: Any = None
-    credential_file: Any = None
-    wire_api: Annotated[Literal["responses"], enum(Literal["responses"])] = "responses"
-    capabilities: Any = None
-    query_params: dict[str, str] | None = None
-    http_headers: dict[str, str] | None = None
-    env_http_headers: dict[str, str] | None = None
-    request_max_retries: U64 | None = None
-    stream_max_retries: U64 | None = None
-    stream_idle_timeout_ms: U64 | None = None
-    websocket_connect_timeout_ms: U64 | None = None
-    requires_openai_auth: bool = False
-    supports_websockets: bool = False
-    supports_standalone_web_search: bool = False
+_MODEL_PROVIDER: Final = struct(
+    "ModelProviderInfo",
+    ("name", str, ""),
+    opt("base_url model_catalog_url env_key env_key_instructions experimental_bearer_token", str),
+    opt("auth gateway_oauth aws project_id location credential_file", Any),
+    ("wire_api", enum("responses"), "responses"),
+    opt("capabilities", Any),
+    opt("query_params http_headers env_http_headers", dict[str, str]),
+    opt("request_max_retries stream_max_retries stream_idle_timeout_ms websocket_connect_timeout_ms", U64),
+    same("requires_openai_auth supports_websockets supports_standalone_web_search", bool, False),
+)
 
 
 _RESERVED_PROVIDER_IDS: Final = ("amazon-bedrock", "openai", "ollama", "lmstudio")
@@ -504,7 +452,7 @@ def _read_model_providers(value: Any, path: str) -> Any:
         entry_path = _join(path, key)
         if isinstance(entry, dict) and entry.get("wire_api") == "chat":
             raise _fail(_WIRE_API_CHAT, _join(entry_path, "wire_api"))
-        rendered = read_as(ModelProviderInfo, entry, entry_path)
+        rendered = read_as(_MODEL_PROVIDER, entry, entry_path)
         if not rendered["name"]:
             raise _fail(f"model_providers.{key}: provider name must not be empty", path)
         out[key] = rendered
@@ -519,3 +467,24 @@ _WIRE_API_CHAT: Final = (
     '`wire_api = "chat"` is no longer supported.\nHow to fix: set `wire_api = "responses"` in your '
     "provider config.\nMore info: https://github.com/openai/codex/discussions/7782"
 )
+
+
+class Flattened(Shape):
+    """A struct with a flattened map of the remaining keys: its ``fields``, then each other key
+    read as ``extra`` (capped: serde buffers it). Its unknown keys are silent."""
+
+    fields: ClassVar[Any]
+    extra: ClassVar[Any]
+
+    @classmethod
+    def read(cls, value: Any, path: str, base_dir: str | None = None) -> Any:
+        if not isinstance(value, dict):
+            raise _fail(invalid_type(value, f"struct {cls.__name__}"), path)
+        known = set(cls.fields.__struct_encode_fields__)
+        out: dict[str, Any] = read_as(cls.fields, {k: v for k, v in value.items() if k in known}, path, base_dir)
+        out.update((k, read_as(cls.extra, v, path, base_dir)) for k, v in value.items() if k not in known)
+        return out
+
+    @classmethod
+    def render(cls, value: Any, base_dir: str | None) -> Any:
+        return cls.read(value, "", base_dir)

@@ -10,7 +10,7 @@ import functools
 import posixpath
 import re
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Final, TypeAlias, get_args
+from typing import Annotated, Any, Final, Literal, Optional, TypeAlias
 
 import msgspec
 from chamberlain.errors import ConfigModelError
@@ -127,9 +127,56 @@ NONZERO_U64: TypeAlias = Annotated[int, Meta(ge=1, le=None, extra={"expected": "
 NONZERO_USIZE: TypeAlias = Annotated[int, Meta(ge=1, le=None, extra={"expected": "a nonzero usize"})]
 
 
-def enum(lit: Any, *, buffered: bool = False) -> Meta:
-    """The toml-enum metadata of ``Literal`` type ``lit`` (its variants in declaration order)."""
-    return toml_enum(get_args(lit), buffered=buffered)
+def enum(names: str, *, buffered: bool = False) -> Any:
+    """A toml enum of the unit variants ``names`` (space-separated, in declaration order)."""
+    variants = tuple(names.split())
+    return Annotated[Literal.__getitem__(variants), toml_enum(variants, buffered=buffered)]
+
+
+Field: TypeAlias = tuple[str, Any, Any]
+
+
+def opt(names: str, tp: Any) -> list[Field]:
+    """Members ``names`` (space-separated) of type ``tp``, each an ``Option`` (default ``None``)."""
+    return [(n, Optional[tp], None) for n in names.split()]  # noqa: UP045 (a runtime type)
+
+
+def struct(name: str, *fields: Field | list[Field], default: bool = False, positional: bool = True, **kw: Any) -> Any:
+    """A msgspec Struct named as the Rust type. ``default``: Rust's ``#[serde(default)]`` on the
+    struct (``[]`` gives the defaults); ``positional=False``: no positional form; ``kw``: class
+    flags (``silent=True``: its unknown keys are not reported) and Struct options."""
+    flat = [f for group in fields for f in (group if isinstance(group, list) else [group])]
+    # a TOML key that is no Python name is an attribute under another name
+    flat = [
+        f if f[0].isidentifier() else (_ATTR.sub("_", f[0]), f[1], msgspec.field(default=f[2], name=f[0])) for f in flat
+    ]
+    ns = {"serde_default": default, "serde_positional": positional, "serde_silent": kw.pop("silent", False)}
+    return msgspec.defstruct(name, flat, namespace=ns, **kw)
+
+
+def same(names: str, tp: Any, default: Any) -> list[Field]:
+    """Members ``names`` (space-separated) of type ``tp``, each defaulting to ``default``."""
+    return [(n, tp, default) for n in names.split()]
+
+
+def seq(tp: Any) -> Any:
+    """``list[tp]`` for a runtime type ``tp``."""
+    return list[tp]
+
+
+def table(tp: Any) -> Any:
+    """``dict[str, tp]`` for a runtime type ``tp``."""
+    return dict[str, tp]
+
+
+def meta(tp: Any, *metas: Meta) -> Any:
+    """``Annotated[tp, *metas]`` for a runtime type ``tp``."""
+    return Annotated.__class_getitem__((tp, *metas))  # type: ignore[attr-defined]
+
+
+def factory(fn: Callable[[], Any]) -> Any:
+    """A default built per read (a non-empty list or table, a struct's defaults)."""
+    return msgspec.field(default_factory=fn)
 
 
 #: serde reads the member through a buffer: its errors are reported at the enclosing struct's path.
@@ -214,6 +261,7 @@ def _absolute(text: str, base_dir: str | None) -> str:
     return "/" + normalized.lstrip("/") if normalized.startswith("//") else normalized
 
 
+_ATTR: Final = re.compile(r"\W")
 _TOO_LONG: Final = re.compile(r"^(invalid length \d+), expected \d+ elements in sequence$")
 _NOT_AN_ENUM: Final = "wanted string or table"
 _UNIT_ONLY: Final = "invalid type: unit variant, expected string only"
