@@ -16,9 +16,9 @@ from chamberlain.store.model_shapes import (
     Keymap,
     MicrophoneChannel,
     Notifications,
-    Record,
     ScrollSpeed,
     WebSearchTool,
+    record,
 )
 from chamberlain.store.model_spec import (
     AT_PARENT,
@@ -31,7 +31,6 @@ from chamberlain.store.model_spec import (
     U64,
     USIZE,
     AbsPath,
-    Shape,
     _plain,
     enum,
     factory,
@@ -39,6 +38,7 @@ from chamberlain.store.model_spec import (
     opt,
     same,
     seq,
+    shape,
     struct,
     struct_text,
     table,
@@ -118,8 +118,9 @@ _BROWSER_USE: Final = struct(
 )
 
 
-class ComputerUseWindowsExeConfigToml(Record, arity=4, required=("publisher_name", "product_name", "access")):
-    pass
+ComputerUseWindowsExeConfigToml: Final = record(
+    "ComputerUseWindowsExeConfigToml", arity=4, required=("publisher_name", "product_name", "access")
+)
 
 
 _COMPUTER_USE: Final = struct(
@@ -131,7 +132,7 @@ _COMPUTER_USE: Final = struct(
         struct(
             "ComputerUseWindowsConfigToml",
             opt("aumids", table(ALLOW_DENY)),
-            opt("exes", list[ComputerUseWindowsExeConfigToml]),
+            opt("exes", seq(ComputerUseWindowsExeConfigToml)),
         ),
     ),
 )
@@ -241,11 +242,10 @@ def _read_hook_handler(value: Any, path: str) -> Any:
     return _plain(value)
 
 
-class HookHandler(Shape, read=_read_hook_handler):
-    pass
+HookHandler: Final = shape("HookHandler", _read_hook_handler)
 
 
-_MATCHER_GROUP: Final = struct("MatcherGroup", opt("matcher", str), ("hooks", list[HookHandler], []), default=True)
+_MATCHER_GROUP: Final = struct("MatcherGroup", opt("matcher", str), ("hooks", seq(HookHandler), []), default=True)
 _HOOK_EVENTS: Final = (
     "PreModelRequest PostModelRequest PreToolUse PermissionRequest PostToolUse PreCompact PostCompact "
     "SessionStart SessionEnd UserPromptSubmit SubagentStart SubagentStop Stop Interrupt"
@@ -258,8 +258,7 @@ _HOOKS: Final = struct(
 )
 
 
-class QuickDial(Record, arity=2, required=("input",)):
-    pass
+QuickDial: Final = record("QuickDial", arity=2, required=("input",))
 
 
 _EFFECTS: Final = struct(
@@ -298,7 +297,7 @@ _TUI: Final = struct(
     ("agents_overview_grouping", enum("project status model"), "project"),
     opt("resume_cwd", enum("current session")),
     ("keymap", Keymap, factory(lambda: Keymap(KEYMAP_DEFAULT))),
-    ("presets", dict[str, QuickDial], {}),
+    ("presets", table(QuickDial), {}),
     ("model_availability_nux", meta(table(U32), struct_text("ModelAvailabilityNuxConfig"), AT_SELF), {}),
     opt("terminal_resize_reflow_max_rows", USIZE),
     positional=False,
@@ -350,21 +349,18 @@ _SKILLS: Final = struct(
 _PLUGIN: Final = struct("PluginConfig", opt("enabled", bool), default=True, omit_defaults=True)
 
 
-class ToolSuggestDiscoverable(Record, arity=2, required=("type",)):
-    pass
+ToolSuggestDiscoverable: Final = record("ToolSuggestDiscoverable", arity=2, required=("type",))
 
 
-class ToolSuggestDisabledTool(Record, arity=2, required=("type",)):
-    pass
+ToolSuggestDisabledTool: Final = record("ToolSuggestDisabledTool", arity=2, required=("type",))
 
 
-class PermissionProfileToml(Record, arity=5):
-    pass
+PermissionProfileToml: Final = record("PermissionProfileToml", arity=5)
 
 
 _TOOL_SUGGEST: Final = struct(
     "ToolSuggestConfig",
-    ("discoverables", list[ToolSuggestDiscoverable], []),
-    ("disabled_tools", list[ToolSuggestDisabledTool], []),
+    ("discoverables", seq(ToolSuggestDiscoverable), []),
+    ("disabled_tools", seq(ToolSuggestDisabledTool), []),
     default=True,
 )

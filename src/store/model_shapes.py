@@ -22,6 +22,7 @@ from chamberlain.store.model_spec import (
     opt,
     read_as,
     same,
+    shape,
     struct,
 )
 
@@ -48,8 +49,7 @@ def _read_workspace_ids(value: Any, path: str) -> Any:
     raise _untagged("Repr", path)
 
 
-class WorkspaceIds(Shape, read=_read_workspace_ids):
-    pass
+WorkspaceIds: Final = shape("WorkspaceIds", _read_workspace_ids)
 
 
 _WORKSPACE_ID_COMMAS: Final = (
@@ -77,8 +77,7 @@ def _read_web_search_tool(value: Any, path: str) -> Any:
         raise _untagged("WebSearchToolConfigInput", path) from None
 
 
-class WebSearchTool(Shape, read=_read_web_search_tool):
-    pass
+WebSearchTool: Final = shape("WebSearchTool", _read_web_search_tool)
 
 
 def _read_notifications(value: Any, path: str) -> Any:
@@ -87,8 +86,7 @@ def _read_notifications(value: Any, path: str) -> Any:
     raise _untagged("Notifications", path)
 
 
-class Notifications(Shape, read=_read_notifications):
-    pass
+Notifications: Final = shape("Notifications", _read_notifications)
 
 
 def _read_microphone_channel(value: Any, path: str) -> Any:
@@ -100,8 +98,7 @@ def _read_microphone_channel(value: Any, path: str) -> Any:
     raise _untagged("MicrophoneChannels", path)
 
 
-class MicrophoneChannel(Shape, read=_read_microphone_channel):
-    pass
+MicrophoneChannel: Final = shape("MicrophoneChannel", _read_microphone_channel)
 
 
 def _read_scroll_speed(value: Any, path: str) -> Any:
@@ -111,8 +108,7 @@ def _read_scroll_speed(value: Any, path: str) -> Any:
     return speed
 
 
-class ScrollSpeed(Shape, read=_read_scroll_speed):
-    pass
+ScrollSpeed: Final = shape("ScrollSpeed", _read_scroll_speed)
 
 
 class Record(Shape):
@@ -126,10 +122,6 @@ class Record(Shape):
     def __init_subclass__(cls, arity: int = 0, required: tuple[str, ...] = (), closed: bool = False) -> None:
         super().__init_subclass__()
         cls.serde_name, cls.arity, cls.required, cls.closed = cls.__name__, arity, required, closed
-
-    @classmethod
-    def render(cls, value: Any, base_dir: str | None) -> Any:
-        return _plain(value) if isinstance(value, dict) else {}
 
     @classmethod
     def read(cls, value: Any, path: str) -> Any:
@@ -148,6 +140,11 @@ class Record(Shape):
             if k not in value:
                 raise _fail(missing_field(k), path)
         return _plain(value)
+
+
+def record(name: str, arity: int, required: tuple[str, ...] = ()) -> Any:
+    """A `Record` named ``name``."""
+    return type(name, (Record,), {}, arity=arity, required=required)
 
 
 class McpEnterpriseManagedAuthConfig(Record, arity=1, required=("idp",), closed=True):
@@ -192,8 +189,7 @@ def _read_approval_policy(value: Any, path: str) -> Any:
     return "on-request" if name == "on-failure" else name
 
 
-class ApprovalPolicy(Shape, read=_read_approval_policy):
-    pass
+ApprovalPolicy: Final = shape("ApprovalPolicy", _read_approval_policy)
 
 
 def _read_thread_store(value: Any, path: str) -> Any:
@@ -214,8 +210,7 @@ def _read_thread_store(value: Any, path: str) -> Any:
     raise _fail(unknown_variant(tag, ("local", "in_memory")), path)
 
 
-class ThreadStore(Shape, read=_read_thread_store):
-    pass
+ThreadStore: Final = shape("ThreadStore", _read_thread_store)
 
 
 def _read_keymap(value: Any, path: str) -> Any:
@@ -237,8 +232,7 @@ def _read_keymap(value: Any, path: str) -> Any:
     return out
 
 
-class Keymap(Shape, read=_read_keymap):
-    pass
+Keymap: Final = shape("Keymap", _read_keymap)
 
 
 _KEYMAP_SECTIONS: Final[tuple[tuple[str, str], ...]] = (
@@ -325,8 +319,7 @@ def _read_features(value: Any, path: str) -> Any:
     return out
 
 
-class Features(Shape, read=_read_features):
-    pass
+Features: Final = shape("Features", _read_features)
 
 
 APP_TOOL_APPROVAL: Final = enum("auto prompt writes approve")
@@ -459,8 +452,7 @@ def _read_model_providers(value: Any, path: str) -> Any:
     return out
 
 
-class ModelProviders(Shape, read=_read_model_providers):
-    pass
+ModelProviders: Final = shape("ModelProviders", _read_model_providers)
 
 
 _WIRE_API_CHAT: Final = (

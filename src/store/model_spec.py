@@ -101,6 +101,11 @@ class Shape:
         return None
 
 
+def shape(name: str, read: Callable[[Any, str], Any]) -> Any:
+    """A `Shape` named ``name`` that ``read`` checks and renders."""
+    return type(name, (Shape,), {"__slots__": ()}, read=read)
+
+
 def _read_path(value: Any, path: str) -> str:
     if not isinstance(value, str):
         raise ConfigModelError(invalid_type(value, "path string"), path)
@@ -112,7 +117,7 @@ class AbsPath(Shape, read=_read_path):
 
     @classmethod
     def render(cls, value: Any, base_dir: str | None) -> Any:
-        return _absolute(str(value), base_dir)
+        return _absolute(_read_path(value, ""), base_dir)
 
 
 # serde's integer kinds (msgspec bounds stop at i64; TOML integers are i64, so no u64 bound binds)
@@ -243,12 +248,19 @@ def _unshape(value: Any) -> Any:
 
 def read_as(tp: Any, value: Any, path: str = "", base_dir: str | None = None) -> Any:
     """``value`` (prepared by `_prepare`) read as ``tp`` and rendered as plain data; raises
-    `ConfigModelError` with the shared walker's serde text for the first error."""
-    info = type_info(tp)
-    err = first_error(value, info, path)
-    if err is not None:
-        raise model_error(err)
-    obj = msgspec.convert(positional_to_map(value, info), tp, dec_hook=functools.partial(_shape_hook, base_dir))
+    `ConfigModelError` with the shared walker's serde text for the first error.
+
+    ``msgspec.convert`` reads a value in its plain spelling directly; only when it refuses (an
+    error, or one of serde's other spellings) does the walker run, in document order."""
+    hook = functools.partial(_shape_hook, base_dir)
+    try:
+        obj = msgspec.convert(value, tp, dec_hook=hook)
+    except (msgspec.ValidationError, ConfigModelError):
+        info = type_info(tp)
+        err = first_error(value, info, path)
+        if err is not None:
+            raise model_error(err) from None
+        obj = msgspec.convert(positional_to_map(value, info), tp, dec_hook=hook)
     return msgspec.to_builtins(obj, enc_hook=_unshape)
 
 
