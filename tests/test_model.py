@@ -404,3 +404,19 @@ def test_positional_form_too_long_and_map_keys_inside_it() -> None:
         "wanted exactly 1 element, found 0 elements",
         "computer_use.windows.a",
     )
+
+
+def test_the_first_error_in_document_order_is_reported() -> None:
+    """Observed on codex-cli 0.169.0: with errors in several members, the one written first wins
+    (not the first in the struct's declaration order)."""
+    unit_only = "invalid type: unit variant, expected string only"
+    assert error_of({"sandbox_mode": 1, "model_verbosity": 1}) == (unit_only, "sandbox_mode")
+    assert error_of({"model_verbosity": 1, "sandbox_mode": 1}) == (unit_only, "model_verbosity")
+    assert error_of({"tui": {"rendering": [1]}, "apps": {"_default": {"enabled": 0}}}) == (
+        "invalid type: integer `1`, expected a boolean",
+        "tui.rendering",
+    )
+    assert error_of({"profiles": {"k": {"tui": 0}}, "memories": {"dedicated_tools": []}}) == (
+        "invalid type: integer `0`, expected struct ProfileTui",
+        "profiles.k.tui",
+    )
