@@ -6,8 +6,9 @@
 error wording. `unknown_keys` lists the keys of one layer that the model ignores.
 
 Every fact below was observed on the reference binary (``config/read`` on crafted files); the schema
-is a tree of msgspec Structs checked by the shared serde walker and rendered by ``msgspec.convert``.
-Quirks worth knowing, all observed:
+is a tree of msgspec Structs (`model_schema`, hand-written members in `model_shapes`) read with
+``msgspec.convert``; when convert refuses, the shared serde walker finds and words the first error
+in document order. Quirks worth knowing, all observed:
 
 * a TOML datetime reads as its TOML text wherever a string is expected (``model = 1979-05-27``
   yields ``"1979-05-27"``), but is not a string for enums (``unit variant, expected string only``);
