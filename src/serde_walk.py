@@ -26,19 +26,19 @@ from msgspec import NODEFAULT, Meta
 from msgspec import inspect as mi
 
 __all__ = [
+    "INT_NAMES",
     "SerdeError",
-    "first_error",
-    "type_info",
-    "positional_to_map",
-    "expecting",
-    "variants",
     "capped",
-    "unknown_fields",
+    "expecting",
+    "first_error",
+    "positional_to_map",
+    "struct_name",
     "toml_enum",
     "toml_enum_error",
     "toml_kind",
-    "struct_name",
-    "INT_NAMES",
+    "type_info",
+    "unknown_fields",
+    "variants",
 ]
 
 _I64_MIN: Final = -(2**63)
@@ -56,10 +56,12 @@ INT_NAMES: Final[dict[tuple[int | None, int | None], str]] = {
 
 @dataclass(frozen=True, slots=True)
 class SerdeError:
-    """The first error found: serde's ``detail`` text and the dotted ``path`` it is reported at."""
+    """The first error found: serde's ``detail`` text and the dotted ``path`` it is reported at;
+    ``cause``: the exception a custom type's ``serde_check`` caught, if any."""
 
     detail: str
     path: str
+    cause: Exception | None = None
 
 
 @functools.cache
@@ -93,10 +95,12 @@ def capped(tp: Any) -> Any:
     return Annotated[tp, Meta(extra={"cap": True})]
 
 
-def toml_enum(names: Sequence[str], payloads: Mapping[str, Any] | None = None) -> Meta:
+def toml_enum(names: Sequence[str], payloads: Mapping[str, Any] | None = None, *, buffered: bool = False) -> Meta:
     """The metadata of an enum read straight from TOML (`toml_enum_error`): ``names`` in
-    declaration order; ``payloads`` maps a struct variant to its Struct type."""
-    return Meta(extra={"variants": tuple(names), "toml_enum": True, "payloads": dict(payloads or {})})
+    declaration order; ``payloads`` maps a struct variant to its Struct type; ``buffered``: read
+    below a flattened member (serde's buffered content words a value that is not a string)."""
+    extra = {"variants": tuple(names), "toml_enum": True, "payloads": dict(payloads or {}), "buffered": buffered}
+    return Meta(extra=extra)
 
 
 def struct_name(t: mi.StructType) -> str:
@@ -131,8 +135,10 @@ def first_error(value: Any, t: mi.Type, path: str = "") -> SerdeError | None:
     match t:
         case mi.AnyType():
             return None
-        case mi.Metadata(extra={"toml_enum": True, "variants": names, "payloads": payloads}):
-            return toml_enum_error(value, names, payloads, path)
+        case mi.Metadata(extra={"toml_enum": True, "variants": names, "payloads": payloads, **rest}):
+            return toml_enum_error(value, names, payloads, path, buffered=bool(rest.get("buffered")))
+        case mi.CustomType(cls=cls) if hasattr(cls, "serde_check"):
+            return cls.serde_check(value, path)  # type: ignore[no-any-return]
         case mi.Metadata(type=inner, extra=extra):
             err = _metadata_error(value, inner, extra or {}, path)
             if err is not None and (extra or {}).get("cap"):
@@ -225,10 +231,13 @@ def toml_kind(value: Any) -> str:
 
 
 def toml_enum_error(
-    value: Any, names: tuple[str, ...], payloads: Mapping[str, Any], path: str = ""
+    value: Any, names: tuple[str, ...], payloads: Mapping[str, Any], path: str = "", *, buffered: bool = False
 ) -> SerdeError | None:
     """The toml crate's reading of an enum: a unit variant's name, or a one-entry table whose key
     names a variant and whose value is an empty table (a unit variant) or the variant's struct."""
+    if buffered and type(value) is not str and not (isinstance(value, dict) and len(value) == 1):
+        detail = "invalid value: map, expected map with a single key" if isinstance(value, dict) else None
+        return SerdeError(detail or invalid_type(value, "string or map"), path)
     if type(value) is str:
         if value not in names:
             return SerdeError(unknown_variant(value, names), path)
@@ -269,12 +278,20 @@ def _map_error(value: Any, vt: mi.Type, path: str) -> SerdeError | None:
     return None
 
 
-def _has_seq_default(f: mi.Field) -> bool:
+def _has_seq_default(f: mi.Field, t: mi.StructType) -> bool:
+    if getattr(t.cls, "serde_default", False):  # Rust's `#[serde(default)]` on the struct
+        return not f.required
     return (f.default is not NODEFAULT and f.default is not None) or f.default_factory is not NODEFAULT
 
 
+def _field_path(path: str, key: str, f: mi.Field) -> str:
+    """A member marked ``{"cap": "parent"}`` (read through a buffer) reports at the struct's path."""
+    parent = isinstance(f.type, mi.Metadata) and (f.type.extra or {}).get("cap") == "parent"
+    return path if parent else _join(path, key)
+
+
 def _struct_error(value: Any, t: mi.StructType, path: str) -> SerdeError | None:
-    if isinstance(value, list):
+    if isinstance(value, list) and getattr(t.cls, "serde_positional", True):
         return _positional_error(value, t, path)
     if not isinstance(value, dict):
         return SerdeError(invalid_type(value, struct_name(t)), path)
@@ -286,7 +303,7 @@ def _struct_error(value: Any, t: mi.StructType, path: str) -> SerdeError | None:
                 names = [f.encode_name for f in t.fields]
                 return SerdeError(f"unknown field `{key}`, expected {one_of(names)}", path)
             continue
-        err = first_error(v, known.type, _join(path, key))
+        err = first_error(v, known.type, _field_path(path, key, known))
         if err is not None:
             return err
     for f in t.fields:
@@ -304,7 +321,7 @@ def _positional_error(items: list[Any], t: mi.StructType, path: str) -> SerdeErr
     if len(items) > len(fields):
         return SerdeError(f"invalid length {len(items)}, expected {len(fields)} elements in sequence", path)
     for i in range(len(items), len(fields)):
-        if not _has_seq_default(fields[i]):
+        if not _has_seq_default(fields[i], t):
             noun = "element" if len(fields) == 1 else "elements"
             detail = f"invalid length {i}, expected {struct_name(t)} with {len(fields)} {noun}"
             return SerdeError(detail, path)
@@ -321,7 +338,9 @@ def unknown_fields(value: Any, t: mi.Type, path: str, out: list[str]) -> None:
             options = [x for x in types if not isinstance(x, mi.NoneType)]
             if len(options) == 1 and value is not None:
                 unknown_fields(value, options[0], path, out)
-        case mi.StructType() if isinstance(value, dict):
+        case mi.CustomType(cls=cls) if hasattr(cls, "serde_struct"):
+            unknown_fields(value, type_info(cls.serde_struct), path, out)
+        case mi.StructType() if isinstance(value, dict) and not getattr(t.cls, "serde_silent", False):
             by_name = {f.encode_name: f.type for f in t.fields}
             for k, v in value.items():
                 if k in by_name:

@@ -385,3 +385,38 @@ def test_granular_approval_policy_is_a_newtype_variant() -> None:
         "invalid type: integer `5`, expected struct GranularApprovalConfig",
         "approval_policy",
     )
+
+
+def test_positional_form_too_long_and_map_keys_inside_it() -> None:
+    """Observed on codex-cli 0.169.0: an over-long positional form is the toml crate's array error
+    at the struct's path; map keys inside a positional element still extend the path."""
+    assert error_of({"feedback": [True, "x"]}) == ("invalid length 2, expected fewer elements in array", "feedback")
+    assert error_of({"orchestrator": [[True, "x"]]}) == (
+        "invalid length 2, expected fewer elements in array",
+        "orchestrator",
+    )
+    assert error_of({"history": ["none", 5, 7]}) == ("invalid length 3, expected fewer elements in array", "history")
+    assert error_of({"computer_use": {"windows": [{"a": "b"}]}}) == (
+        "unknown variant `b`, expected `allow` or `deny`",
+        "computer_use.windows.a",
+    )
+    assert error_of({"computer_use": {"windows": [{"a": {}}]}}) == (
+        "wanted exactly 1 element, found 0 elements",
+        "computer_use.windows.a",
+    )
+
+
+def test_the_first_error_in_document_order_is_reported() -> None:
+    """Observed on codex-cli 0.169.0: with errors in several members, the one written first wins
+    (not the first in the struct's declaration order)."""
+    unit_only = "invalid type: unit variant, expected string only"
+    assert error_of({"sandbox_mode": 1, "model_verbosity": 1}) == (unit_only, "sandbox_mode")
+    assert error_of({"model_verbosity": 1, "sandbox_mode": 1}) == (unit_only, "model_verbosity")
+    assert error_of({"tui": {"rendering": [1]}, "apps": {"_default": {"enabled": 0}}}) == (
+        "invalid type: integer `1`, expected a boolean",
+        "tui.rendering",
+    )
+    assert error_of({"profiles": {"k": {"tui": 0}}, "memories": {"dedicated_tools": []}}) == (
+        "invalid type: integer `0`, expected struct ProfileTui",
+        "profiles.k.tui",
+    )

@@ -6,8 +6,9 @@
 error wording. `unknown_keys` lists the keys of one layer that the model ignores.
 
 Every fact below was observed on the reference binary (``config/read`` on crafted files); the schema
-is a table of small type descriptors interpreted by one decoder, not a chain of special cases.
-Quirks worth knowing, all observed:
+is a tree of msgspec Structs (`model_schema`, hand-written members in `model_shapes`) read with
+``msgspec.convert``; when convert refuses, the shared serde walker finds and words the first error
+in document order. Quirks worth knowing, all observed:
 
 * a TOML datetime reads as its TOML text wherever a string is expected (``model = 1979-05-27``
   yields ``"1979-05-27"``), but is not a string for enums (``unit variant, expected string only``);
@@ -23,225 +24,155 @@ Quirks worth knowing, all observed:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Final
 
 from chamberlain.errors import ConfigModelError
-from chamberlain.store.model_schema import (
-    _AGENTS,
-    _ANALYTICS,
-    _APPS,
-    _AUDIO,
-    _AUTO_REVIEW,
-    _BROWSER_USE,
-    _COMPUTER_USE,
-    _FEATURE_TOGGLE,
-    _GHOST_SNAPSHOT,
-    _HISTORY,
-    _HOOKS,
-    _MARKETPLACE,
-    _MEMORIES,
-    _NOTICE,
-    _OTEL,
-    _PERSONALITY,
-    _PLUGIN,
-    _PROFILE,
-    _REALTIME,
-    _REVIEWER,
-    _SANDBOX_MODE,
-    _SANDBOX_WORKSPACE_WRITE,
-    _SHELL_ENVIRONMENT_POLICY,
-    _SKILLS,
-    _SUMMARY,
-    _TOOL_SUGGEST,
-    _TOOLS_TYPED,
-    _TUI,
-    _VERBOSITY,
-    _WEB_SEARCH_MODE,
-    _WINDOWS,
-)
+from chamberlain.serde_walk import type_info, unknown_fields
+from chamberlain.store import model_schema as s
 from chamberlain.store.model_shapes import (
-    _MCP_FIELD_NAMES,
-    _decode_approval_policy,
-    _decode_enterprise_auth,
-    _decode_features,
-    _decode_mcp_server,
-    _decode_model_providers,
-    _decode_thread_store,
-    _decode_workspace_ids,
-    _record,
+    ApprovalPolicy,
+    Features,
+    McpEnterpriseManagedAuthConfig,
+    McpServer,
+    ModelProviders,
+    ThreadStore,
+    WorkspaceIds,
 )
 from chamberlain.store.model_spec import (
-    _BOOL,
-    _PATH,
-    _STR,
-    _Any,
-    _Ctx,
-    _Custom,
-    _decode,
-    _Enum,
-    _Int,
-    _join,
-    _Map,
-    _Null,
-    _opt,
-    _plain,
+    AT_SELF,
+    I64,
+    NONZERO_U64,
+    U8,
+    U16,
+    U64,
+    USIZE,
+    AbsPath,
     _prepare,
-    _s,
-    _Seq,
-    _Spec,
-    _Struct,
+    enum,
+    factory,
+    meta,
+    opt,
+    read_as,
+    struct,
+    struct_text,
+    table,
     toml_datetime_text,
 )
 
-__all__ = ["render_config", "unknown_keys", "toml_datetime_text"]
+__all__ = ["render_config", "toml_datetime_text", "unknown_keys"]
 
-
-@dataclass(frozen=True)
-class _Member:
-    name: str
-    spec: _Spec
-    default: Any = None
-
-
-# The 27 typed members of the wire `Config`, in their fixed order (spec §4.3).
-_TYPED: Final[tuple[_Member, ...]] = (
-    _Member("model", _STR),
-    _Member("review_model", _STR),
-    _Member("model_context_window", _Int("i64")),
-    _Member("model_auto_compact_token_limit", _Int("i64")),
-    _Member("model_auto_compact_token_limit_scope", _Enum(("total", "body_after_prefix"))),
-    _Member("model_provider", _STR),
-    _Member("approval_policy", _Custom(_decode_approval_policy)),
-    _Member("approvals_reviewer", _REVIEWER),
-    _Member("sandbox_mode", _SANDBOX_MODE),
-    _Member("sandbox_workspace_write", _SANDBOX_WORKSPACE_WRITE),
-    _Member("forced_chatgpt_workspace_id", _Custom(_decode_workspace_ids)),
-    _Member("forced_login_method", _Enum(("chatgpt", "api"))),
-    _Member("web_search", _WEB_SEARCH_MODE),
-    _Member("client_search_provider", _Null()),
-    _Member("tools", _TOOLS_TYPED),
-    _Member("instructions", _STR),
-    _Member("developer_instructions", _STR),
-    _Member("compact_prompt", _STR),
-    _Member("model_reasoning_effort", _STR),
-    _Member("model_reasoning_summary", _SUMMARY),
-    _Member("model_verbosity", _VERBOSITY),
-    _Member("service_tier", _STR),
-    _Member("analytics", _ANALYTICS),
-    _Member("apps", _APPS),
-    _Member("browser_use", _BROWSER_USE),
-    _Member("computer_use", _COMPUTER_USE),
-    _Member("desktop", _Map(_Any())),
+_TOGGLE: Final = s._TOGGLE
+# The members of the wire `Config`: the 27 typed ones in their fixed order (spec §4.3), then the
+# others in the order the reference emitted them once on a fresh home (its order is a hash map's).
+ConfigToml: Final = struct(
+    "ConfigToml",
+    opt("model review_model", str),
+    opt("model_context_window model_auto_compact_token_limit", I64),
+    opt("model_auto_compact_token_limit_scope", enum("total body_after_prefix")),
+    opt("model_provider", str),
+    opt("approval_policy", ApprovalPolicy),
+    opt("approvals_reviewer", s.REVIEWER),
+    opt("sandbox_mode", s.SANDBOX_MODE),
+    opt("sandbox_workspace_write", s._SANDBOX_WORKSPACE_WRITE),
+    opt("forced_chatgpt_workspace_id", WorkspaceIds),
+    opt("forced_login_method", enum("chatgpt api")),
+    opt("web_search", s.WEB_SEARCH_MODE),
+    opt("client_search_provider", Any),  # accepted and ignored (see `render_config`)
+    opt("tools", s.TOOLS),
+    opt("instructions developer_instructions compact_prompt model_reasoning_effort", str),
+    opt("model_reasoning_summary", s.SUMMARY),
+    opt("model_verbosity", s.VERBOSITY),
+    opt("service_tier", str),
+    opt("analytics", s.ANALYTICS),
+    opt("apps", s.AppsConfigToml),
+    opt("browser_use", s._BROWSER_USE),
+    opt("computer_use", s._COMPUTER_USE),
+    opt("desktop", dict[str, Any]),
+    opt("mcp_oauth_callback_url", str),
+    opt("realtime", s._REALTIME),
+    opt("auto_review", s._AUTO_REVIEW),
+    ("mcp_oauth_credentials_store", enum("auto file keyring"), "auto"),
+    opt("projects", table(struct("ProjectConfig", opt("trust_level", enum("trusted untrusted"))))),
+    opt("experimental_thread_store_endpoint", str),
+    ("allow_login_shell", bool, True),
+    opt("otel", s._OTEL),
+    ("history", s._HISTORY, factory(s._HISTORY)),
+    opt("sqlite_home", AbsPath),
+    opt("profile", str),
+    opt("responses_api_metadata", dict[str, str]),
+    ("include_collaboration_mode_instructions", bool, True),
+    opt("experimental_realtime_start_instructions", str),
+    ("plugins", meta(table(s._PLUGIN), struct_text("PluginsConfigToml"), AT_SELF), {}),
+    ("file_opener", enum("vscode vscode-insiders windsurf cursor none"), "vscode"),
+    opt("audio", s._AUDIO),
+    ("background_terminal_max_timeout", U64, 300000),
+    opt("log_dir", AbsPath),
+    opt("ghost_snapshot", s._GHOST_SNAPSHOT),
+    opt("allow_symlinked_codex_home show_raw_agent_reasoning", bool),
+    opt("plan_mode_reasoning_effort", str),
+    ("include_environment_context_time", bool, True),
+    ("include_permissions_instructions", bool, True),
+    opt("mcp_oauth_callback_port", U16),
+    opt("model_instructions_file", AbsPath),
+    opt("feedback", struct("FeedbackConfigToml", opt("enabled", bool))),
+    opt("tool_output_token_limit", USIZE),
+    ("cli_auth_credentials_store", enum("file keyring auto ephemeral"), "file"),
+    opt("experimental_realtime_ws_backend_prompt openai_base_url experimental_realtime_ws_base_url", str),
+    opt("agents", s.AgentsToml),
+    opt("personality", s.PERSONALITY),
+    opt("experimental_realtime_ws_model", str),
+    opt("experimental_use_unified_exec_tool", bool),
+    ("project_doc_max_bytes", USIZE, 32768),
+    opt("model_catalog_json", AbsPath),
+    opt("skills", s._SKILLS),
+    ("project_root_markers", list[str], factory(lambda: [".git"])),
+    ("mcp_servers", dict[str, McpServer], {}),
+    opt("experimental_compact_prompt_file", AbsPath),
+    opt("experimental_thread_store", ThreadStore),
+    ("model_providers", ModelProviders, factory(lambda: ModelProviders({}))),
+    opt("apps_mcp_product_sku", str),
+    opt("mcp_optional_startup_grace_ms", U64),
+    opt("model_post_turn_compact_threshold_percent", U8),
+    opt("orchestrator", struct("OrchestratorToml", opt("skills mcp", _TOGGLE))),
+    ("include_apps_instructions", bool, True),
+    opt("experimental_realtime_webrtc_call_base_url", str),
+    opt("tool_suggest", s._TOOL_SUGGEST),
+    opt("memories", s._MEMORIES),
+    opt("goals", struct("GoalsToml", opt("max_goal_token_budget", NONZERO_U64))),
+    ("chatgpt_base_url", str, "https://chatgpt.com/backend-api/"),
+    opt("suppress_unstable_features_warning", bool),
+    ("features", Features, factory(lambda: Features({}))),
+    opt("daybreak", bool),
+    ("include_environment_context", bool, True),
+    opt("oss_provider", str),
+    opt("cloud", struct("CloudToml", opt("skills", _TOGGLE))),
+    opt("thread_unload_delay_secs", U64),
+    opt("tui", s._TUI),
+    ("profiles", table(s._PROFILE), {}),
+    ("hide_agent_reasoning", bool, False),
+    ("project_doc_fallback_filenames", list[str], []),
+    opt("notify", list[str]),
+    opt("mcp_enterprise_managed_auth", McpEnterpriseManagedAuthConfig),
+    ("shell_environment_policy", s._SHELL_ENVIRONMENT_POLICY, factory(s._SHELL_ENVIRONMENT_POLICY)),
+    opt("default_permissions", str),
+    opt("windows", s.WINDOWS),
+    opt("hooks", s._HOOKS),
+    opt("experimental_realtime_ws_startup_context", str),
+    opt("permissions", meta(table(s.PermissionProfileToml), struct_text("PermissionsToml"), AT_SELF)),
+    opt("js_repl_node_module_dirs", list[AbsPath]),
+    ("marketplaces", table(s._MARKETPLACE), {}),
+    opt("check_for_update_on_startup", bool),
+    opt("js_repl_node_path", AbsPath),
+    opt("disable_paste_burst", bool),
+    opt("notice", s._NOTICE),
 )
 
 
-# The other members, in the order the reference emitted them once on a fresh home (its order is a
-# hash map's and varies between runs).
-_REST: Final[tuple[_Member, ...]] = (
-    _Member("mcp_oauth_callback_url", _STR),
-    _Member("realtime", _REALTIME),
-    _Member("auto_review", _AUTO_REVIEW),
-    _Member("mcp_oauth_credentials_store", _Enum(("auto", "file", "keyring")), "auto"),
-    _Member("projects", _Map(_s("ProjectConfig", 1, _opt("trust_level", _Enum(("trusted", "untrusted")))))),
-    _Member("experimental_thread_store_endpoint", _STR),
-    _Member("allow_login_shell", _BOOL, True),
-    _Member("otel", _OTEL),
-    _Member("history", _HISTORY, {"persistence": "save-all", "max_bytes": None}),
-    _Member("sqlite_home", _PATH),
-    _Member("profile", _STR),
-    _Member("responses_api_metadata", _Map(_STR)),
-    _Member("include_collaboration_mode_instructions", _BOOL, True),
-    _Member("experimental_realtime_start_instructions", _STR),
-    _Member("plugins", _Map(_PLUGIN, name="PluginsConfigToml", capped=True), {}),
-    _Member("file_opener", _Enum(("vscode", "vscode-insiders", "windsurf", "cursor", "none")), "vscode"),
-    _Member("audio", _AUDIO),
-    _Member("background_terminal_max_timeout", _Int("u64"), 300000),
-    _Member("log_dir", _PATH),
-    _Member("ghost_snapshot", _GHOST_SNAPSHOT),
-    _Member("allow_symlinked_codex_home", _BOOL),
-    _Member("show_raw_agent_reasoning", _BOOL),
-    _Member("plan_mode_reasoning_effort", _STR),
-    _Member("include_environment_context_time", _BOOL, True),
-    _Member("include_permissions_instructions", _BOOL, True),
-    _Member("mcp_oauth_callback_port", _Int("u16")),
-    _Member("model_instructions_file", _PATH),
-    _Member("feedback", _s("FeedbackConfigToml", 1, _opt("enabled", _BOOL))),
-    _Member("tool_output_token_limit", _Int("usize")),
-    _Member("cli_auth_credentials_store", _Enum(("file", "keyring", "auto", "ephemeral")), "file"),
-    _Member("experimental_realtime_ws_backend_prompt", _STR),
-    _Member("openai_base_url", _STR),
-    _Member("experimental_realtime_ws_base_url", _STR),
-    _Member("agents", _AGENTS),
-    _Member("personality", _PERSONALITY),
-    _Member("experimental_realtime_ws_model", _STR),
-    _Member("experimental_use_unified_exec_tool", _BOOL),
-    _Member("project_doc_max_bytes", _Int("usize"), 32768),
-    _Member("model_catalog_json", _PATH),
-    _Member("skills", _SKILLS),
-    _Member("project_root_markers", _Seq(_STR), [".git"]),
-    _Member("mcp_servers", _Map(_Custom(_decode_mcp_server)), {}),
-    _Member("experimental_compact_prompt_file", _PATH),
-    _Member("experimental_thread_store", _Custom(_decode_thread_store)),
-    _Member("model_providers", _Custom(_decode_model_providers), {}),
-    _Member("apps_mcp_product_sku", _STR),
-    _Member("mcp_optional_startup_grace_ms", _Int("u64")),
-    _Member("model_post_turn_compact_threshold_percent", _Int("u8")),
-    _Member(
-        "orchestrator",
-        _s("OrchestratorToml", 2, _opt("skills", _FEATURE_TOGGLE), _opt("mcp", _FEATURE_TOGGLE)),
-    ),
-    _Member("include_apps_instructions", _BOOL, True),
-    _Member("experimental_realtime_webrtc_call_base_url", _STR),
-    _Member("tool_suggest", _TOOL_SUGGEST),
-    _Member("memories", _MEMORIES),
-    _Member("goals", _s("GoalsToml", 1, _opt("max_goal_token_budget", _Int("a nonzero u64")))),
-    _Member("chatgpt_base_url", _STR, "https://chatgpt.com/backend-api/"),
-    _Member("suppress_unstable_features_warning", _BOOL),
-    _Member("features", _Custom(_decode_features), {}),
-    _Member("daybreak", _BOOL),
-    _Member("include_environment_context", _BOOL, True),
-    _Member("oss_provider", _STR),
-    _Member("cloud", _s("CloudToml", 1, _opt("skills", _FEATURE_TOGGLE))),
-    _Member("thread_unload_delay_secs", _Int("u64")),
-    _Member("tui", _TUI),
-    _Member("profiles", _Map(_PROFILE), {}),
-    _Member("hide_agent_reasoning", _BOOL, False),
-    _Member("project_doc_fallback_filenames", _Seq(_STR), []),
-    _Member("notify", _Seq(_STR)),
-    _Member("mcp_enterprise_managed_auth", _Custom(_decode_enterprise_auth)),
-    _Member(
-        "shell_environment_policy",
-        _SHELL_ENVIRONMENT_POLICY,
-        {n.name: None for n in _SHELL_ENVIRONMENT_POLICY.fields},
-    ),
-    _Member("default_permissions", _STR),
-    _Member("windows", _WINDOWS),
-    _Member("hooks", _HOOKS),
-    _Member("experimental_realtime_ws_startup_context", _STR),
-    _Member("permissions", _Map(_record("PermissionProfileToml", 5), name="PermissionsToml", capped=True)),
-    _Member("js_repl_node_module_dirs", _Seq(_PATH)),
-    _Member("marketplaces", _Map(_MARKETPLACE), {}),
-    _Member("check_for_update_on_startup", _BOOL),
-    _Member("js_repl_node_path", _PATH),
-    _Member("disable_paste_burst", _BOOL),
-    _Member("notice", _NOTICE),
-)
-_MEMBERS: Final[tuple[_Member, ...]] = _TYPED + _REST
-
-
-_MEMBER_NAMES: Final = frozenset(m.name for m in _MEMBERS)
-_MEMBER_SPECS: Final[Mapping[str, _Spec]] = {m.name: m.spec for m in _MEMBERS}
-
-
+_CONFIG: Final = type_info(ConfigToml)
+_MEMBER_NAMES: Final = frozenset(ConfigToml.__struct_encode_fields__)
 # Keys the model accepts without rendering them (they are not unknown for the warning).
 _ACCEPTED_HIDDEN: Final = frozenset({"zsh_path"})
-
-
-# Structs whose unknown keys the reference ignores silently (buffered by a flattened member).
-_SILENT_STRUCTS: Final = frozenset({"Tui", "AgentsToml", "HooksToml", "AppsConfigToml"})
 _UNTRUSTED_REMOVED: Final = 'approval_policy = "untrusted" is no longer supported; remove this setting'
 
 
@@ -255,17 +186,13 @@ def render_config(merged: dict[str, Any], *, base_dir: str | None = None) -> dic
     runtime feature keys.
     """
     value = _prepare(merged)
-    ctx = _Ctx(base_dir)
-    out: dict[str, Any] = {}
-    for member in _MEMBERS:
-        if member.name in value:
-            out[member.name] = _plain(_decode(member.spec, value[member.name], ctx, member.name))
-        else:
-            out[member.name] = _plain(member.default)
+    out: dict[str, Any] = read_as(ConfigToml, value, "", base_dir)
     tools = value.get("tools")
-    if isinstance(tools, dict) and "client_search_provider" in tools:
-        # the wire member reports the effective `tools.client_search_provider`
-        out["client_search_provider"] = tools["client_search_provider"]
+    # the wire member reports the effective `tools.client_search_provider`
+    searched = isinstance(tools, dict) and "client_search_provider" in tools
+    out["client_search_provider"] = tools["client_search_provider"] if searched else None
+    if out["tools"] is not None:
+        out["tools"] = {"web_search": out["tools"]["web_search"]}  # the typed member drops the others
     if out["approval_policy"] == "untrusted":
         raise ConfigModelError(_UNTRUSTED_REMOVED, None)
     return out
@@ -282,30 +209,12 @@ def unknown_keys(layer: dict[str, Any]) -> list[str]:
         if key == "features":
             if isinstance(val, dict):
                 found.extend(f"features.{k}" for k in val if k not in _KNOWN_FEATURES)
-            continue
-        if key not in _MEMBER_NAMES and key not in _ACCEPTED_HIDDEN:
-            found.append(key)
-            continue
-        if key in _MEMBER_SPECS:
-            _unknown_in(_MEMBER_SPECS[key], val, key, found)
+        elif key not in _MEMBER_NAMES:
+            if key not in _ACCEPTED_HIDDEN:
+                found.append(key)
+        else:
+            unknown_fields({key: val}, _CONFIG, "", found)
     return sorted(found)
-
-
-def _unknown_in(spec: _Spec, value: Any, path: str, found: list[str]) -> None:
-    if isinstance(spec, _Custom) and spec.fn is _decode_mcp_server and isinstance(value, dict):
-        found.extend(_join(path, k) for k in value if k not in _MCP_FIELD_NAMES)
-    elif isinstance(spec, _Struct) and isinstance(value, dict) and spec.name not in _SILENT_STRUCTS:
-        fields = {f.name: f.spec for f in spec.fields}
-        for k, v in value.items():
-            if k in fields:
-                _unknown_in(fields[k], v, _join(path, k), found)
-            elif spec.extra is not None:
-                _unknown_in(spec.extra, v, _join(path, k), found)
-            else:
-                found.append(_join(path, k))
-    elif isinstance(spec, _Map) and isinstance(value, dict):
-        for k, v in value.items():
-            _unknown_in(spec.value, v, _join(path, k), found)
 
 
 def _load_feature_names() -> frozenset[str]:

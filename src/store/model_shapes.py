@@ -1,52 +1,55 @@
-"""The config model's custom shapes: untagged enums, MCP servers, providers, features and the
-other members serde reads with hand-written logic in the reference. Internal to
-`chamberlain.store.model`."""
+"""The config model's hand-written members: untagged enums, MCP servers, providers, features and
+the other members serde reads with custom logic in the reference, each a `Shape` whose ``read``
+checks and renders it (nested structs through `read_as`). Internal to `chamberlain.store.model`."""
 
 from __future__ import annotations
 
 import math
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from chamberlain.errors import ConfigModelError
 from chamberlain.serde_text import invalid_type, missing_field, one_of, unknown_variant
+from chamberlain.serde_walk import toml_enum_error
 from chamberlain.store.model_spec import (
-    _BOOL,
-    _F64,
-    _STR,
-    _Any,
-    _Bool,
-    _Ctx,
-    _Custom,
+    U64,
+    Shape,
     _Datetime,
-    _decode,
-    _decode_enum,
-    _Enum,
-    _fail,
-    _Int,
     _join,
-    _Map,
-    _opt,
     _plain,
-    _s,
-    _Seq,
-    _Spec,
-    _Str,
+    enum,
     located,
+    model_error,
+    opt,
+    read_as,
+    same,
+    shape,
+    struct,
 )
 
 
-def _untagged_error(name: str) -> str:
-    return f"data did not match any variant of untagged enum {name}"
+def _fail(detail: str, path: str) -> ConfigModelError:
+    return ConfigModelError(detail, path)
 
 
-def _decode_workspace_ids(value: Any, ctx: _Ctx, path: str) -> Any:
+def _untagged(name: str, path: str) -> ConfigModelError:
+    return _fail(f"data did not match any variant of untagged enum {name}", path)
+
+
+def _str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _read_workspace_ids(value: Any, path: str) -> Any:
     if isinstance(value, str):
         if "," in value:
-            raise _fail(_WORKSPACE_ID_COMMAS, ctx, path)
+            raise _fail(_WORKSPACE_ID_COMMAS, path)
         return value
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+    if _str_list(value):
         return list(value)
-    raise _fail(_untagged_error("Repr"), ctx, path)
+    raise _untagged("Repr", path)
+
+
+WorkspaceIds: Final = shape("WorkspaceIds", _read_workspace_ids)
 
 
 _WORKSPACE_ID_COMMAS: Final = (
@@ -56,321 +59,182 @@ _WORKSPACE_ID_COMMAS: Final = (
 )
 
 
-def _decode_web_search_tool(value: Any, ctx: _Ctx, path: str) -> Any:
+_WEB_SEARCH_TOOL: Final = struct(
+    "WebSearchToolConfig",
+    opt("context_size", enum("low medium high")),
+    opt("allowed_domains", list[str]),
+    opt("location", struct("WebSearchLocation", opt("country region city timezone", str), positional=False)),
+    positional=False,
+)
+
+
+def _read_web_search_tool(value: Any, path: str) -> Any:
     if isinstance(value, bool):
         return None  # `web_search = true|false` is accepted and dropped
     try:
-        return _decode(_WEB_SEARCH_TOOL, value, ctx, path)
+        return read_as(_WEB_SEARCH_TOOL, value, path)
     except ConfigModelError:
-        raise _fail(_untagged_error("WebSearchToolConfigInput"), ctx, path) from None
+        raise _untagged("WebSearchToolConfigInput", path) from None
 
 
-def _decode_notifications(value: Any, ctx: _Ctx, path: str) -> Any:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return list(value)
-    raise _fail(_untagged_error("Notifications"), ctx, path)
+WebSearchTool: Final = shape("WebSearchTool", _read_web_search_tool)
 
 
-def _decode_microphone_channel(value: Any, ctx: _Ctx, path: str) -> Any:
+def _read_notifications(value: Any, path: str) -> Any:
+    if isinstance(value, bool) or _str_list(value):
+        return _plain(value)
+    raise _untagged("Notifications", path)
+
+
+Notifications: Final = shape("Notifications", _read_notifications)
+
+
+def _read_microphone_channel(value: Any, path: str) -> Any:
     def channel(v: Any) -> bool:
         return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**16
 
     if channel(value) or (isinstance(value, list) and all(channel(v) for v in value)):
         return _plain(value)
-    raise _fail(_untagged_error("MicrophoneChannels"), ctx, path)
+    raise _untagged("MicrophoneChannels", path)
 
 
-def _decode_scroll_speed(value: Any, ctx: _Ctx, path: str) -> Any:
-    speed = _decode(_F64(), value, ctx, path)
+MicrophoneChannel: Final = shape("MicrophoneChannel", _read_microphone_channel)
+
+
+def _read_scroll_speed(value: Any, path: str) -> Any:
+    speed = read_as(float, value, path)
     if not (math.isfinite(speed) and speed > 0):
-        raise _fail("tui.mouse_scroll_speed must be a finite positive number", ctx, path)
+        raise _fail("tui.mouse_scroll_speed must be a finite positive number", path)
     return speed
 
 
-def _record(name: str, arity: int, required: tuple[str, ...] = (), *, closed: bool = False) -> _Custom:
-    """A struct not modelled field by field: shape and required fields checked, passed through."""
+ScrollSpeed: Final = shape("ScrollSpeed", _read_scroll_speed)
 
-    def decode(value: Any, ctx: _Ctx, path: str) -> Any:
+
+class Record(Shape):
+    """A struct not modelled field by field: its shape and required fields checked, passed through."""
+
+    serde_name: ClassVar[str]
+    arity: ClassVar[int]
+    required: ClassVar[tuple[str, ...]] = ()
+    closed: ClassVar[bool] = False
+
+    def __init_subclass__(cls, arity: int = 0, required: tuple[str, ...] = (), closed: bool = False) -> None:
+        super().__init_subclass__()
+        cls.serde_name, cls.arity, cls.required, cls.closed = cls.__name__, arity, required, closed
+
+    @classmethod
+    def read(cls, value: Any, path: str) -> Any:
         if isinstance(value, list):
-            if not required and not value:
+            if not cls.required and not value:
                 return {}
-            count = "element" if arity == 1 else "elements"
-            raise _fail(f"invalid length {len(value)}, expected struct {name} with {arity} {count}", ctx, path)
+            count = "element" if cls.arity == 1 else "elements"
+            detail = f"invalid length {len(value)}, expected struct {cls.serde_name} with {cls.arity} {count}"
+            raise _fail(detail, path)
         if not isinstance(value, dict):
-            raise _fail(invalid_type(value, f"struct {name}"), ctx, path)
-        if closed:
-            for k in value:
-                if k not in required:
-                    raise _fail(f"unknown field `{k}`, expected {one_of(required)}", ctx, path)
-        for k in required:
+            raise _fail(invalid_type(value, f"struct {cls.serde_name}"), path)
+        for k in value if cls.closed else ():
+            if k not in cls.required:
+                raise _fail(f"unknown field `{k}`, expected {one_of(cls.required)}", path)
+        for k in cls.required:
             if k not in value:
-                raise _fail(missing_field(k), ctx, path)
+                raise _fail(missing_field(k), path)
         return _plain(value)
 
-    return _Custom(decode)
+
+def record(name: str, arity: int, required: tuple[str, ...] = ()) -> Any:
+    """A `Record` named ``name``."""
+    return type(name, (Record,), {}, arity=arity, required=required)
 
 
-def _decode_enterprise_auth(value: Any, ctx: _Ctx, path: str) -> Any:
-    rendered = _record("McpEnterpriseManagedAuthConfig", 1, ("idp",), closed=True).fn(value, ctx, path)
-    idp_path = _join(path, "idp")
-    idp = value["idp"]
-    if not isinstance(idp, dict):
-        raise _fail(invalid_type(idp, "struct McpServerIdpOAuthConfig"), ctx, idp_path)
-    if "issuer" not in idp:
-        raise _fail(missing_field("issuer"), ctx, idp_path)
-    return rendered
+class McpEnterpriseManagedAuthConfig(Record, arity=1, required=("idp",), closed=True):
+    @classmethod
+    def read(cls, value: Any, path: str) -> Any:
+        rendered = super().read(value, path)
+        idp = value["idp"]
+        if not isinstance(idp, dict):
+            raise _fail(invalid_type(idp, "struct McpServerIdpOAuthConfig"), _join(path, "idp"))
+        if "issuer" not in idp:
+            raise _fail(missing_field("issuer"), _join(path, "idp"))
+        return rendered
 
 
-def _decode_feature_toml(value: Any, ctx: _Ctx, path: str) -> Any:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, dict):
-        return _plain(value)
-    raise _fail(_untagged_error("FeatureToml"), ctx, path)
+_GRANULAR: Final = struct(
+    "GranularApprovalConfig",
+    opt("sandbox_approval rules", bool),
+    same("skill_approval request_permissions", bool, False),
+    opt("mcp_elicitations", bool),
+    positional=False,
+)
 
 
-def _decode_approval_policy(value: Any, ctx: _Ctx, path: str) -> Any:
-    rendered = _decode_enum(_APPROVAL_ENUM, value, ctx, path)
-    if isinstance(rendered, dict):
+_APPROVAL_VARIANTS: Final = ("untrusted", "on-failure", "on-request", "granular", "never")
+
+
+def _read_approval_policy(value: Any, path: str) -> Any:
+    if type(value) is str and value == "granular":
+        raise _fail("invalid type: unit variant, expected newtype variant", path)
+    if isinstance(value, dict) and len(value) == 1 and "granular" in value:
         payload = value["granular"]
+        if not isinstance(payload, dict):
+            raise _fail(invalid_type(payload, "struct GranularApprovalConfig"), path)
         for name in ("sandbox_approval", "rules", "mcp_elicitations"):
             if name not in payload:
-                raise _fail(missing_field(name), ctx, path)
-        return {"granular": _decode(_GRANULAR, payload, ctx, path)}
-    return rendered
+                raise _fail(missing_field(name), path)
+        return {"granular": read_as(_GRANULAR, payload, path)}
+    err = toml_enum_error(value, _APPROVAL_VARIANTS, {}, path)
+    if err is not None:
+        raise model_error(err)
+    name = next(iter(value)) if isinstance(value, dict) else str(value)
+    return "on-request" if name == "on-failure" else name
 
 
-def _decode_thread_store(value: Any, ctx: _Ctx, path: str) -> Any:
+ApprovalPolicy: Final = shape("ApprovalPolicy", _read_approval_policy)
+
+
+def _read_thread_store(value: Any, path: str) -> Any:
     if not isinstance(value, (dict, list)):
-        raise _fail(invalid_type(value, "internally tagged enum ThreadStoreToml"), ctx, path)
+        raise _fail(invalid_type(value, "internally tagged enum ThreadStoreToml"), path)
     items = value if isinstance(value, dict) else {}
-    if isinstance(value, list):
-        if not value:
-            raise _fail(missing_field("type"), ctx, path)
-        tag = value[0]
-    else:
-        if "type" not in items:
-            raise _fail(missing_field("type"), ctx, path)
-        tag = items["type"]
+    if not value or (isinstance(value, dict) and "type" not in value):
+        raise _fail(missing_field("type"), path)
+    tag = value[0] if isinstance(value, list) else items["type"]
     if not isinstance(tag, str) or isinstance(tag, _Datetime):
-        raise _fail(invalid_type(tag, "variant identifier"), ctx, path)
+        raise _fail(invalid_type(tag, "variant identifier"), path)
     if tag == "local":
         return {"type": "local"}
     if tag == "in_memory":
         if "id" not in items:
-            raise _fail(missing_field("id"), ctx, path)
-        return {"type": "in_memory", "id": _decode(_Str(), items["id"], ctx, _join(path, "id"))}
-    raise _fail(unknown_variant(tag, ("local", "in_memory")), ctx, path)
+            raise _fail(missing_field("id"), path)
+        return {"type": "in_memory", "id": read_as(str, items["id"], _join(path, "id"))}
+    raise _fail(unknown_variant(tag, ("local", "in_memory")), path)
 
 
-def _decode_keymap(value: Any, ctx: _Ctx, path: str) -> Any:
+ThreadStore: Final = shape("ThreadStore", _read_thread_store)
+
+
+def _read_keymap(value: Any, path: str) -> Any:
     if isinstance(value, list) and value:
-        raise _fail(invalid_type(value[0], "struct TuiGlobalKeymap"), ctx, path)
+        raise _fail(invalid_type(value[0], "struct TuiGlobalKeymap"), path)
     if isinstance(value, list):
-        return _plain(_KEYMAP_DEFAULT)
+        return _plain(KEYMAP_DEFAULT)
     if not isinstance(value, dict):
-        raise _fail(invalid_type(value, "struct TuiKeymap"), ctx, path)
+        raise _fail(invalid_type(value, "struct TuiKeymap"), path)
     out: dict[str, Any] = {}
     for section, actions in _KEYMAP_SECTIONS:
         given = value.get(section)
         rendered: dict[str, Any] = {a: None for a in actions.split()}
         if isinstance(given, dict):
-            for k, v in given.items():
-                if k in rendered:
-                    rendered[k] = _plain(v)
+            rendered.update((k, _plain(v)) for k, v in given.items() if k in rendered)
         elif given is not None:
-            raise _fail(invalid_type(given, "a map"), ctx, _join(path, section))
+            raise _fail(invalid_type(given, "a map"), _join(path, section))
         out[section] = rendered
     return out
 
 
-_MCP_STDIO_ONLY: Final = ("args", "env", "env_vars", "cwd")
-_MCP_HTTP_ONLY: Final = (
-    "url",
-    "bearer_token_env_var",
-    "http_headers",
-    "env_http_headers",
-    "oauth",
-    "oauth_resource",
-    "auth",
-)
+Keymap: Final = shape("Keymap", _read_keymap)
 
 
-def _decode_mcp_server(value: Any, ctx: _Ctx, path: str) -> Any:
-    if isinstance(value, list) and not value:
-        raise _fail("invalid length 0, expected struct RawMcpServerConfig with 30 elements", ctx, path)
-    if not isinstance(value, dict):
-        raise _fail(invalid_type(value, "struct RawMcpServerConfig"), ctx, path)
-    raw: dict[str, Any] = {}
-    for name, spec in _MCP_FIELDS:
-        if name in value:
-            raw[name] = _decode(spec, value[name], ctx, _join(path, name))
-    if "command" in raw:
-        for name in _MCP_HTTP_ONLY:
-            if name in raw:
-                raise _fail(f"{name} is not supported for stdio", ctx, path)
-        out: dict[str, Any] = {"command": raw["command"], "args": raw.get("args", [])}
-        if "env" in raw:
-            out["env"] = raw["env"]
-        if raw.get("env_vars"):
-            out["env_vars"] = raw["env_vars"]
-        if "cwd" in raw:
-            out["cwd"] = raw["cwd"]
-    elif "url" in raw:
-        for name in _MCP_STDIO_ONLY:
-            if name in raw:
-                raise _fail(f"{name} is not supported for streamable_http", ctx, path)
-        out = {"url": raw["url"]}
-        for name in ("bearer_token_env_var", "http_headers", "env_http_headers", "auth"):
-            if name in raw:
-                out[name] = raw[name]
-    else:
-        raise _fail("invalid transport", ctx, path)
-    out["environment_id"] = raw.get("environment_id", "local")
-    out["enabled"] = raw.get("enabled", True)
-    if raw.get("required"):
-        out["required"] = True
-    if raw.get("supports_parallel_tool_calls"):
-        out["supports_parallel_tool_calls"] = True
-    startup = raw.get("startup_timeout_sec")
-    if startup is None and "startup_timeout_ms" in raw:
-        startup = raw["startup_timeout_ms"] / 1000.0
-    for secs in (startup, raw.get("tool_timeout_sec")):
-        if secs is not None and (secs < 0 or math.isnan(secs) or math.isinf(secs)):
-            reason = "value is negative" if secs < 0 else "value is either too big or NaN"
-            raise _fail(f"cannot convert float seconds to Duration: {reason}", ctx, path)
-    if startup is not None:
-        out["startup_timeout_sec"] = startup
-    out["tool_timeout_sec"] = raw.get("tool_timeout_sec")
-    for name in (
-        "default_tools_approval_mode",
-        "enabled_tools",
-        "disabled_tools",
-        "scopes",
-        "oauth",
-        "oauth_resource",
-        "tools",
-    ):
-        if name in raw:
-            out[name] = raw[name]
-    return out
-
-
-_APP_TOOL_APPROVAL: Final = _Enum(("auto", "prompt", "writes", "approve"))
-_MCP_FIELDS: Final[tuple[tuple[str, _Spec], ...]] = (
-    ("command", _Str()),
-    ("args", _Seq(_Str())),
-    ("env", _Map(_Str())),
-    ("env_vars", _Seq(_Any())),
-    ("cwd", _Str()),
-    ("url", _Str()),
-    ("bearer_token_env_var", _Str()),
-    ("http_headers", _Map(_Str())),
-    ("env_http_headers", _Map(_Str())),
-    ("environment_id", _Str()),
-    ("experimental_environment", _Str()),
-    ("enabled", _Bool()),
-    ("required", _Bool()),
-    ("supports_parallel_tool_calls", _Bool()),
-    ("startup_timeout_sec", _F64()),
-    ("startup_timeout_ms", _Int("u64")),
-    ("tool_timeout_sec", _F64()),
-    ("default_tools_approval_mode", _APP_TOOL_APPROVAL),
-    ("enabled_tools", _Seq(_Str())),
-    ("disabled_tools", _Seq(_Str())),
-    ("scopes", _Seq(_Str())),
-    ("oauth", _Any()),
-    ("oauth_resource", _Str()),
-    ("auth", _Enum(("oauth", "chatgpt", "ema_auth"))),
-    ("tools", _Any()),
-)
-_MCP_FIELD_NAMES: Final = frozenset(name for name, _ in _MCP_FIELDS)
-
-
-_RESERVED_PROVIDER_IDS: Final = ("amazon-bedrock", "openai", "ollama", "lmstudio")
-
-
-def _decode_model_providers(value: Any, ctx: _Ctx, path: str) -> Any:
-    if not isinstance(value, dict):
-        raise _fail(invalid_type(value, "a map"), ctx, path)
-    reserved = [k for k in value if k in _RESERVED_PROVIDER_IDS]
-    if reserved:
-        ids = ", ".join(f"`{k}`" for k in reserved)
-        raise _fail(
-            f"model_providers contains reserved built-in provider IDs: {ids}. Built-in providers "
-            f"cannot be overridden. Rename your custom provider (for example, `{reserved[0]}-custom`).",
-            ctx,
-            path,
-        )
-    out: dict[str, Any] = {}
-    for key, entry in value.items():
-        entry_path = _join(path, key)
-        if isinstance(entry, dict) and entry.get("wire_api") == "chat":
-            raise _fail(_WIRE_API_CHAT, ctx, _join(entry_path, "wire_api"))
-        rendered = _decode(_MODEL_PROVIDER, entry, ctx, entry_path)
-        if not rendered["name"]:
-            raise _fail(f"model_providers.{key}: provider name must not be empty", ctx, path)
-        out[key] = rendered
-    return out
-
-
-_WIRE_API_CHAT: Final = (
-    '`wire_api = "chat"` is no longer supported.\nHow to fix: set `wire_api = "responses"` in your '
-    "provider config.\nMore info: https://github.com/openai/codex/discussions/7782"
-)
-
-
-def _decode_features(value: Any, ctx: _Ctx, path: str) -> Any:
-    if not isinstance(value, dict):
-        raise _fail(invalid_type(value, "struct FeaturesToml"), ctx, path)
-    read: dict[str, Any] = {}
-    inner = ctx.capped(path)
-    for key, item in value.items():  # in document order, as serde reads them
-        if key == "network_proxy":
-            read[key] = _decode_feature_toml(item, ctx, _join(path, key))
-            continue
-        try:
-            read[key] = _decode(_Bool(), item, inner, _join(path, key))
-        except ConfigModelError as exc:  # placed at the value in a file, named `features` in the text
-            raise located(exc, _join(path, key)) from None
-    out: dict[str, Any] = {"network_proxy": read.pop("network_proxy", None)}
-    out.update(sorted(read.items()))
-    return out
-
-
-_APPROVAL_ENUM: Final = _Enum(
-    ("untrusted", "on-failure", "on-request", "granular", "never"),
-    renames=(("on-failure", "on-request"),),
-    struct_variants=(("granular", "GranularApprovalConfig"),),
-)
-_GRANULAR: Final = _s(
-    "GranularApprovalConfig",
-    None,
-    _opt("sandbox_approval", _BOOL, None),
-    _opt("rules", _BOOL, None),
-    _opt("skill_approval", _BOOL, False),
-    _opt("request_permissions", _BOOL, False),
-    _opt("mcp_elicitations", _BOOL, None),
-)
-_WEB_SEARCH_TOOL: Final = _s(
-    "WebSearchToolConfig",
-    None,
-    _opt("context_size", _Enum(("low", "medium", "high"))),
-    _opt("allowed_domains", _Seq(_STR)),
-    _opt(
-        "location",
-        _s(
-            "WebSearchLocation",
-            None,
-            _opt("country", _STR),
-            _opt("region", _STR),
-            _opt("city", _STR),
-            _opt("timezone", _STR),
-        ),
-    ),
-)
 _KEYMAP_SECTIONS: Final[tuple[tuple[str, str], ...]] = (
     (
         "global",
@@ -430,39 +294,181 @@ _KEYMAP_SECTIONS: Final[tuple[tuple[str, str], ...]] = (
         "open_fullscreen open_thread approve approve_for_session approve_for_prefix deny decline cancel",
     ),
 )
-_KEYMAP_DEFAULT: Final = {s: {a: None for a in actions.split()} for s, actions in _KEYMAP_SECTIONS}
+KEYMAP_DEFAULT: Final = {s: {a: None for a in actions.split()} for s, actions in _KEYMAP_SECTIONS}
 
 
-_MODEL_PROVIDER: Final = _s(
-    "ModelProviderInfo",
-    24,
-    _opt("name", _STR, ""),
-    *(
-        _opt(n, _STR)
-        for n in (
-            "base_url",
-            "model_catalog_url",
-            "env_key",
-            "env_key_instructions",
-            "experimental_bearer_token",
-        )
-    ),
-    *(_opt(n, _Any()) for n in ("auth", "gateway_oauth", "aws", "project_id", "location", "credential_file")),
-    _opt("wire_api", _Enum(("responses",)), "responses"),
-    _opt("capabilities", _Any()),
-    _opt("query_params", _Map(_STR)),
-    _opt("http_headers", _Map(_STR)),
-    _opt("env_http_headers", _Map(_STR)),
-    *(
-        _opt(n, _Int("u64"))
-        for n in (
-            "request_max_retries",
-            "stream_max_retries",
-            "stream_idle_timeout_ms",
-            "websocket_connect_timeout_ms",
-        )
-    ),
-    _opt("requires_openai_auth", _BOOL, False),
-    _opt("supports_websockets", _BOOL, False),
-    _opt("supports_standalone_web_search", _BOOL, False),
+def _read_feature_toml(value: Any, path: str) -> Any:
+    if isinstance(value, (bool, dict)):
+        return _plain(value)
+    raise _untagged("FeatureToml", path)
+
+
+def _read_features(value: Any, path: str) -> Any:
+    if not isinstance(value, dict):
+        raise _fail(invalid_type(value, "struct FeaturesToml"), path)
+    read: dict[str, Any] = {}
+    for key, item in value.items():  # in document order, as serde reads them
+        if key == "network_proxy":
+            read[key] = _read_feature_toml(item, _join(path, key))
+        elif not isinstance(item, bool):  # placed at the value in a file, named `features` in the text
+            raise located(_fail(invalid_type(item, "a boolean"), path), _join(path, key))
+        else:
+            read[key] = item
+    out: dict[str, Any] = {"network_proxy": read.pop("network_proxy", None)}
+    out.update(sorted(read.items()))
+    return out
+
+
+Features: Final = shape("Features", _read_features)
+
+
+APP_TOOL_APPROVAL: Final = enum("auto prompt writes approve")
+# the members an MCP server entry may hold (rendered as given, then shaped by its transport)
+_RAW_MCP_SERVER: Final = struct(
+    "RawMcpServerConfig",
+    opt("command", str),
+    opt("args", list[str]),
+    opt("env", dict[str, str]),
+    opt("env_vars", list[Any]),
+    opt("cwd url bearer_token_env_var", str),
+    opt("http_headers env_http_headers", dict[str, str]),
+    opt("environment_id experimental_environment", str),
+    opt("enabled required supports_parallel_tool_calls", bool),
+    opt("startup_timeout_sec", float),
+    opt("startup_timeout_ms", U64),
+    opt("tool_timeout_sec", float),
+    opt("default_tools_approval_mode", APP_TOOL_APPROVAL),
+    opt("enabled_tools disabled_tools scopes", list[str]),
+    opt("oauth", Any),
+    opt("oauth_resource", str),
+    opt("auth", enum("oauth chatgpt ema_auth")),
+    opt("tools", Any),
+    omit_defaults=True,
 )
+
+
+_MCP_STDIO_ONLY: Final = ("args", "env", "env_vars", "cwd")
+_MCP_HTTP_KEPT: Final = ("bearer_token_env_var", "http_headers", "env_http_headers", "auth")
+_MCP_HTTP_ONLY: Final = ("url", *_MCP_HTTP_KEPT[:3], "oauth", "oauth_resource", "auth")  # in the reference's order
+_MCP_TAIL: Final = (
+    "default_tools_approval_mode",
+    "enabled_tools",
+    "disabled_tools",
+    "scopes",
+    "oauth",
+    "oauth_resource",
+    "tools",
+)
+
+
+def _mcp_transport(raw: dict[str, Any], path: str) -> dict[str, Any]:
+    if "command" in raw:
+        for name in _MCP_HTTP_ONLY:
+            if name in raw:
+                raise _fail(f"{name} is not supported for stdio", path)
+        out: dict[str, Any] = {"command": raw["command"], "args": raw.get("args", [])}
+        out.update((k, raw[k]) for k in ("env", "env_vars", "cwd") if k in raw and (k != "env_vars" or raw[k]))
+        return out
+    if "url" in raw:
+        for name in _MCP_STDIO_ONLY:
+            if name in raw:
+                raise _fail(f"{name} is not supported for streamable_http", path)
+        return {"url": raw["url"], **{k: raw[k] for k in _MCP_HTTP_KEPT if k in raw}}
+    raise _fail("invalid transport", path)
+
+
+def _read_mcp_server(value: Any, path: str) -> Any:
+    if isinstance(value, list) and not value:
+        raise _fail("invalid length 0, expected struct RawMcpServerConfig with 30 elements", path)
+    if not isinstance(value, dict):
+        raise _fail(invalid_type(value, "struct RawMcpServerConfig"), path)
+    raw: dict[str, Any] = read_as(_RAW_MCP_SERVER, value, path)
+    out = _mcp_transport(raw, path)
+    out["environment_id"] = raw.get("environment_id", "local")
+    out["enabled"] = raw.get("enabled", True)
+    out.update((k, True) for k in ("required", "supports_parallel_tool_calls") if raw.get(k))
+    startup = raw.get("startup_timeout_sec")
+    if startup is None and "startup_timeout_ms" in raw:
+        startup = raw["startup_timeout_ms"] / 1000.0
+    for secs in (startup, raw.get("tool_timeout_sec")):
+        if secs is not None and (secs < 0 or math.isnan(secs) or math.isinf(secs)):
+            reason = "value is negative" if secs < 0 else "value is either too big or NaN"
+            raise _fail(f"cannot convert float seconds to Duration: {reason}", path)
+    if startup is not None:
+        out["startup_timeout_sec"] = startup
+    out["tool_timeout_sec"] = raw.get("tool_timeout_sec")
+    out.update((k, raw[k]) for k in _MCP_TAIL if k in raw)
+    return out
+
+
+class McpServer(Shape, read=_read_mcp_server):
+    serde_struct: ClassVar = _RAW_MCP_SERVER
+
+
+_MODEL_PROVIDER: Final = struct(
+    "ModelProviderInfo",
+    ("name", str, ""),
+    opt("base_url model_catalog_url env_key env_key_instructions experimental_bearer_token", str),
+    opt("auth gateway_oauth aws project_id location credential_file", Any),
+    ("wire_api", enum("responses"), "responses"),
+    opt("capabilities", Any),
+    opt("query_params http_headers env_http_headers", dict[str, str]),
+    opt("request_max_retries stream_max_retries stream_idle_timeout_ms websocket_connect_timeout_ms", U64),
+    same("requires_openai_auth supports_websockets supports_standalone_web_search", bool, False),
+)
+
+
+_RESERVED_PROVIDER_IDS: Final = ("amazon-bedrock", "openai", "ollama", "lmstudio")
+
+
+def _read_model_providers(value: Any, path: str) -> Any:
+    if not isinstance(value, dict):
+        raise _fail(invalid_type(value, "a map"), path)
+    reserved = [k for k in value if k in _RESERVED_PROVIDER_IDS]
+    if reserved:
+        ids = ", ".join(f"`{k}`" for k in reserved)
+        raise _fail(
+            f"model_providers contains reserved built-in provider IDs: {ids}. Built-in providers "
+            f"cannot be overridden. Rename your custom provider (for example, `{reserved[0]}-custom`).",
+            path,
+        )
+    out: dict[str, Any] = {}
+    for key, entry in value.items():
+        entry_path = _join(path, key)
+        if isinstance(entry, dict) and entry.get("wire_api") == "chat":
+            raise _fail(_WIRE_API_CHAT, _join(entry_path, "wire_api"))
+        rendered = read_as(_MODEL_PROVIDER, entry, entry_path)
+        if not rendered["name"]:
+            raise _fail(f"model_providers.{key}: provider name must not be empty", path)
+        out[key] = rendered
+    return out
+
+
+ModelProviders: Final = shape("ModelProviders", _read_model_providers)
+
+
+_WIRE_API_CHAT: Final = (
+    '`wire_api = "chat"` is no longer supported.\nHow to fix: set `wire_api = "responses"` in your '
+    "provider config.\nMore info: https://github.com/openai/codex/discussions/7782"
+)
+
+
+class Flattened(Shape):
+    """A struct with a flattened map of the remaining keys: its ``fields``, then each other key
+    read as ``extra`` (capped: serde buffers it). Its unknown keys are silent."""
+
+    fields: ClassVar[Any]
+    extra: ClassVar[Any]
+
+    @classmethod
+    def read(cls, value: Any, path: str, base_dir: str | None = None) -> Any:
+        if not isinstance(value, dict):
+            raise _fail(invalid_type(value, f"struct {cls.__name__}"), path)
+        known = set(cls.fields.__struct_encode_fields__)
+        out: dict[str, Any] = read_as(cls.fields, {k: v for k, v in value.items() if k in known}, path, base_dir)
+        out.update((k, read_as(cls.extra, v, path, base_dir)) for k, v in value.items() if k not in known)
+        return out
+
+    @classmethod
+    def render(cls, value: Any, base_dir: str | None) -> Any:
+        return cls.read(value, "", base_dir)

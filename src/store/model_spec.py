@@ -1,19 +1,21 @@
-"""The config model's engine: TOML values as serde sees them, the type descriptors of the
-schema, and the one decoder that interprets them (scalar leaves through the shared serde walker).
-Internal to `chamberlain.store.model`."""
+"""The config model's engine: TOML values as serde sees them, the building blocks of the schema's
+msgspec Structs (integer kinds, toml enums, buffered members, paths, hand-written `Shape` members)
+and `read_as`, which checks a value with the shared serde walker and renders it with
+``msgspec.convert``. Internal to `chamberlain.store.model`."""
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import posixpath
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Annotated, Any, Final, Union
+from typing import Annotated, Any, Final, Literal, Optional, TypeAlias
 
 import msgspec
 from chamberlain.errors import ConfigModelError
 from chamberlain.serde_text import invalid_type
-from chamberlain.serde_walk import expecting, first_error, toml_enum_error, type_info
+from chamberlain.serde_walk import SerdeError, first_error, positional_to_map, toml_enum, type_info
 from msgspec import Meta
 
 
@@ -70,130 +72,127 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class _Str:
-    pass
+class Shape:
+    """A member serde reads with hand-written logic: a subclass names its ``read(value, path)``,
+    which returns the rendered value or raises `ConfigModelError`. The shared walker checks it in
+    document order (``serde_check``); `read_as` renders it (the instance holds the result)."""
+
+    __slots__ = ("value",)
+    read: Callable[[Any, str], Any]
+
+    def __init_subclass__(cls, read: Callable[[Any, str], Any] | None = None, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if read is not None:
+            cls.read = staticmethod(read)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    @classmethod
+    def render(cls, value: Any, base_dir: str | None) -> Any:
+        return cls.read(value, "")
+
+    @classmethod
+    def serde_check(cls, value: Any, path: str) -> SerdeError | None:
+        try:
+            cls.read(value, path)
+        except ConfigModelError as exc:
+            return SerdeError(exc.detail, path if exc.path is None else exc.path, exc)
+        return None
 
 
-@dataclass(frozen=True)
-class _Bool:
-    pass
+def shape(name: str, read: Callable[[Any, str], Any]) -> Any:
+    """A `Shape` named ``name`` that ``read`` checks and renders."""
+    return type(name, (Shape,), {"__slots__": ()}, read=read)
 
 
-@dataclass(frozen=True)
-class _F64:
-    pass
+def _read_path(value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigModelError(invalid_type(value, "path string"), path)
+    return value
 
 
-@dataclass(frozen=True)
-class _Path:
+class AbsPath(Shape, read=_read_path):
     """``AbsolutePathBuf``: relative paths are joined to the config directory and normalized."""
 
-
-@dataclass(frozen=True)
-class _Any:
-    """Free-form data, passed through (``serde_json::Value`` or a type not worth modelling)."""
-
-
-@dataclass(frozen=True)
-class _Null:
-    """Accepted and ignored: always rendered as ``null``."""
+    @classmethod
+    def render(cls, value: Any, base_dir: str | None) -> Any:
+        return _absolute(_read_path(value, ""), base_dir)
 
 
-@dataclass(frozen=True)
-class _Int:
-    kind: str  # serde's expected text: "i64", "u16", "a nonzero u64", ...
+# serde's integer kinds (msgspec bounds stop at i64; TOML integers are i64, so no u64 bound binds)
+I64: TypeAlias = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1, extra={"expected": "i64"})]
+I32: TypeAlias = Annotated[int, Meta(ge=-(2**31), le=2**31 - 1, extra={"expected": "i32"})]
+U64: TypeAlias = Annotated[int, Meta(ge=0, le=None, extra={"expected": "u64"})]
+USIZE: TypeAlias = Annotated[int, Meta(ge=0, le=None, extra={"expected": "usize"})]
+U32: TypeAlias = Annotated[int, Meta(ge=0, le=2**32 - 1, extra={"expected": "u32"})]
+U16: TypeAlias = Annotated[int, Meta(ge=0, le=2**16 - 1, extra={"expected": "u16"})]
+U8: TypeAlias = Annotated[int, Meta(ge=0, le=2**8 - 1, extra={"expected": "u8"})]
+NONZERO_U64: TypeAlias = Annotated[int, Meta(ge=1, le=None, extra={"expected": "a nonzero u64"})]
+NONZERO_USIZE: TypeAlias = Annotated[int, Meta(ge=1, le=None, extra={"expected": "a nonzero usize"})]
 
 
-@dataclass(frozen=True)
-class _Enum:
-    variants: tuple[str, ...]
-    renames: tuple[tuple[str, str], ...] = ()  # accepted alias -> rendered variant
-    struct_variants: tuple[tuple[str, str], ...] = ()  # newtype variants holding a struct: (name, struct)
+def enum(names: str, *, buffered: bool = False) -> Any:
+    """A toml enum of the unit variants ``names`` (space-separated, in declaration order)."""
+    variants = tuple(names.split())
+    return Annotated[Literal.__getitem__(variants), toml_enum(variants, buffered=buffered)]
 
 
-@dataclass(frozen=True)
-class _Seq:
-    item: _Spec
+Field: TypeAlias = tuple[str, Any, Any]
 
 
-@dataclass(frozen=True)
-class _Map:
-    value: _Spec
-    name: str | None = None  # a struct wrapping a flattened map: "expected struct <name>"
-    capped: bool = False  # errors inside are reported at the map's own path
+def opt(names: str, tp: Any) -> list[Field]:
+    """Members ``names`` (space-separated) of type ``tp``, each an ``Option`` (default ``None``)."""
+    return [(n, Optional[tp], None) for n in names.split()]  # noqa: UP045 (a runtime type)
 
 
-@dataclass(frozen=True)
-class _Field:
-    name: str
-    spec: _Spec
-    default: Any = None
-    capped: bool = False  # errors inside are reported at the enclosing struct's path
-    skip_none: bool = False  # omitted from the output when null
+def struct(name: str, *fields: Field | list[Field], default: bool = False, positional: bool = True, **kw: Any) -> Any:
+    """A msgspec Struct named as the Rust type. ``default``: Rust's ``#[serde(default)]`` on the
+    struct (``[]`` gives the defaults); ``positional=False``: no positional form; ``kw``: class
+    flags (``silent=True``: its unknown keys are not reported) and Struct options."""
+    flat = [f for group in fields for f in (group if isinstance(group, list) else [group])]
+    # a TOML key that is no Python name is an attribute under another name
+    flat = [
+        f if f[0].isidentifier() else (_ATTR.sub("_", f[0]), f[1], msgspec.field(default=f[2], name=f[0])) for f in flat
+    ]
+    ns = {"serde_default": default, "serde_positional": positional, "serde_silent": kw.pop("silent", False)}
+    return msgspec.defstruct(name, flat, namespace=ns, **kw)
 
 
-@dataclass(frozen=True)
-class _Struct:
-    name: str
-    fields: tuple[_Field, ...]
-    arity: int | None = None  # "with N elements" in the positional form; None: no positional form
-    all_default: bool = False  # `[]` yields the defaults
-    extra: _Spec | None = None  # flattened map of the remaining keys
-    extra_capped: bool = True
-    output: tuple[str, ...] | None = None  # members rendered (typed wire members drop some)
+def same(names: str, tp: Any, default: Any) -> list[Field]:
+    """Members ``names`` (space-separated) of type ``tp``, each defaulting to ``default``."""
+    return [(n, tp, default) for n in names.split()]
 
 
-@dataclass(frozen=True)
-class _Custom:
-    fn: Callable[[Any, _Ctx, str], Any]
+def seq(tp: Any) -> Any:
+    """``list[tp]`` for a runtime type ``tp``."""
+    return list[tp]
 
 
-_Spec = Union[_Str, _Bool, _F64, _Path, _Any, _Null, _Int, _Enum, _Seq, _Map, _Struct, _Custom]  # noqa: UP007
+def table(tp: Any) -> Any:
+    """``dict[str, tp]`` for a runtime type ``tp``."""
+    return dict[str, tp]
 
 
-@dataclass(frozen=True)
-class _Ctx:
-    base_dir: str | None
-    cap: str | None = None  # when set, errors are reported at this path
-    buffered: bool = False  # inside a flattened part: serde's buffered-content wording applies
-
-    def at(self, path: str) -> str:
-        return self.cap if self.cap is not None else path
-
-    def capped(self, path: str, *, buffered: bool = False) -> _Ctx:
-        if self.cap is not None:
-            return _Ctx(self.base_dir, self.cap, self.buffered or buffered)
-        return _Ctx(self.base_dir, path, buffered)
+def meta(tp: Any, *metas: Meta) -> Any:
+    """``Annotated[tp, *metas]`` for a runtime type ``tp``."""
+    return Annotated.__class_getitem__((tp, *metas))  # type: ignore[attr-defined]
 
 
-def _int(kind: str, low: int, high: int | None) -> Any:
-    """serde's integer ``kind`` as a msgspec type (msgspec bounds stop at i64; TOML integers are
-    i64, so the u64 upper bound never binds)."""
-    return expecting(Annotated[int, Meta(ge=low, le=high)], kind)
+def factory(fn: Callable[[], Any]) -> Any:
+    """A default built per read (a non-empty list or table, a struct's defaults)."""
+    return msgspec.field(default_factory=fn)
 
 
-_INT_TYPES: Final[dict[str, Any]] = {
-    "i64": _int("i64", -(2**63), 2**63 - 1),
-    "i32": _int("i32", -(2**31), 2**31 - 1),
-    "u64": _int("u64", 0, None),
-    "usize": _int("usize", 0, None),
-    "u32": _int("u32", 0, 2**32 - 1),
-    "u16": _int("u16", 0, 2**16 - 1),
-    "u8": _int("u8", 0, 2**8 - 1),
-    "a nonzero u64": _int("a nonzero u64", 1, None),
-    "a nonzero usize": _int("a nonzero usize", 1, None),
-}
-_PATH_STRING: Final = expecting(str, "path string")
+#: serde reads the member through a buffer: its errors are reported at the enclosing struct's path.
+AT_PARENT: Final = Meta(extra={"cap": "parent"})
+#: serde reads the member through a buffer: its errors are reported at its own path.
+AT_SELF: Final = Meta(extra={"cap": True})
 
 
-def _check(tp: Any, value: Any, ctx: _Ctx, path: str) -> Any:
-    """``value`` as msgspec type ``tp``; on failure the shared walker's serde text at ``path``."""
-    try:
-        return msgspec.convert(value, tp)
-    except msgspec.ValidationError:
-        err = first_error(value, type_info(tp))
-        raise _fail(err.detail if err else invalid_type(value, "a value"), ctx, path) from None
+def struct_text(name: str) -> Meta:
+    """A map that serde reads as a struct wrapping it (``expected struct <name>``)."""
+    return Meta(extra={"expected": f"struct {name}"})
 
 
 def _join(path: str, key: str) -> str:
@@ -222,41 +221,47 @@ def located(exc: ConfigModelError, path: str) -> ConfigModelError:
     return _FileError(shown, path=path, detail=exc.detail)
 
 
-def _fail(detail: str, ctx: _Ctx, path: str) -> ConfigModelError:
-    return ConfigModelError(detail, ctx.at(path))
+def model_error(err: SerdeError) -> ConfigModelError:
+    """The walker's first error as the exception the model raises."""
+    if isinstance(err.cause, ConfigModelError) and err.path == err.cause.path:
+        return err.cause
+    # the toml crate words an over-long positional form as an array's
+    detail = _TOO_LONG.sub(r"\1, expected fewer elements in array", err.detail)
+    exc = ConfigModelError(detail, err.path)
+    # read from the file alone, the toml crate words a value that is no enum itself
+    return _FileError(exc, detail=_NOT_AN_ENUM) if err.detail == _UNIT_ONLY else exc
 
 
-def _decode(spec: _Spec, value: Any, ctx: _Ctx, path: str) -> Any:
-    if isinstance(spec, _Str):
-        return _check(str, value, ctx, path)
-    if isinstance(spec, _Bool):
-        return _check(bool, value, ctx, path)
-    if isinstance(spec, _Int):
-        return _check(_INT_TYPES[spec.kind], value, ctx, path)
-    if isinstance(spec, _F64):
-        return _check(float, value, ctx, path)
-    if isinstance(spec, _Path):
-        return _absolute(str(_check(_PATH_STRING, value, ctx, path)), ctx.base_dir)
-    if isinstance(spec, _Any):
-        return value
-    if isinstance(spec, _Null):
-        return None
-    if isinstance(spec, _Enum):
-        return _decode_enum(spec, value, ctx, path)
-    if isinstance(spec, _Seq):
-        if not isinstance(value, list):
-            raise _fail(invalid_type(value, "a sequence"), ctx, path)
-        inner = ctx.capped(path)
-        return [_decode(spec.item, item, inner, path) for item in value]
-    if isinstance(spec, _Map):
-        if not isinstance(value, dict):
-            expected = f"struct {spec.name}" if spec.name else "a map"
-            raise _fail(invalid_type(value, expected), ctx, path)
-        inner = ctx.capped(path) if spec.capped else ctx
-        return {k: _decode(spec.value, v, inner, _join(path, k)) for k, v in value.items()}
-    if isinstance(spec, _Struct):
-        return _decode_struct(spec, value, ctx, path)
-    return spec.fn(value, ctx, path)
+def _shape_hook(base_dir: str | None, tp: type, value: Any) -> Any:
+    if isinstance(tp, type) and issubclass(tp, Shape):
+        return tp(tp.render(value, base_dir))
+    raise NotImplementedError
+
+
+def _unshape(value: Any) -> Any:
+    if isinstance(value, Shape):
+        return _plain(value.value)
+    if isinstance(value, str):
+        return str(value)  # a `_Datetime`
+    raise NotImplementedError
+
+
+def read_as(tp: Any, value: Any, path: str = "", base_dir: str | None = None) -> Any:
+    """``value`` (prepared by `_prepare`) read as ``tp`` and rendered as plain data; raises
+    `ConfigModelError` with the shared walker's serde text for the first error.
+
+    ``msgspec.convert`` reads a value in its plain spelling directly; only when it refuses (an
+    error, or one of serde's other spellings) does the walker run, in document order."""
+    hook = functools.partial(_shape_hook, base_dir)
+    try:
+        obj = msgspec.convert(value, tp, dec_hook=hook)
+    except (msgspec.ValidationError, ConfigModelError):
+        info = type_info(tp)
+        err = first_error(value, info, path)
+        if err is not None:
+            raise model_error(err) from None
+        obj = msgspec.convert(positional_to_map(value, info), tp, dec_hook=hook)
+    return msgspec.to_builtins(obj, enc_hook=_unshape)
 
 
 def _absolute(text: str, base_dir: str | None) -> str:
@@ -268,91 +273,7 @@ def _absolute(text: str, base_dir: str | None) -> str:
     return "/" + normalized.lstrip("/") if normalized.startswith("//") else normalized
 
 
-def _decode_enum(spec: _Enum, value: Any, ctx: _Ctx, path: str) -> Any:
-    """An enum read from TOML (the shared walker's `toml_enum_error`): a unit variant reads as its
-    name also in table form (``{ live = {} }``); a struct variant keeps its table."""
-    renames = dict(spec.renames)
-    if ctx.buffered and type(value) is not str:
-        if isinstance(value, dict) and len(value) != 1:
-            raise _fail("invalid value: map, expected map with a single key", ctx, path)
-        if not isinstance(value, dict):
-            raise _fail(invalid_type(value, "string or map"), ctx, path)
-    structs = dict(spec.struct_variants)
-    if type(value) is str and value in structs:
-        raise _fail("invalid type: unit variant, expected newtype variant", ctx, path)
-    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in structs:
-        ((variant, payload),) = value.items()
-        if not isinstance(payload, dict):
-            raise _fail(invalid_type(payload, f"struct {structs[variant]}"), ctx, path)
-        return {renames.get(variant, variant): _plain(payload)}
-    err = toml_enum_error(value, spec.variants, {})
-    if err is not None:
-        exc = _fail(err.detail, ctx, path)
-        # read from the file alone, the toml crate words a value that is no enum itself
-        raise _FileError(exc, detail=_NOT_AN_ENUM) if err.detail == _UNIT_ONLY else exc
-    name = next(iter(value)) if isinstance(value, dict) else str(value)
-    return renames.get(name, name)
-
-
-def _decode_struct(spec: _Struct, value: Any, ctx: _Ctx, path: str) -> Any:
-    if isinstance(value, list) and spec.arity is not None:
-        return _decode_positional(spec, value, ctx, path)
-    if not isinstance(value, dict):
-        raise _fail(invalid_type(value, f"struct {spec.name}"), ctx, path)
-    out: dict[str, Any] = {}
-    known = {f.name for f in spec.fields}
-    for f in spec.fields:
-        if f.name in value:
-            inner = ctx.capped(path, buffered=True) if f.capped else ctx
-            out[f.name] = _decode(f.spec, value[f.name], inner, _join(path, f.name))
-        else:
-            out[f.name] = _plain(f.default)
-    if spec.extra is not None:
-        inner = ctx.capped(path, buffered=True) if spec.extra_capped else ctx
-        for k, v in value.items():
-            if k not in known:
-                out[k] = _decode(spec.extra, v, inner, _join(path, k))
-    return _shape(spec, out)
-
-
-def _decode_positional(spec: _Struct, items: list[Any], ctx: _Ctx, path: str) -> Any:
-    inner = ctx.capped(path)
-    out: dict[str, Any] = {}
-    for i, f in enumerate(spec.fields):
-        if i < len(items):
-            out[f.name] = _decode(f.spec, items[i], inner, path)
-        elif spec.all_default:
-            out[f.name] = _plain(f.default)
-        else:
-            raise _fail(
-                f"invalid length {len(items)}, expected struct {spec.name} with {spec.arity} "
-                + ("element" if spec.arity == 1 else "elements"),
-                ctx,
-                path,
-            )
-    return _shape(spec, out)
-
-
-def _shape(spec: _Struct, out: dict[str, Any]) -> dict[str, Any]:
-    skip = {f.name for f in spec.fields if f.skip_none}
-    shaped = {k: v for k, v in out.items() if not (k in skip and v is None)}
-    if spec.output is not None:
-        return {k: shaped[k] for k in spec.output}
-    return shaped
-
-
-def _s(name: str, arity: int | None, *fields: _Field, all_default: bool = False, **kw: Any) -> _Struct:
-    return _Struct(name, tuple(fields), arity, all_default, **kw)
-
-
-def _opt(name: str, spec: _Spec, default: Any = None, **kw: Any) -> _Field:
-    return _Field(name, spec, default, **kw)
-
-
+_ATTR: Final = re.compile(r"\W")
+_TOO_LONG: Final = re.compile(r"^(invalid length \d+), expected \d+ elements in sequence$")
 _NOT_AN_ENUM: Final = "wanted string or table"
 _UNIT_ONLY: Final = "invalid type: unit variant, expected string only"
-_STR: Final = _Str()
-_BOOL: Final = _Bool()
-
-
-_PATH: Final = _Path()
