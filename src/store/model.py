@@ -57,8 +57,8 @@ from chamberlain.store.model_spec import (
     struct,
     struct_text,
     table,
-    toml_datetime_text,
 )
+from chamberlain.store.tomlfile import toml_datetime_text
 
 __all__ = ["render_config", "toml_datetime_text", "unknown_keys"]
 

@@ -16,6 +16,7 @@ import msgspec
 from chamberlain.errors import ConfigModelError
 from chamberlain.serde_text import invalid_type
 from chamberlain.serde_walk import SerdeError, first_error, positional_to_map, toml_enum, type_info
+from chamberlain.store.tomlfile import toml_datetime_text
 from msgspec import Meta
 
 
@@ -23,31 +24,6 @@ class _Datetime(str):
     """A TOML datetime seen through serde: reads as its text, but is not a string for enums."""
 
     __slots__ = ()
-
-
-def toml_datetime_text(value: _dt.datetime | _dt.date | _dt.time) -> str:
-    """The reference's display of a TOML datetime (``1979-05-27T07:32:00Z``, ``07:32:00.5``)."""
-
-    def clock(t: _dt.time | _dt.datetime) -> str:
-        text = f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
-        if t.microsecond:
-            text += "." + f"{t.microsecond:06d}".rstrip("0")
-        return text
-
-    if isinstance(value, _dt.datetime):
-        text = f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{clock(value)}"
-        offset = value.utcoffset()
-        if offset is not None:
-            minutes = int(offset.total_seconds()) // 60
-            if minutes == 0:
-                text += "Z"
-            else:
-                sign = "+" if minutes > 0 else "-"
-                text += f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-        return text
-    if isinstance(value, _dt.date):
-        return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
-    return clock(value)
 
 
 def _prepare(value: Any) -> Any:

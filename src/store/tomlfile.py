@@ -18,6 +18,7 @@ __all__ = [
     "DATETIME_KEY",
     "EMPTY_VERSION",
     "NUMBER_KEY",
+    "toml_datetime_text",
     "file_json",
     "is_leaf",
     "layer_json",
@@ -107,7 +108,7 @@ def _describe(text: str, exc: Any) -> tuple[int, int, str]:
     return line, col, (message[:at] if at >= 0 else message)
 
 
-def _datetime_text(value: dt.datetime | dt.date | dt.time) -> str:
+def toml_datetime_text(value: dt.datetime | dt.date | dt.time) -> str:
     """The reference's display of a TOML date/time: ``T`` separator, ``Z``, trimmed fraction."""
 
     def clock(t: dt.time | dt.datetime) -> str:
@@ -207,7 +208,7 @@ def layer_json(doc: Any, *, _freeform: bool = False, _top: bool = True) -> Any:
     if isinstance(doc, (dt.datetime, dt.date, dt.time)):
         if hasattr(doc, "as_string"):
             return {DATETIME_KEY: _raw_datetime_text(doc)}
-        return {DATETIME_KEY: _datetime_text(doc)}
+        return {DATETIME_KEY: toml_datetime_text(doc)}
     return doc
 
 
