@@ -56,7 +56,7 @@ async def test_a_connection_whose_transport_crashes_ends_alone_and_others_keep_s
 async def test_an_unexpected_handler_failure_is_a_generic_internal_error_and_the_connection_serves_on(
     session: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken(self: ConfigStore) -> None:
+    def broken(self: ConfigStore, *args: object) -> None:
         raise ZeroDivisionError("a bug")
 
     monkeypatch.setattr(ConfigStore, "read_requirements", broken)

@@ -24,6 +24,7 @@ from chamberlain.actors import config_actor as ca
 from chamberlain.actors.pending import PendingRequests
 from chamberlain.actors.reply import Reply
 from chamberlain.actors.routes import ROUTES, EchoExperimental, Initialize, LocalMsg, Route
+from chamberlain.actors.transports import LineTransport
 from chamberlain.errors import ChamberlainError, InvalidRequest, Overloaded
 from chamberlain.protocol import messages as wire
 from chamberlain.protocol import results as res
@@ -42,7 +43,7 @@ from chamberlain.protocol.edge import error_frame, map_exceptions
 from chamberlain.protocol.methods import EXPERIMENTAL_METHODS, REFERENCE_METHODS, unknown_method_text
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from chamberlain.actors.hub import Hub
     from chamberlain.actors.reply import Answer
@@ -56,6 +57,9 @@ logger = logging.getLogger(__name__)
 OUTBOX_SIZE: Final = 128
 #: Requests of one connection awaiting an answer before new ones get ``-32001``.
 MAX_IN_FLIGHT: Final = 128
+#: At most this many queued frames, or about this many bytes, are written together.
+WRITE_BATCH_FRAMES: Final = 128
+WRITE_BATCH_BYTES: Final = 1024 * 1024
 #: Seconds a stopping connection has to answer what it received and write it out.
 STOP_GRACE_S: Final = 10.0
 _REFERENCE: Final = frozenset(REFERENCE_METHODS)
@@ -91,12 +95,15 @@ class ConnectionActor:
         inboxes: Mapping[str, trio.MemorySendChannel[Any]],
         hub: Hub | None = None,
         label: str = "stdio",
+        direct: Mapping[str, Callable[[Any], bool]] | None = None,
     ) -> None:
         """``inboxes`` maps a route owner (``"config"``) to that actor's inbox (a clone this
-        connection owns and closes)."""
+        connection owns and closes); ``direct`` to its ``serve_now`` (answer at once when idle,
+        see ``ConfigActor.serve_now``), when it has one."""
         self.transport = transport
         self.info = info
         self.inboxes = inboxes
+        self.direct = direct or {}
         self.hub = hub
         self.label = label
         self.initialized = False
@@ -178,12 +185,21 @@ class ConnectionActor:
         async with receive_out:
             try:
                 async for frame in receive_out:
-                    await self.transport.send_frame(frame)
+                    await self._write(_take_queued(receive_out, frame))
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 logger.debug("%s: client went away while writing: %r", self.label, exc)
                 scope.cancel(reason="client output closed")
         # The outbox is closed and written out: nothing else of this connection needs to run.
         scope.cancel(reason="connection done")
+
+    async def _write(self, frames: list[bytes]) -> None:
+        """Frames queued together leave together: on a line transport one write of the lines
+        (the bytes of one write per frame, without a system call and a yield per frame)."""
+        if len(frames) > 1 and isinstance(self.transport, LineTransport):
+            await self.transport.send_frame(b"\n".join(frames))
+            return
+        for frame in frames:
+            await self.transport.send_frame(frame)
 
     # -- input --------------------------------------------------------------------------------
 
@@ -239,9 +255,15 @@ class ConnectionActor:
         return InvalidRequest(f"Invalid request: `{method}` is not served by this server (Chamberlain)")
 
     def _submit(self, request_id: RequestId, owner: str, msg: Any, reply: Answer[res.WireResult]) -> None:
-        """Hand a request to its owner without waiting; Overloaded when it cannot queue."""
+        """Hand a request to its owner without waiting (or have it answered at once, when the
+        owner is idle: ``serve_now``); Overloaded when it cannot queue."""
         if self._in_flight >= MAX_IN_FLIGHT:
             raise Overloaded()
+        serve_now = self.direct.get(owner)
+        # Only with nothing of ours in flight: an answer is never written before an earlier one.
+        if not self._in_flight and serve_now is not None and serve_now(msg):
+            self._queue(request_id, self._frame_of(request_id, reply))
+            return
         try:
             self.inboxes[owner].send_nowait(msg)
         except trio.WouldBlock:
@@ -249,17 +271,25 @@ class ConnectionActor:
         self._in_flight += 1
         reply.on_done(lambda: self._answered(request_id, reply))
 
+    @staticmethod
+    def _frame_of(request_id: RequestId, reply: Answer[res.WireResult]) -> bytes:
+        try:
+            with map_exceptions("answer"):
+                return encode_result(request_id, reply.result())
+        except ChamberlainError as exc:
+            return error_frame(request_id, exc)
+
     def _answered(self, request_id: RequestId, reply: Answer[res.WireResult]) -> None:
         """Runs in the owner's task as it answers: queue the response (a task waits for room
         only when the outbox is full). Never raises into the owner."""
-        try:
-            with map_exceptions("answer"):
-                frame = encode_result(request_id, reply.result())
-        except ChamberlainError as exc:
-            frame = error_frame(request_id, exc)
+        frame = self._frame_of(request_id, reply)
         self._in_flight -= 1
         if self._in_flight == 0 and self._drained is not None:
             self._drained.set()
+        self._queue(request_id, frame)
+
+    def _queue(self, request_id: RequestId, frame: bytes) -> None:
+        """Queue a response; a task waits for room only when the outbox is full (reading goes on)."""
         try:
             assert self._out is not None
             self._out.send_nowait(frame)
@@ -353,5 +383,23 @@ class ConnectionActor:
             await self._send(encode_notification(method, params))
 
     async def _send(self, frame: bytes) -> None:
+        """Queue a frame; waits only while the outbox is full (``send`` would yield every time)."""
         assert self._out is not None
-        await self._out.send(frame)
+        try:
+            self._out.send_nowait(frame)
+        except trio.WouldBlock:
+            await self._out.send(frame)
+
+
+def _take_queued(receive_out: trio.MemoryReceiveChannel[bytes], first: bytes) -> list[bytes]:
+    """``first`` and the frames queued behind it, up to the batch bounds, without waiting."""
+    frames = [first]
+    size = len(first)
+    while len(frames) < WRITE_BATCH_FRAMES and size < WRITE_BATCH_BYTES:
+        try:
+            frame = receive_out.receive_nowait()
+        except (trio.WouldBlock, trio.EndOfChannel):
+            break
+        frames.append(frame)
+        size += len(frame)
+    return frames

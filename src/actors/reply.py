@@ -38,10 +38,13 @@ class Reply(Generic[T]):
     """Given exactly once with ``set`` or ``fail``; ``wait``/``result`` return the value or raise
     the error."""
 
-    __slots__ = ("_callback", "_error", "_event", "_value")
+    __slots__ = ("_callback", "_error", "_event", "_given", "_value")
 
     def __init__(self) -> None:
-        self._event = trio.Event()
+        # The Event is made only when someone waits: most replies are given to a callback
+        # (``on_done``), and an Event with its parking lot would be made per request for nothing.
+        self._event: trio.Event | None = None
+        self._given = False
         self._value: T | None = None
         self._error: BaseException | None = None
         self._callback: Callable[[], None] | None = None
@@ -59,29 +62,36 @@ class Reply(Generic[T]):
     def on_done(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` when the reply is given — in the giver's task, so it must not
         raise or block — or at once if it already was."""
-        if self._event.is_set():
+        if self._given:
             callback()
         else:
             self._callback = callback
 
     def result(self) -> T:
         """The value, or raise the error; only once given."""
-        if not self._event.is_set():
+        if not self._given:
             raise RuntimeError("reply not given yet")
         if self._error is not None:
             raise self._error
         return self._value  # type: ignore[return-value]  # set() stored a T
 
     async def wait(self) -> T:
-        await self._event.wait()
+        if self._given:
+            await trio.lowlevel.checkpoint()
+        else:
+            if self._event is None:
+                self._event = trio.Event()
+            await self._event.wait()
         return self.result()
 
     def _give(self) -> None:
-        if self._event.is_set():
+        if self._given:
             raise RuntimeError("reply already given")
 
     def _done(self) -> None:
-        self._event.set()
+        self._given = True
+        if self._event is not None:
+            self._event.set()
         callback, self._callback = self._callback, None
         if callback is not None:
             try:

@@ -62,6 +62,7 @@ class Server:
         self.info = _server_info(settings)
         self.hub = Hub()
         self._config_inbox: trio.MemorySendChannel[ConfigMsg] | None = None
+        self._config_actor: ConfigActor | None = None
         self._handlers: trio.Nursery | None = None
         self._connections: set[ConnectionActor] = set()
         self._stop = trio.Event()
@@ -91,7 +92,8 @@ class Server:
         """Run the actors and connections; ``started`` once the inboxes are open. Returns after
         ``stop()`` once every connection has answered what it received (or ``STOP_GRACE_S``)."""
         async with trio.open_nursery() as supervisor:
-            inbox = await supervisor.start(ConfigActor(self.store).run)
+            self._config_actor = ConfigActor(self.store)
+            inbox = await supervisor.start(self._config_actor.run)
             with inbox:
                 self._config_inbox = inbox
                 async with trio.open_nursery() as handlers:
@@ -121,9 +123,12 @@ class Server:
         (with ``nursery.start``) it gives the connection's actor, e.g. to send it server ->
         client requests. Cancelling the caller closes the connection at once."""
         handlers = self._handlers
-        if handlers is None or self._config_inbox is None:
+        if handlers is None or self._config_inbox is None or self._config_actor is None:
             raise RuntimeError("Server.run has not started or has stopped")
-        actor = ConnectionActor(transport, self.info, {"config": self._config_inbox.clone()}, self.hub, label)
+        actor = ConnectionActor(
+            transport, self.info, {"config": self._config_inbox.clone()}, self.hub, label,
+            direct={"config": self._config_actor.serve_now},
+        )
         if self._stop.is_set():
             actor.stop()
         scope = trio.CancelScope()

@@ -5,6 +5,7 @@ it from one task at a time (writes in a worker thread, under the cross-process l
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -77,16 +78,19 @@ _LAYER_LABELS: Final[Mapping[LayerKind, str]] = {
 
 #: Entries of the session-check memo before it is cleared.
 _CACHE_ENTRIES: Final = 64
+#: Numbers for content keys, never given twice in a process.
+_KEY_NUMBERS: Final = itertools.count(1)
 
 
 @dataclass(frozen=True, slots=True)
 class PreparedRead:
-    """A read's loaded stack and requirements; ``key`` identifies their content."""
+    """A read's loaded stack and requirements; ``key`` identifies their content (a number
+    given once per content, so that caching on it costs no hashing of the stack)."""
 
     cwd: str | None
     stack: LayerStack
     reqs: Requirements
-    key: tuple[Any, ...]
+    key: int
 
 
 logger = logging.getLogger(__name__)
@@ -107,7 +111,14 @@ class ConfigStore:
         #: bumped whenever requirements are reloaded: part of the read-cache key.
         self._requirements_generation = 0
         self._session_problems: dict[tuple[Any, ...], str | None] = {}
-        self._requirements_wire: dict[tuple[Any, ...], dict[str, Any] | None] = {}
+        self._requirements_wire: dict[int, dict[str, Any] | None] = {}
+        self.requirements_path = str(system_dir / "requirements.toml")
+        #: what the thread-agnostic stack and the requirements are read from, in ``stat`` order.
+        self._watched = (self.loader.managed_path, self.loader.user_path, self.loader.system_path)
+        #: the last thread-agnostic PreparedRead and the signatures of the files it was read from.
+        self._last_read: tuple[tuple[Any, ...], PreparedRead] | None = None
+        #: content key -> the number standing for it in ``PreparedRead.key``.
+        self._keys: dict[tuple[Any, ...], int] = {}
         #: relative paths in config files resolve against the user config directory.
         self._base_dir = str(codex_home)
 
@@ -121,8 +132,7 @@ class ConfigStore:
         """Requirements from the system dir, re-read when a file changed. Raises RequirementsError
         (or TomlParseError) when they are invalid."""
         cache = self.loader.cache
-        req_path = str(self.system_dir / "requirements.toml")
-        sig = (cache.signature(req_path), cache.signature(self.loader.managed_path))
+        sig = (cache.signature(self.requirements_path), cache.signature(self.loader.managed_path))
         if self._requirements is not None and self._requirements[0] == sig:
             return self._requirements[1]
         managed = self.loader.managed_file()
@@ -178,11 +188,31 @@ class ConfigStore:
 
     def prepare_read(self, cwd: str | None) -> PreparedRead:
         """Load what a config/read needs (a few ``stat`` calls when nothing changed). Raises
-        InternalError (-32603). Equal ``key``s mean equal results: the caller may cache on it."""
+        InternalError (-32603). Equal ``key``s mean equal results: the caller may cache on it.
+
+        Without a cwd, when the four files' signatures are those of the last read and the cache
+        trusts every one of them (the racy window is over), that read is the answer: the stack
+        is not rebuilt."""
         if cwd is not None:
-            cwd = os.path.abspath(cwd)
+            return self._prepare(os.path.abspath(cwd))
+        cache = self.loader.cache
+        sigs = (*cache.signatures(self._watched), cache.signature(self.requirements_path))
+        last = self._last_read
+        if last is not None and last[0] == sigs and all(map(cache.trusted, self._watched, sigs)):
+            return last[1]
+        prepared = self._prepare(None)
+        self._last_read = (sigs, prepared)
+        return prepared
+
+    def _prepare(self, cwd: str | None) -> PreparedRead:
         stack, reqs = self._load(cwd)
-        return PreparedRead(cwd, stack, reqs, (cwd, stack.signature(), self._requirements_generation))
+        content = (cwd, stack.signature(), self._requirements_generation)
+        key = self._keys.get(content)
+        if key is None:
+            if len(self._keys) >= _CACHE_ENTRIES:
+                self._keys.clear()  # a content seen again gets a new number: a cache miss, no more
+            key = self._keys[content] = next(_KEY_NUMBERS)
+        return PreparedRead(cwd, stack, reqs, key)
 
     def read(self, prepared: PreparedRead, include_layers: bool, runtime: Mapping[str, bool]) -> ConfigView:
         """config/read: the effective config, its origins and (when asked) the layers. Raises
@@ -199,11 +229,13 @@ class ConfigStore:
         layers = [layer.view() for layer in stack.layers] if include_layers else None
         return ConfigView(config, origins, layers)
 
-    def read_requirements(self) -> dict[str, Any] | None:
+    def read_requirements(self, prepared: PreparedRead | None = None) -> dict[str, Any] | None:
         """configRequirements/read. Needs the layers to load (a file that is not TOML is -32603)
         but not the config model: with a type error in ``config.toml`` the reference still
-        answers, narrowing the login methods by the defaults instead of ``forced_login_method``."""
-        prepared = self.prepare_read(None)
+        answers, narrowing the login methods by the defaults instead of ``forced_login_method``.
+        ``prepared``: the thread-agnostic ``prepare_read(None)`` the caller already made."""
+        if prepared is None:
+            prepared = self.prepare_read(None)
         key = prepared.key
         if key in self._requirements_wire:
             return self._requirements_wire[key]

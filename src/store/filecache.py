@@ -95,6 +95,18 @@ class FileCache:
             return None
         return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
+    def signatures(self, paths: Sequence[str]) -> tuple[Signature | None, ...]:
+        return tuple(self.signature(path) for path in paths)
+
+    def trusted(self, path: str, signature: Signature | None) -> bool:
+        """True when a lookup of ``path`` with this signature would answer from the cache
+        without reading the file: it does not exist (None), or its entry has that signature
+        and is past the racy window."""
+        if signature is None:
+            return True
+        hit = self._entries.get(path)
+        return hit is not None and hit.signature == signature and hit.trusted()
+
     def put(self, path: str, parsed: ParsedFile) -> None:
         """Record a file this process has just written (saves parsing it again)."""
         sig = self.signature(path)
