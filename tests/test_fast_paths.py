@@ -18,7 +18,7 @@ def _frames(*frames: dict[str, Any]) -> bytes:
 
 
 async def _responses(c: Any, count: int) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     while len(out) < count:
         frame = await c.recv()
         if "id" in frame:
