@@ -32,8 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import tomlkit
-import tomlkit.exceptions
 from chamberlain.errors import RequirementsError
 from chamberlain.serde_text import one_of
 from chamberlain.store.requirements_document import ConfigRequirementsToml, read_document
@@ -89,6 +87,9 @@ _TOMLKIT_POS: Final = re.compile(r"\s+at line \d+ col \d+$")
 
 
 def _parse_toml(text: str, path: str) -> dict[str, Any]:
+    import tomlkit  # only when a requirements file exists: kept off the start-up path
+    import tomlkit.exceptions
+
     try:
         data = tomlkit.parse(text).unwrap()
     except tomlkit.exceptions.ParseError as exc:
