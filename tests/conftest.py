@@ -10,10 +10,11 @@ import glob
 import json
 import os
 import queue
+import shutil
 import subprocess
 import threading
 import types
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -236,3 +237,41 @@ def reference_binary() -> Path:
 def reference(reference_binary: Path) -> Any:
     """``with reference(home) as ref: ref.request(method, params)``; skips when codex is not installed."""
     return functools.partial(ReferenceServer, reference_binary)
+
+
+def _unshare_works() -> bool:
+    """Root, ``unshare -m`` and an ``/etc/codex`` mount point: what a private /etc/codex needs."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None or not Path("/etc/codex").is_dir():
+        return False
+    probe = subprocess.run(
+        ["unshare", "-m", "sh", "-c", "mount --bind /tmp /etc/codex"], capture_output=True, check=False
+    )
+    return probe.returncode == 0
+
+
+@pytest.fixture
+def reference_startup_config(
+    tmp_path: Path, reference_binary: Path
+) -> Callable[[str], subprocess.CompletedProcess[str]]:
+    """``run(requirements_text)``: the real codex's ``app-server --print-startup-config`` with that
+    text as ``/etc/codex/requirements.toml`` in a private mount namespace (``tmp_path/etc``, the host's
+    /etc untouched); skips where that cannot be done."""
+    if not _unshare_works():
+        pytest.skip("needs root, unshare -m and an /etc/codex mount point")
+
+    def run(text: str) -> subprocess.CompletedProcess[str]:
+        etc, home = tmp_path / "etc", tmp_path / "home"
+        etc.mkdir()
+        home.mkdir()
+        (etc / "requirements.toml").write_text(text, encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEX_", "OPENAI_"))}
+        env["CODEX_HOME"] = str(home)
+        bind = 'mount --bind "$0" /etc/codex && exec "$@"'
+        return subprocess.run(
+            ["unshare", "-m", "sh", "-c", bind, str(etc), str(reference_binary), "app-server",
+             "--print-startup-config"],
+            capture_output=True, text=True, env=env, timeout=60, check=False, stdin=subprocess.DEVNULL,
+        )
+
+    return run
+

@@ -10,10 +10,9 @@ bottom replays them against the real server when it can.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -265,49 +264,11 @@ def test_otel_tracestate_is_sorted_without_empty_entries_and_tls_paths_resolve(t
 # ---------------------------------------------------------------------------- against the real server
 
 
-def _unshare_works() -> bool:
-    if os.geteuid() != 0 or shutil.which("unshare") is None or not Path("/etc/codex").is_dir():
-        return False
-    probe = subprocess.run(
-        ["unshare", "-m", "sh", "-c", "mount --bind /tmp /etc/codex"], capture_output=True, check=False
-    )
-    return probe.returncode == 0
-
-
-def _reference_detail(tmp_path: Path, text: str, binary: Path) -> str:
-    etc, home = tmp_path / "etc", tmp_path / "home"
-    etc.mkdir()
-    home.mkdir()
-    (etc / "requirements.toml").write_text(text, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEX_", "OPENAI_"))}
-    env["CODEX_HOME"] = str(home)
-    proc = subprocess.run(
-        [
-            "unshare",
-            "-m",
-            "sh",
-            "-c",
-            'mount --bind "$0" /etc/codex && exec "$@"',
-            str(etc),
-            str(binary),
-            "app-server",
-            "--print-startup-config",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("{"))
-    detail = json.loads(line)["error"]["data"]["detail"]
-    return _PREFIX.sub("", str(detail)).rstrip("\n")
-
-
-@pytest.mark.skipif(not _unshare_works(), reason="needs root, unshare -m and an /etc/codex mount point")
 @pytest.mark.parametrize(("text", "expected"), CASES)
 def test_first_wrong_member_matches_the_reference_server(
-    tmp_path: Path, text: str, expected: str, reference_binary: Path
+    text: str, expected: str, reference_startup_config: Callable[[str], subprocess.CompletedProcess[str]]
 ) -> None:
-    assert _reference_detail(tmp_path, text, reference_binary) == expected
+    proc = reference_startup_config(text)
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("{"))
+    detail = json.loads(line)["error"]["data"]["detail"]
+    assert _PREFIX.sub("", str(detail)).rstrip("\n") == expected
