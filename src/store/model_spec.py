@@ -211,7 +211,7 @@ def model_error(err: SerdeError) -> ConfigModelError:
 def _shape_hook(base_dir: str | None, tp: type, value: Any) -> Any:
     if isinstance(tp, type) and issubclass(tp, Shape):
         return tp(tp.render(value, base_dir))
-    raise NotImplementedError
+    raise NotImplementedError  # msgspec's hook protocol: "not a type this hook converts"
 
 
 def _unshape(value: Any) -> Any:
@@ -219,7 +219,7 @@ def _unshape(value: Any) -> Any:
         return _plain(value.value)
     if isinstance(value, str):
         return str(value)  # a `_Datetime`
-    raise NotImplementedError
+    raise NotImplementedError  # msgspec's hook protocol: "not a type this hook converts"
 
 
 def read_as(tp: Any, value: Any, path: str = "", base_dir: str | None = None) -> Any:
