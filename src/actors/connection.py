@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, final
 
 import trio
 from chamberlain.actors import config_actor as ca
+from chamberlain.actors.caller import DEFAULT_ORIGINATOR, Caller
 from chamberlain.actors.pending import PendingRequests
 from chamberlain.actors.reply import Reply
 from chamberlain.actors.routes import ROUTES, EchoExperimental, Initialize, LocalMsg, Route
@@ -38,7 +39,6 @@ from chamberlain.protocol.codec import (
     encode_notification,
     encode_result,
 )
-from chamberlain.protocol.decode import decode_params, decode_unit_params
 from chamberlain.protocol.edge import error_frame, map_exceptions
 from chamberlain.protocol.methods import EXPERIMENTAL_METHODS, REFERENCE_METHODS, unknown_method_text
 
@@ -110,6 +110,9 @@ class ConnectionActor:
         self.experimental_api = False
         self.opted_out: frozenset[str] = frozenset()
         self.pending = PendingRequests(label)
+        default_agent = f"{DEFAULT_ORIGINATOR}/{info.server_version} {info.user_agent_suffix}"
+        #: What actors learn of this connection; replaced at ``initialize``.
+        self.caller = Caller(DEFAULT_ORIGINATOR, default_agent, False, self)
         self._in_flight = 0
         self._out: trio.MemorySendChannel[bytes] | None = None
         self._answers: trio.Nursery | None = None  # tasks of answers waiting for outbox room
@@ -223,21 +226,17 @@ class ConnectionActor:
         route = ROUTES.get(req.method)
         if route is None:
             raise self._no_route(req.method)
-        msg = route.build(self._decode(route, req.params))
+        params = route.decode(req.params)
         if route.needs_initialize:
             self._gate(route)
+        msg = route.build(params, self.caller)
         match msg:
             case Initialize() | EchoExperimental():
                 await self._local(req.id, msg)
+            case _ if route.owner not in self.inboxes:  # a server run without that actor
+                raise InvalidRequest(f"Invalid request: `{req.method}` is not served by this server (Chamberlain)")
             case _:
                 self._submit(req.id, route.owner, msg, msg.reply)
-
-    @staticmethod
-    def _decode(route: Route[Any], raw: bytes | None) -> Any:
-        if route.params_type is None:
-            decode_unit_params(raw)
-            return None
-        return decode_params(raw, route.params_type)
 
     def _gate(self, route: Route[Any]) -> None:
         if not self.initialized:
@@ -326,6 +325,7 @@ class ConnectionActor:
         user_agent = (
             f"{client.name}/{info.server_version} {info.user_agent_suffix} ({client.name}; {client.version})"
         )
+        self.caller = Caller(client.name, user_agent, self.experimental_api, self)
         self.initialized = True
         await self._send(
             encode_result(

@@ -21,7 +21,10 @@ from chamberlain.protocol import jsonvalue
 from chamberlain.serde_text import invalid_type, missing_field
 from chamberlain.serde_walk import first_error, positional_to_map, type_info
 
-__all__ = ["ParamsError", "decode_params", "decode_unit_params", "NO_PARAMS", "MAX_FRAME_DEPTH", "too_deep"]
+__all__ = [
+    "ParamsError", "decode_params", "decode_unit_params", "decode_value", "load_params", "NO_PARAMS", "MAX_FRAME_DEPTH",
+    "too_deep",
+]
 
 NO_PARAMS: Final = b"null"
 #: The reference drops a frame (no reply) whose arrays/objects nest this deep or deeper.
@@ -86,7 +89,19 @@ def decode_params(raw: bytes | None, tp: Any) -> Any:
             return _decoder(tp).decode(raw)
         except (msgspec.ValidationError, RecursionError):
             pass
-    value = _load(raw)
+    return decode_value(_load(raw), tp)
+
+
+def load_params(raw: bytes | None) -> Any:
+    """Required params read as the reference reads JSON (for decoders of their own, such as an
+    internally tagged enum); absent or ``null`` is ``missing field `params```."""
+    if raw is None or raw == NO_PARAMS:
+        raise ParamsError(missing_field("params"))
+    return _load(raw)
+
+
+def decode_value(value: Any, tp: Any) -> Any:
+    """A loaded JSON value as ``tp``, or ParamsError with serde's text for the first error."""
     info = type_info(tp)
     err = first_error(value, info)
     if err is not None:
