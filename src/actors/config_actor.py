@@ -36,6 +36,7 @@ __all__ = [
     "GetWarnings",
     "ListFeatures",
     "ReadConfig",
+    "ReadEffective",
     "ReadRequirements",
     "ReloadMcpServers",
     "SetEnablement",
@@ -90,9 +91,15 @@ class GetWarnings(Struct, frozen=True):
     reply: Reply[list[StartupWarning]]
 
 
+class ReadEffective(Struct, frozen=True):
+    """The effective config without a cwd (the ``config`` of config/read), for other actors."""
+
+    reply: Reply[dict[str, Any]]
+
+
 #: The messages a client request becomes (see ``actors/routes.py``).
 ConfigRequest = ReadConfig | WriteConfig | ReadRequirements | ListFeatures | SetEnablement | ReloadMcpServers
-ConfigMsg = ConfigRequest | GetWarnings
+ConfigMsg = ConfigRequest | GetWarnings | ReadEffective
 
 
 @final
@@ -107,6 +114,7 @@ class ConfigActor:
         self._runtime_key: tuple[tuple[str, bool], ...] = ()
         self._encoded: dict[tuple[Any, ...], msgspec.Raw] = {}  # encoded answers by content key
         self._inbox: trio.MemoryReceiveChannel[ConfigMsg] | None = None
+        self._effective_cache: tuple[tuple[Any, ...], dict[str, Any]] | None = None
 
     @property
     def store(self) -> ConfigStore:
@@ -135,7 +143,7 @@ class ConfigActor:
         would have done exactly this next; doing it here saves the hop to its task and back
         (the profile of a config/read showed that hop as a third of its CPU). False: send it."""
         inbox = self._inbox
-        if inbox is None or isinstance(msg, WriteConfig | GetWarnings):
+        if inbox is None or isinstance(msg, WriteConfig | GetWarnings | ReadEffective):
             return False
         if inbox.statistics().tasks_waiting_receive == 0:  # busy, or handed a message not yet run
             return False
@@ -154,6 +162,8 @@ class ConfigActor:
                 msg.reply.set(res.write_result(outcome))
             case GetWarnings():
                 msg.reply.set(await trio.to_thread.run_sync(self._warnings))
+            case ReadEffective():
+                msg.reply.set(self._effective())
             case _:
                 self._answer(msg)
 
@@ -184,6 +194,15 @@ class ConfigActor:
             view = self.store.read(prepared, msg.include_layers, self.runtime)
             hit = self._remember(key, res.config_read_result(view))
         return hit
+
+    def _effective(self) -> dict[str, Any]:
+        """The effective config (cached while no file, requirement or runtime flag changed)."""
+        prepared = self.store.prepare_read(None)
+        key = (prepared.key, self._runtime_key)
+        if self._effective_cache is None or self._effective_cache[0] != key:
+            config = self.store.effective(prepared.stack, prepared.reqs, self.runtime)
+            self._effective_cache = (key, config)
+        return self._effective_cache[1]
 
     def _requirements(self) -> msgspec.Raw:
         """configRequirements/read, encoded once per content of the files (as ``_read``)."""

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Final, final
 
 import trio
 from chamberlain import REFERENCE_VERSION
+from chamberlain.actors.auth_actor import AuthActor
+from chamberlain.actors.auth_messages import AuthMsg
 from chamberlain.actors.config_actor import ConfigActor, ConfigMsg
 from chamberlain.actors.connection import STOP_GRACE_S, ConnectionActor, FrameTransport, ServerInfo
 from chamberlain.actors.hub import Hub
@@ -49,6 +51,9 @@ class Settings:
     session_flags: tuple[tuple[str, str], ...] = ()
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    #: The browser login's callback port: None = 1455, then 1457 (the reference's); 0 = any free
+    #: port (tests, several servers on one machine); N = N only.
+    login_callback_port: int | None = None
 
 
 @final
@@ -63,6 +68,7 @@ class Server:
         self.hub = Hub()
         self._config_inbox: trio.MemorySendChannel[ConfigMsg] | None = None
         self._config_actor: ConfigActor | None = None
+        self._auth_inbox: trio.MemorySendChannel[AuthMsg] | None = None
         self._handlers: trio.Nursery | None = None
         self._connections: set[ConnectionActor] = set()
         self._stop = trio.Event()
@@ -94,8 +100,11 @@ class Server:
         async with trio.open_nursery() as supervisor:
             self._config_actor = ConfigActor(self.store)
             inbox = await supervisor.start(self._config_actor.run)
-            with inbox:
-                self._config_inbox = inbox
+            s = self.settings
+            auth = AuthActor(s.codex_home, s.environ, inbox.clone(), self.hub, s.login_callback_port)
+            auth_inbox = await supervisor.start(auth.run)
+            with inbox, auth_inbox:
+                self._config_inbox, self._auth_inbox = inbox, auth_inbox
                 async with trio.open_nursery() as handlers:
                     self._handlers = handlers
                     task_status.started(self)
@@ -123,10 +132,11 @@ class Server:
         (with ``nursery.start``) it gives the connection's actor, e.g. to send it server ->
         client requests. Cancelling the caller closes the connection at once."""
         handlers = self._handlers
-        if handlers is None or self._config_inbox is None or self._config_actor is None:
+        if handlers is None or self._config_inbox is None or self._config_actor is None or self._auth_inbox is None:
             raise RuntimeError("Server.run has not started or has stopped")
+        inboxes = {"config": self._config_inbox.clone(), "auth": self._auth_inbox.clone()}
         actor = ConnectionActor(
-            transport, self.info, {"config": self._config_inbox.clone()}, self.hub, label,
+            transport, self.info, inboxes, self.hub, label,
             direct={"config": self._config_actor.serve_now},
         )
         if self._stop.is_set():

@@ -1,0 +1,52 @@
+"""What the effective config says about accounts (spec account.md §4.2, §13.2, §16, §18)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+__all__ = ["AuthSettings", "StoreMode"]
+
+StoreMode = Literal["file", "keyring", "auto", "ephemeral"]
+
+#: Built-in model providers and whether they need OpenAI credentials (a provider defined in
+#: ``model_providers`` says so with ``requires_openai_auth``, default false).
+_BUILTIN_REQUIRES_AUTH: Final = {"openai": True, "ollama": False, "lmstudio": False, "amazon-bedrock": False}
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    requires_openai_auth: bool = True
+    #: ``"chatgpt"`` or ``"api"``
+    forced_login_method: str | None = None
+    #: ``forced_chatgpt_workspace_id`` as a list (a single id is a list of one)
+    forced_workspace_ids: tuple[str, ...] | None = None
+    store_mode: StoreMode = "file"
+    backend_base: str | None = None
+    model_provider: str = "openai"
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> AuthSettings:
+        """From the ``config`` object of config/read (already validated by the config model)."""
+        provider = config.get("model_provider") or "openai"
+        defined = (config.get("model_providers") or {}).get(provider)
+        if isinstance(defined, Mapping):
+            requires = bool(defined.get("requires_openai_auth", False))
+        else:
+            requires = _BUILTIN_REQUIRES_AUTH.get(provider, True)
+        ids = config.get("forced_chatgpt_workspace_id")
+        workspaces: tuple[str, ...] | None = None
+        if isinstance(ids, str):
+            workspaces = (ids,)
+        elif isinstance(ids, list):
+            workspaces = tuple(str(i) for i in ids)
+        mode = config.get("cli_auth_credentials_store") or "file"
+        return cls(
+            requires_openai_auth=requires,
+            forced_login_method=config.get("forced_login_method"),
+            forced_workspace_ids=workspaces,
+            store_mode=mode if mode in ("file", "keyring", "auto", "ephemeral") else "file",
+            backend_base=config.get("chatgpt_base_url"),
+            model_provider=provider,
+        )

@@ -1,0 +1,91 @@
+"""Account params are read as the reference reads them: every text below was answered by
+codex-cli 0.169.0 on stdio to the same frame after ``initialize`` (``LoginAccountParams`` is an
+internally tagged serde enum: its tag may be a variant name or index, its params positional)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+INVALID = "Invalid request: "
+VARIANTS = (
+    "unknown variant `bogus`, expected one of `apiKey`, `chatgpt`, `chatgptDeviceCode`, `chatgptAuthTokens`, "
+    "`amazonBedrock`, `amazonBedrockAccessKeys`"
+)
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "text"),
+    [
+        ("account/read", ..., "missing field `params`"),
+        ("account/read", {"refreshToken": "x"}, 'invalid type: string "x", expected a boolean'),
+        ("account/read", {"refreshToken": None}, "invalid type: null, expected a boolean"),
+        ("getAuthStatus", ..., "missing field `params`"),
+        ("getAuthStatus", {"includeToken": "x"}, 'invalid type: string "x", expected a boolean'),
+        ("account/login/start", {}, "missing field `type`"),
+        ("account/login/start", [], "missing field `type`"),
+        ("account/login/start", {"type": "bogus"}, VARIANTS),
+        ("account/login/start", ["bogus"], VARIANTS),
+        ("account/login/start", {"type": "apiKey"}, "missing field `apiKey`"),
+        ("account/login/start", {"type": 5}, "missing field `accessKeyId`"),
+        ("account/login/start", "s", 'invalid type: string "s", expected internally tagged enum LoginAccountParams'),
+        ("account/login/start", {"type": "apiKey", "apiKey": 5}, "invalid type: integer `5`, expected a string"),
+        ("account/login/start", {"type": "apiKey", "apiKey": None}, "invalid type: null, expected a string"),
+        ("account/login/start", {"type": "chatgpt", "appBrand": "x"}, "unknown variant `x`, expected `codex` or `chatgpt`"),
+        ("account/login/start", {"type": "chatgpt", "codexStreamlinedLogin": "x"}, 'invalid type: string "x", expected a boolean'),
+        ("account/login/start", {"type": True}, "invalid type: boolean `true`, expected variant identifier"),
+        ("account/login/start", {"type": None}, "invalid type: null, expected variant identifier"),
+        ("account/login/start", {"type": {"a": 1}}, "invalid type: map, expected variant identifier"),
+        ("account/login/start", {"type": 99}, "invalid value: integer `99`, expected variant index 0 <= i < 6"),
+        ("account/login/start", {"type": -1}, "invalid type: integer `-1`, expected variant identifier"),
+        ("account/login/start", {"type": 1.5}, "invalid type: floating point `1.5`, expected variant identifier"),
+        ("account/login/start", [5], "invalid length 0, expected struct variant LoginAccountParams::AmazonBedrockAccessKeys with 4 elements"),
+        ("account/login/start", ["apiKey"], "invalid length 0, expected struct variant LoginAccountParams::ApiKey with 1 element"),
+        ("account/login/start", {"type": "amazonBedrock"}, "missing field `apiKey`"),
+        ("account/login/start", {"type": "chatgptAuthTokens"}, "missing field `accessToken`"),
+        ("account/login/cancel", {}, "missing field `loginId`"),
+        ("account/login/cancel", {"loginId": 5}, "invalid type: integer `5`, expected a string"),
+        ("account/logout", {"a": 1}, "invalid type: map, expected unit"),
+        ("account/logout", [], "invalid type: sequence, expected unit"),
+        ("account/rateLimits/read", "x", 'invalid type: string "x", expected struct GetAccountRateLimitsParams'),
+        ("account/rateLimits/read", {"excludeResetCreditDetails": 1}, "invalid type: integer `1`, expected a boolean"),
+        ("account/sendAddCreditsNudgeEmail", {}, "missing field `creditType`"),
+        ("account/sendAddCreditsNudgeEmail", {"creditType": "bogus"}, "unknown variant `bogus`, expected `credits` or `usage_limit`"),
+        ("account/sendAddCreditsNudgeEmail", {"creditType": 1}, "invalid type: integer `1`, expected string or map"),
+    ],
+)
+async def test_account_params_that_do_not_decode_get_the_reference_text(
+    session: Any, method: str, params: Any, text: str
+) -> None:
+    async with session() as client:
+        reply = await client.call(method, params)
+    assert reply["error"] == {"code": -32600, "message": INVALID + text}
+
+
+async def test_external_tokens_need_the_experimental_capability(session: Any) -> None:
+    params = {"type": "chatgptAuthTokens", "accessToken": "x", "chatgptAccountId": "a"}
+    async with session() as client:
+        reply = await client.call("account/login/start", params)
+    assert reply["error"] == {
+        "code": -32600,
+        "message": "account/login/start.chatgptAuthTokens requires experimentalApi capability",
+    }
+
+
+async def test_account_methods_before_initialize_are_refused(session: Any) -> None:
+    async with session(initialize=False) as client:
+        reply = await client.call("account/read", {})
+    assert reply["error"] == {"code": -32600, "message": "Not initialized"}
+
+
+async def test_a_login_id_that_is_not_a_uuid_is_refused(session: Any) -> None:
+    async with session() as client:
+        reply = await client.call("account/login/cancel", {"loginId": "nope"})
+    assert reply["error"] == {"code": -32600, "message": "invalid login id: nope"}
+
+
+async def test_cancelling_a_login_that_does_not_exist_is_not_found(session: Any) -> None:
+    async with session() as client:
+        result = await client.result("account/login/cancel", {"loginId": "926c9eff-fe78-4429-87c0-0ab0c8e7c451"})
+    assert result == {"status": "notFound"}
