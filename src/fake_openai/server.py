@@ -14,9 +14,11 @@ Nothing is global: two fakes in one process are independent (own port, own signi
 
 from __future__ import annotations
 
+import datetime
 import functools
 import logging
 import math
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -247,6 +249,29 @@ class FakeOpenAI:
         """Mint and register a token set as if a login had happened (its refresh token works)."""
         cid = client_id or self.issuer_settings.client_id or CLIENT_ID
         return self._grants.issue(identity or self.identity, cid, refresh_token)
+
+    def auth_json(self, tokens: TokenSet, *, api_key: str | None = None,
+                  last_refresh_s: float | None = None) -> dict[str, Any]:
+        """The reference's ``auth.json`` object (§13.1) for ``tokens``, its provenance naming this fake.
+
+        ``last_refresh_s`` is a Unix time (default: now); write the result with
+        ``json.dumps(obj, indent=2)`` to pre-seed a ``CODEX_HOME``.
+        """
+        when = self._grants.wall_clock() if last_refresh_s is None else last_refresh_s
+        stamp = datetime.datetime.fromtimestamp(when, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+        return {
+            "auth_mode": "chatgpt",
+            "OPENAI_API_KEY": api_key,
+            "tokens": {
+                "id_token": tokens.id_token,
+                "access_token": tokens.access_token,
+                "refresh_token": tokens.refresh_token,
+                "oauth_provenance": {"issuer": self.issuer, "client_id": tokens.client_id},
+                "login_owner_id": secrets.token_urlsafe(32),
+                "account_id": tokens.identity.account_id,
+            },
+            "last_refresh": f"{stamp}000Z",
+        }
 
     def mint_access_token(self, identity: Identity | None = None) -> str:
         """A live access token for ``identity`` (e.g. for ``chatgptAuthTokens`` external auth)."""
