@@ -464,7 +464,7 @@ async def test_auth_json_seeds_a_login_whose_refresh_goes_to_this_fake(
     nursery: trio.Nursery, http: httpx.AsyncClient
 ) -> None:
     fake: FakeOpenAI = await nursery.start(FakeOpenAI(wall_clock=lambda: 1_795_483_206.904109).run)
-    tokens = fake.issue_tokens(Identity(access_ttl_s=-60))
+    tokens = fake.issue_tokens(expires_in_s=-60)
     seeded = fake.auth_json(tokens, api_key="sk-carried")
     provenance = seeded["tokens"]["oauth_provenance"]
     with trio.fail_after(IO_BOUND_S):
@@ -476,3 +476,5 @@ async def test_auth_json_seeds_a_login_whose_refresh_goes_to_this_fake(
     assert seeded["last_refresh"] == "2026-11-24T01:20:06.904109000Z"
     assert Minter.claims(tokens.access_token)["exp"] < 1_795_483_206
     assert resp.status_code == 200
+    refreshed = Minter.claims(resp.json()["access_token"])
+    assert refreshed["exp"] - refreshed["iat"] == 3600

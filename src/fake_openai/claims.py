@@ -124,12 +124,14 @@ class Minter:
             payload[PROFILE_CLAIM] = {"email": who.email, "email_verified": True}
         return self._encode(payload)
 
-    def access_token(self, who: Identity, now_s: float) -> str:
+    def access_token(self, who: Identity, now_s: float, expires_in_s: float | None = None) -> str:
+        """An access token; ``expires_in_s`` (may be negative) overrides the identity's lifetime."""
         payload: dict[str, Any] = {"iss": self.issuer, "aud": [ACCESS_AUDIENCE], "sub": who.user_id}
         payload["client_id"] = self.client_id
         payload["iat"] = int(now_s)
-        if who.access_ttl_s is not None:
-            payload["exp"] = int(now_s + who.access_ttl_s)
+        ttl = who.access_ttl_s if expires_in_s is None else expires_in_s
+        if ttl is not None:
+            payload["exp"] = int(now_s + ttl)
         payload["jti"] = str(uuid.uuid4())
         payload["scp"] = ["openid", "profile", "email", "offline_access"]
         payload[AUTH_CLAIM] = self._auth_claims(who, full=False)

@@ -154,11 +154,12 @@ class Grants:
         dev.verifier = verifier
         dev.code = self.new_code(dev.client_id, redirect_uri, s256(verifier), who)
 
-    def issue(self, who: Identity, client_id: str, refresh_token: str | None = None) -> TokenSet:
+    def issue(self, who: Identity, client_id: str, refresh_token: str | None = None,
+              expires_in_s: float | None = None) -> TokenSet:
         now = self.wall_clock()
         tokens = TokenSet(
             id_token=self.minter.id_token(who, now),
-            access_token=self.minter.access_token(who, now),
+            access_token=self.minter.access_token(who, now, expires_in_s),
             refresh_token=refresh_token if refresh_token is not None else self.new_secret("rt-", 32),
             identity=who,
             client_id=client_id,

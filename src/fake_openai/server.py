@@ -245,10 +245,14 @@ class FakeOpenAI:
     # --- tokens for tests that write auth.json themselves
 
     def issue_tokens(self, identity: Identity | None = None, *, refresh_token: str | None = None,
-                     client_id: str | None = None) -> TokenSet:
-        """Mint and register a token set as if a login had happened (its refresh token works)."""
+                     client_id: str | None = None, expires_in_s: float | None = None) -> TokenSet:
+        """Mint and register a token set as if a login had happened (its refresh token works).
+
+        ``expires_in_s`` sets this access token's ``exp`` relative to now (negative: already
+        expired) without changing the identity, so the tokens a refresh mints later are fresh.
+        """
         cid = client_id or self.issuer_settings.client_id or CLIENT_ID
-        return self._grants.issue(identity or self.identity, cid, refresh_token)
+        return self._grants.issue(identity or self.identity, cid, refresh_token, expires_in_s)
 
     def auth_json(self, tokens: TokenSet, *, api_key: str | None = None,
                   last_refresh_s: float | None = None) -> dict[str, Any]:
