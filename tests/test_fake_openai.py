@@ -261,6 +261,15 @@ async def test_device_user_code_announces_the_interval_as_a_string(
     assert fake.requests[-1].json() == {"client_id": CLIENT_ID}
 
 
+async def test_device_user_code_without_interval_omits_the_member(
+    nursery: trio.Nursery, http: httpx.AsyncClient
+) -> None:
+    fake: FakeOpenAI = await nursery.start(FakeOpenAI(device_interval_s=None).run)
+    with trio.fail_after(IO_BOUND_S):
+        code = await usercode(fake, http)
+    assert set(code) == {"device_auth_id", "user_code", "expires_at"}
+
+
 async def test_device_poll_succeeds_by_default_and_its_code_exchanges_with_the_device_redirect(
     fake: FakeOpenAI, http: httpx.AsyncClient
 ) -> None:

@@ -249,9 +249,15 @@ def test_base_url_before_start_says_how_to_start() -> None:
         _ = FakeOpenAI().base_url
 
 
-async def test_token_sets_do_not_show_their_secrets_in_repr(fake: FakeOpenAI) -> None:
+async def test_token_sets_and_logged_requests_do_not_show_secrets_in_repr(
+    fake: FakeOpenAI, http: httpx.AsyncClient
+) -> None:
     tokens = fake.issue_tokens()
-    text = repr(tokens) + str(tokens)
+    with trio.fail_after(IO_BOUND_S):
+        await http.post(fake.token_url, json=refresh_body(tokens.refresh_token),
+                        headers={"authorization": f"Bearer {tokens.access_token}"})
+    text = repr(tokens) + str(tokens) + repr(fake.requests) + repr(fake)
+    assert "POST /oauth/token" in text
     assert all(secret not in text for secret in (tokens.id_token, tokens.access_token, tokens.refresh_token))
     assert {tokens.id_token, tokens.access_token, tokens.refresh_token} <= fake.minted_secrets()
 

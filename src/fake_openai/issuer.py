@@ -46,8 +46,9 @@ class IssuerSettings:
     identity: Identity
     #: the only client id accepted; None accepts any
     client_id: str | None = CLIENT_ID
-    #: ``interval`` of a device user code, seconds (sent as a string, as the real issuer does)
-    device_interval_s: int = 1
+    #: ``interval`` of a device user code, seconds (sent as a string, as the real issuer does);
+    #: None leaves the member out (clients then poll back-to-back)
+    device_interval_s: int | None = 1
     #: approve a pending device code at its first poll, as the default identity
     auto_approve_device: bool = True
     #: lifetime of a device code, seconds of trio time
@@ -223,12 +224,10 @@ class Issuer:
         if who is not None:
             self.grants.approve_device(dev, who, self._device_redirect_uri())
         expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=self.settings.device_lifetime_s)
-        body = {
-            "device_auth_id": dev.device_auth_id,
-            "user_code": dev.user_code,
-            "interval": str(self.settings.device_interval_s),
-            "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
+        body = {"device_auth_id": dev.device_auth_id, "user_code": dev.user_code}
+        if self.settings.device_interval_s is not None:
+            body["interval"] = str(self.settings.device_interval_s)
+        body["expires_at"] = expires.strftime("%Y-%m-%dT%H:%M:%SZ")
         return json_response(200, body)
 
     def device_token(self, req: HttpRequest, who: Identity | None) -> HttpResponse:

@@ -92,7 +92,7 @@ class FakeOpenAI:
         port: int = 0,
         identity: Identity | None = None,
         client_id: str | None = CLIENT_ID,
-        device_interval_s: int = 1,
+        device_interval_s: int | None = 1,
         auto_approve_device: bool = True,
         device_lifetime_s: float = 900.0,
         rotate_refresh_tokens: bool = True,

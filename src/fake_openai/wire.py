@@ -41,6 +41,11 @@ class HttpRequest:
     #: status of the answer, None while it is being delayed
     status: int | None = None
 
+    def __repr__(self) -> str:
+        # headers and body carry bearer tokens, codes and refresh tokens: never in a repr
+        return (f"HttpRequest({self.method} {self.path}, endpoint={self.endpoint!r}, status={self.status!r}, "
+                f"<{len(self.body)} body bytes>)")
+
     @property
     def path(self) -> str:
         return urlsplit(self.target).path
