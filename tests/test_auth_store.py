@@ -1,0 +1,263 @@
+"""Store modes, the keyring names and failure texts, file modes and change detection."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import keyring.backend
+import keyring.errors
+import pytest
+from chamberlain.store.auth_file import AuthDotJson, decode_auth, encode_auth_compact, encode_auth_file
+from chamberlain.store.auth_refresh import AuthFileWatch
+from chamberlain.store.auth_secret import Secret
+from chamberlain.store.auth_store import (
+    KEYRING_SERVICE,
+    NO_KEYRING_DETAIL,
+    AuthStorageError,
+    CredentialsStoreMode,
+    create_auth_storage,
+    keyring_account,
+)
+
+API = AuthDotJson.for_api_key(Secret("sk-test"))
+OTHER = AuthDotJson.for_api_key(Secret("sk-other"))
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.items.pop((service, username), None) is None:
+            raise keyring.errors.PasswordDeleteError("not found")
+
+
+class BrokenKeyring(MemoryKeyring):
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise keyring.errors.PasswordSetError("locked collection")
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """The process-wide keyring replaced for one test, then put back."""
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def no_keyring() -> Iterator[None]:
+    import keyring.backends.fail
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        keyring.set_keyring(previous)
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_file_mode_writes_the_references_bytes_with_mode_0600_and_its_lock_file(tmp_path: Path) -> None:
+    storage = create_auth_storage(str(tmp_path), CredentialsStoreMode.FILE)
+    storage.save(API)
+    assert (tmp_path / "auth.json").read_bytes() == b'{\n  "auth_mode": "apikey",\n  "OPENAI_API_KEY": "sk-test"\n}'
+    assert mode_of(tmp_path / "auth.json") == 0o600 and mode_of(tmp_path / "auth.json.lock") == 0o600
+    assert storage.load() == API
+
+
+def test_file_mode_reapplies_0600_and_replaces_the_inode(tmp_path: Path) -> None:
+    storage = create_auth_storage(str(tmp_path), CredentialsStoreMode.FILE)
+    storage.save(API)
+    os.chmod(tmp_path / "auth.json", 0o644)
+    inode = (tmp_path / "auth.json").stat().st_ino
+    storage.save(OTHER)
+    assert mode_of(tmp_path / "auth.json") == 0o600 and (tmp_path / "auth.json").stat().st_ino != inode
+
+
+def test_file_mode_creates_a_missing_home(tmp_path: Path) -> None:
+    create_auth_storage(str(tmp_path / "new" / "home"), CredentialsStoreMode.FILE).save(API)
+    assert (tmp_path / "new" / "home" / "auth.json").exists()
+
+
+def test_logout_deletes_auth_json_only(tmp_path: Path) -> None:
+    storage = create_auth_storage(str(tmp_path), CredentialsStoreMode.FILE)
+    storage.save(API)
+    assert storage.delete() is True and storage.delete() is False
+    assert sorted(os.listdir(tmp_path)) == ["auth.json.lock"] and storage.load() is None
+
+
+def test_unreadable_file_is_no_credentials_and_is_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "auth.json").write_bytes(b"{not json")
+    assert create_auth_storage(str(tmp_path), CredentialsStoreMode.FILE).load() is None
+    assert (tmp_path / "auth.json").read_bytes() == b"{not json"
+
+
+def test_stale_temp_files_of_a_killed_writer_are_removed_by_the_next_write(tmp_path: Path) -> None:
+    (tmp_path / ".auth.json.4242-0.tmp").write_bytes(b'{"OPENAI_API_KEY":"half')
+    create_auth_storage(str(tmp_path), CredentialsStoreMode.FILE).save(API)
+    assert sorted(os.listdir(tmp_path)) == ["auth.json", "auth.json.lock"]
+
+
+def test_ephemeral_mode_keeps_nothing_on_disk_and_is_shared_per_home(tmp_path: Path) -> None:
+    first = create_auth_storage(str(tmp_path), CredentialsStoreMode.EPHEMERAL)
+    first.save(API)
+    assert os.listdir(tmp_path) == []
+    assert create_auth_storage(str(tmp_path), CredentialsStoreMode.EPHEMERAL).load() == API
+    assert create_auth_storage(str(tmp_path / "x"), CredentialsStoreMode.EPHEMERAL).load() is None
+    assert first.delete() is True and first.load() is None and first.delete() is False
+
+
+def test_keyring_names_are_the_references(tmp_path: Path) -> None:
+    digest = hashlib.sha256(os.path.realpath(tmp_path).encode()).hexdigest()
+    assert KEYRING_SERVICE == "Codex Auth" and keyring_account(str(tmp_path)) == f"cli|{digest[:16]}"
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path)
+    assert keyring_account(str(link)) == keyring_account(str(tmp_path))
+    assert keyring_account("/no/such/home") == "cli|" + hashlib.sha256(b"/no/such/home").hexdigest()[:16]
+
+
+def test_keyring_mode_stores_compact_json_and_deletes_the_file(tmp_path: Path, memory_keyring: MemoryKeyring) -> None:
+    (tmp_path / "auth.json").write_bytes(encode_auth_file(OTHER))
+    storage = create_auth_storage(str(tmp_path), CredentialsStoreMode.KEYRING)
+    storage.save(API)
+    key = (KEYRING_SERVICE, keyring_account(str(tmp_path)))
+    assert memory_keyring.items == {key: encode_auth_compact(API).decode()}
+    assert not (tmp_path / "auth.json").exists() and storage.load() == API
+    assert storage.delete() is True and memory_keyring.items == {} and storage.delete() is False
+
+
+def test_keyring_backend_can_be_given_without_touching_the_global_one(tmp_path: Path) -> None:
+    backend = MemoryKeyring()
+    before = keyring.get_keyring()
+    create_auth_storage(str(tmp_path), CredentialsStoreMode.KEYRING, backend).save(API)
+    assert len(backend.items) == 1 and keyring.get_keyring() is before
+
+
+def test_keyring_mode_without_a_keyring_fails_in_the_references_words(tmp_path: Path, no_keyring: None) -> None:
+    storage = create_auth_storage(str(tmp_path), CredentialsStoreMode.KEYRING)
+    with pytest.raises(AuthStorageError) as saved:
+        storage.save(API)
+    assert str(saved.value) == f"failed to write OAuth tokens to keyring: {NO_KEYRING_DETAIL}"
+    assert not (tmp_path / "auth.json").exists()
+    with pytest.raises(AuthStorageError) as loaded:
+        storage.load()
+    assert str(loaded.value) == (
+        "failed to load CLI auth from keyring: Platform secure storage failure: no secret service provider or dbus"
+        " session found: Platform secure storage failure: no secret service provider or dbus session found: no secret"
+        " service provider or dbus session found"
+    )
+    with pytest.raises(AuthStorageError, match=r"^failed to delete auth from keyring: Platform secure storage"):
+        storage.delete()
+
+
+def test_keyring_errors_carry_the_backends_reason(tmp_path: Path) -> None:
+    storage = create_auth_storage(str(tmp_path), CredentialsStoreMode.KEYRING, BrokenKeyring())
+    with pytest.raises(AuthStorageError, match=r"^failed to write OAuth tokens to keyring: locked collection$"):
+        storage.save(API)
+
+
+def test_unreadable_keyring_value_is_a_deserialize_error(tmp_path: Path) -> None:
+    backend = MemoryKeyring()
+    backend.items[(KEYRING_SERVICE, keyring_account(str(tmp_path)))] = "{oops"
+    with pytest.raises(AuthStorageError, match=r"^failed to deserialize CLI auth from keyring: "):
+        create_auth_storage(str(tmp_path), CredentialsStoreMode.KEYRING, backend).load()
+
+
+def test_auto_mode_without_a_keyring_falls_back_to_the_file_but_logout_fails(tmp_path: Path, no_keyring: None) -> None:
+    storage = create_auth_storage(str(tmp_path), CredentialsStoreMode.AUTO)
+    storage.save(API)
+    assert (tmp_path / "auth.json").read_bytes() == encode_auth_file(API) and storage.load() == API
+    expected = re.escape("failed to delete auth from keyring: " + NO_KEYRING_DETAIL)
+    with pytest.raises(AuthStorageError, match=f"^{expected}$"):
+        storage.delete()
+    assert (tmp_path / "auth.json").exists()
+
+
+def test_auto_mode_with_a_keyring_uses_it_and_reads_the_file_when_it_is_empty(
+    tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    (tmp_path / "auth.json").write_bytes(encode_auth_file(OTHER))
+    storage = create_auth_storage(str(tmp_path), CredentialsStoreMode.AUTO)
+    assert storage.load() == OTHER
+    storage.save(API)
+    assert not (tmp_path / "auth.json").exists() and storage.load() == API and len(memory_keyring.items) == 1
+    assert storage.delete() is True and storage.load() is None
+
+
+def test_auto_mode_falls_back_to_the_file_when_the_keyring_refuses(tmp_path: Path) -> None:
+    storage = create_auth_storage(str(tmp_path), CredentialsStoreMode.AUTO, BrokenKeyring())
+    storage.save(API)
+    assert decode_auth((tmp_path / "auth.json").read_bytes()) == API
+
+
+def test_watch_sees_no_change_after_its_own_read(tmp_path: Path) -> None:
+    create_auth_storage(str(tmp_path), CredentialsStoreMode.FILE).save(API)
+    watch = AuthFileWatch(str(tmp_path))
+    assert watch.changed() is True
+    assert watch.load() == API and watch.changed() is False
+
+
+def test_watch_sees_a_same_size_rewrite_with_the_same_timestamps(tmp_path: Path) -> None:
+    path = tmp_path / "auth.json"
+    path.write_bytes(encode_auth_file(API))
+    watch = AuthFileWatch(str(tmp_path))
+    watch.load()
+    before = path.stat()
+    with open(path, "r+b") as fh:  # in place: same inode, same size
+        fh.write(encode_auth_file(AuthDotJson.for_api_key(Secret("sk-TEST"))))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size, before.st_mtime_ns)
+    assert watch.changed() is True
+    assert watch.load() == AuthDotJson.for_api_key(Secret("sk-TEST")) and watch.changed() is False
+
+
+def test_watch_trusts_the_signature_once_past_the_racy_window(tmp_path: Path) -> None:
+    path = tmp_path / "auth.json"
+    path.write_bytes(encode_auth_file(API))
+    old = time.time_ns() - 10_000_000_000
+    os.utime(path, ns=(old, old))
+    watch = AuthFileWatch(str(tmp_path))
+    watch.load()
+    os.chmod(path, 0o600)  # ctime moves: back inside the window
+    assert watch.changed() is True  # the signature differs (ctime)
+    watch.load()
+    assert watch.changed() is False
+
+
+def test_watch_sees_creation_replacement_and_deletion(tmp_path: Path) -> None:
+    storage = create_auth_storage(str(tmp_path), CredentialsStoreMode.FILE)
+    watch = AuthFileWatch(str(tmp_path))
+    assert watch.load() is None and watch.changed() is False
+    storage.save(API)
+    assert watch.changed() is True and watch.load() == API
+    storage.save(OTHER)
+    assert watch.changed() is True and watch.load() == OTHER
+    watch.remember(encode_auth_file(OTHER), OTHER)
+    assert watch.changed() is False
+    storage.delete()
+    assert watch.changed() is True and watch.load() is None
