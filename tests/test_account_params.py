@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 
 INVALID = "Invalid request: "
+LOGIN = "account/login/start"
+NUDGE = "account/sendAddCreditsNudgeEmail"
+VARIANT = "struct variant LoginAccountParams"
 VARIANTS = (
     "unknown variant `bogus`, expected one of `apiKey`, `chatgpt`, `chatgptDeviceCode`, `chatgptAuthTokens`, "
     "`amazonBedrock`, `amazonBedrockAccessKeys`"
@@ -23,36 +26,36 @@ VARIANTS = (
         ("account/read", {"refreshToken": None}, "invalid type: null, expected a boolean"),
         ("getAuthStatus", ..., "missing field `params`"),
         ("getAuthStatus", {"includeToken": "x"}, 'invalid type: string "x", expected a boolean'),
-        ("account/login/start", {}, "missing field `type`"),
-        ("account/login/start", [], "missing field `type`"),
-        ("account/login/start", {"type": "bogus"}, VARIANTS),
-        ("account/login/start", ["bogus"], VARIANTS),
-        ("account/login/start", {"type": "apiKey"}, "missing field `apiKey`"),
-        ("account/login/start", {"type": 5}, "missing field `accessKeyId`"),
-        ("account/login/start", "s", 'invalid type: string "s", expected internally tagged enum LoginAccountParams'),
-        ("account/login/start", {"type": "apiKey", "apiKey": 5}, "invalid type: integer `5`, expected a string"),
-        ("account/login/start", {"type": "apiKey", "apiKey": None}, "invalid type: null, expected a string"),
-        ("account/login/start", {"type": "chatgpt", "appBrand": "x"}, "unknown variant `x`, expected `codex` or `chatgpt`"),
-        ("account/login/start", {"type": "chatgpt", "codexStreamlinedLogin": "x"}, 'invalid type: string "x", expected a boolean'),
-        ("account/login/start", {"type": True}, "invalid type: boolean `true`, expected variant identifier"),
-        ("account/login/start", {"type": None}, "invalid type: null, expected variant identifier"),
-        ("account/login/start", {"type": {"a": 1}}, "invalid type: map, expected variant identifier"),
-        ("account/login/start", {"type": 99}, "invalid value: integer `99`, expected variant index 0 <= i < 6"),
-        ("account/login/start", {"type": -1}, "invalid type: integer `-1`, expected variant identifier"),
-        ("account/login/start", {"type": 1.5}, "invalid type: floating point `1.5`, expected variant identifier"),
-        ("account/login/start", [5], "invalid length 0, expected struct variant LoginAccountParams::AmazonBedrockAccessKeys with 4 elements"),
-        ("account/login/start", ["apiKey"], "invalid length 0, expected struct variant LoginAccountParams::ApiKey with 1 element"),
-        ("account/login/start", {"type": "amazonBedrock"}, "missing field `apiKey`"),
-        ("account/login/start", {"type": "chatgptAuthTokens"}, "missing field `accessToken`"),
+        (LOGIN, {}, "missing field `type`"),
+        (LOGIN, [], "missing field `type`"),
+        (LOGIN, {"type": "bogus"}, VARIANTS),
+        (LOGIN, ["bogus"], VARIANTS),
+        (LOGIN, {"type": "apiKey"}, "missing field `apiKey`"),
+        (LOGIN, {"type": 5}, "missing field `accessKeyId`"),
+        (LOGIN, "s", 'invalid type: string "s", expected internally tagged enum LoginAccountParams'),
+        (LOGIN, {"type": "apiKey", "apiKey": 5}, "invalid type: integer `5`, expected a string"),
+        (LOGIN, {"type": "apiKey", "apiKey": None}, "invalid type: null, expected a string"),
+        (LOGIN, {"type": "chatgpt", "appBrand": "x"}, "unknown variant `x`, expected `codex` or `chatgpt`"),
+        (LOGIN, {"type": "chatgpt", "codexStreamlinedLogin": "x"}, 'invalid type: string "x", expected a boolean'),
+        (LOGIN, {"type": True}, "invalid type: boolean `true`, expected variant identifier"),
+        (LOGIN, {"type": None}, "invalid type: null, expected variant identifier"),
+        (LOGIN, {"type": {"a": 1}}, "invalid type: map, expected variant identifier"),
+        (LOGIN, {"type": 99}, "invalid value: integer `99`, expected variant index 0 <= i < 6"),
+        (LOGIN, {"type": -1}, "invalid type: integer `-1`, expected variant identifier"),
+        (LOGIN, {"type": 1.5}, "invalid type: floating point `1.5`, expected variant identifier"),
+        (LOGIN, [5], f"invalid length 0, expected {VARIANT}::AmazonBedrockAccessKeys with 4 elements"),
+        (LOGIN, ["apiKey"], f"invalid length 0, expected {VARIANT}::ApiKey with 1 element"),
+        (LOGIN, {"type": "amazonBedrock"}, "missing field `apiKey`"),
+        (LOGIN, {"type": "chatgptAuthTokens"}, "missing field `accessToken`"),
         ("account/login/cancel", {}, "missing field `loginId`"),
         ("account/login/cancel", {"loginId": 5}, "invalid type: integer `5`, expected a string"),
         ("account/logout", {"a": 1}, "invalid type: map, expected unit"),
         ("account/logout", [], "invalid type: sequence, expected unit"),
         ("account/rateLimits/read", "x", 'invalid type: string "x", expected struct GetAccountRateLimitsParams'),
         ("account/rateLimits/read", {"excludeResetCreditDetails": 1}, "invalid type: integer `1`, expected a boolean"),
-        ("account/sendAddCreditsNudgeEmail", {}, "missing field `creditType`"),
-        ("account/sendAddCreditsNudgeEmail", {"creditType": "bogus"}, "unknown variant `bogus`, expected `credits` or `usage_limit`"),
-        ("account/sendAddCreditsNudgeEmail", {"creditType": 1}, "invalid type: integer `1`, expected string or map"),
+        (NUDGE, {}, "missing field `creditType`"),
+        (NUDGE, {"creditType": "bogus"}, "unknown variant `bogus`, expected `credits` or `usage_limit`"),
+        (NUDGE, {"creditType": 1}, "invalid type: integer `1`, expected string or map"),
     ],
 )
 async def test_account_params_that_do_not_decode_get_the_reference_text(
@@ -66,7 +69,7 @@ async def test_account_params_that_do_not_decode_get_the_reference_text(
 async def test_external_tokens_need_the_experimental_capability(session: Any) -> None:
     params = {"type": "chatgptAuthTokens", "accessToken": "x", "chatgptAccountId": "a"}
     async with session() as client:
-        reply = await client.call("account/login/start", params)
+        reply = await client.call(LOGIN, params)
     assert reply["error"] == {
         "code": -32600,
         "message": "account/login/start.chatgptAuthTokens requires experimentalApi capability",

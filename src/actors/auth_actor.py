@@ -14,8 +14,6 @@ the ``account/updated`` that follows a client's ``initialize`` goes to that clie
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, final
@@ -185,9 +183,8 @@ class AuthActor:
             return None
         if auth is None:
             return None
-        if not stored_auth_allowed(auth, forced_login_method(settings.forced_login_method), settings.forced_workspace_ids):
-            return None
-        return auth
+        forced = forced_login_method(settings.forced_login_method)
+        return auth if stored_auth_allowed(auth, forced, settings.forced_workspace_ids) else None
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -307,43 +304,6 @@ class AuthActor:
 
     def _updated(self, auth_mode: str | None, plan_type: str | None) -> None:
         self.hub.publish("account/updated", acct.AccountUpdatedNotification(auth_mode, plan_type))
-
-    # -- flows ----------------------------------------------------------------------------------
-
-    def _new_pending(self, kind: LoginKind) -> _Pending:
-        return _Pending(str(uuid.uuid4()), kind)
-
-    async def _run_flow(
-        self,
-        pending: _Pending,
-        body: Callable[[], Awaitable[None]],
-        prefix: str,
-        on_success: Callable[[], Awaitable[str | None]],
-    ) -> None:
-        """Run a login flow's ``body`` in its cancel scope and report its completion once:
-        success (after ``on_success``, which gives an error text or None), failure, cancel or
-        timeout. Runs in the actor's nursery."""
-        from chamberlain.remote.errors import LoginFailed
-
-        error: str | None = None
-        try:
-            with pending.scope:
-                await body()
-            if pending.scope.cancelled_caught:
-                error = pending.cancel_error or "Login timed out"
-        except LoginFailed as exc:
-            error = prefix + exc.message
-        except Exception as exc:
-            logger.exception("login %s failed", pending.login_id)
-            error = prefix + _describe(exc)
-        finally:
-            if self._pending is pending:
-                self._pending = None
-        if error is None:
-            with trio.CancelScope(shield=True):
-                error = await on_success()
-        self._completed(pending.login_id, error)
-        pending.done.set()
 
 
 def _storage_text(exc: BaseException) -> str:

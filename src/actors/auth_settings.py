@@ -41,12 +41,12 @@ class AuthSettings:
             workspaces = (ids,)
         elif isinstance(ids, list):
             workspaces = tuple(str(i) for i in ids)
-        mode = config.get("cli_auth_credentials_store") or "file"
+        mode: StoreMode = config.get("cli_auth_credentials_store") or "file"
         return cls(
             requires_openai_auth=requires,
             forced_login_method=config.get("forced_login_method"),
             forced_workspace_ids=workspaces,
-            store_mode=mode if mode in ("file", "keyring", "auto", "ephemeral") else "file",
+            store_mode=mode,
             backend_base=config.get("chatgpt_base_url"),
             model_provider=provider,
         )

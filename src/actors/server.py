@@ -21,7 +21,7 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 import trio
 from chamberlain import REFERENCE_VERSION
@@ -134,7 +134,10 @@ class Server:
         handlers = self._handlers
         if handlers is None or self._config_inbox is None or self._config_actor is None or self._auth_inbox is None:
             raise RuntimeError("Server.run has not started or has stopped")
-        inboxes = {"config": self._config_inbox.clone(), "auth": self._auth_inbox.clone()}
+        inboxes: dict[str, trio.MemorySendChannel[Any]] = {
+            "config": self._config_inbox.clone(),
+            "auth": self._auth_inbox.clone(),
+        }
         actor = ConnectionActor(
             transport, self.info, inboxes, self.hub, label,
             direct={"config": self._config_actor.serve_now},
