@@ -128,3 +128,21 @@ async def test_rate_limits_and_nudge_need_chatgpt_credentials(session: Any) -> N
     assert none_nudge["error"]["message"] == "codex account authentication required to notify workspace owner"
     assert key_limits["error"] == {"code": -32600, "message": "chatgpt authentication required to read rate limits"}
     assert key_nudge["error"]["message"] == "chatgpt authentication required to notify workspace owner"
+
+
+async def test_credentials_changed_by_another_process_are_adopted_and_announced(session: Any, codex_home: Path) -> None:
+    async with session() as client:
+        await client.result("account/login/start", {"type": "apiKey", "apiKey": "sk-mine"})
+        await client.result("account/read", {})
+        client.notifications.clear()
+        # a `codex login --with-api-key` in a terminal replaces the file
+        (codex_home / "auth.json").write_text(json.dumps({"auth_mode": "apikey", "OPENAI_API_KEY": "sk-theirs"}))
+        status = await client.result("getAuthStatus", {"includeToken": True})
+        (codex_home / "auth.json").unlink()  # and a `codex logout`
+        account = await client.result("account/read", {})
+    assert status["authToken"] == "sk-theirs"
+    assert account["account"] is None
+    assert _methods(client) == [
+        ("account/updated", {"authMode": "apikey", "planType": None}),
+        ("account/updated", {"authMode": None, "planType": None}),
+    ]

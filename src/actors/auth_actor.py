@@ -38,6 +38,7 @@ from chamberlain.protocol import account as acct
 from chamberlain.protocol.uuidtext import UuidError, parse_uuid
 from chamberlain.remote.endpoints import Endpoints
 from chamberlain.store.auth_file import AuthDotJson
+from chamberlain.store.auth_jwt import JwtError, plan_type_from_raw
 from chamberlain.store.auth_policy import check_login_allowed, forced_login_method, stored_auth_allowed
 from chamberlain.store.auth_secret import Secret
 from chamberlain.store.auth_store import AuthStorage, AuthStorageError, CredentialsStoreMode, create_auth_storage
@@ -59,6 +60,7 @@ _EXTERNAL_ACTIVE: Final = (
 )
 _BROWSER_PREFIX: Final = "Login server error: "
 _NOT_COMPLETED: Final = "Login was not completed"
+_UNSEEN: Final = object()
 
 LoginKind = Literal["browser", "device"]
 
@@ -101,6 +103,9 @@ class AuthActor:
         self._pending: _Pending | None = None
         self._flows: trio.Nursery | None = None
         self._http: httpx.AsyncClient | None = None
+        #: The credentials as this actor last saw or wrote them; ``_UNSEEN`` before the first
+        #: load. Stored credentials that differ on a later load were changed by someone else.
+        self._seen: AuthDotJson | object | None = _UNSEEN
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -181,10 +186,24 @@ class AuthActor:
         except AuthStorageError as exc:
             logger.warning("cannot load credentials: %s", exc)
             return None
+        self._notice(auth)
         if auth is None:
             return None
         forced = forced_login_method(settings.forced_login_method)
         return auth if stored_auth_allowed(auth, forced, settings.forced_workspace_ids) else None
+
+    def _notice(self, auth: AuthDotJson | None) -> None:
+        """Credentials changed by someone else (a ``codex login`` in a terminal, a sibling
+        server) are adopted on this use, and every initialized connection hears of it (the
+        reference keeps the stale ones until restart; docs/differences.md)."""
+        seen, self._seen = self._seen, auth
+        if seen is _UNSEEN or seen == auth:
+            return
+        logger.info("stored credentials changed outside this server; adopting them")
+        if auth is None:
+            self._updated(None, None)
+        else:
+            self._updated(auth.resolved_mode(), _plan_of(auth))
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -231,10 +250,12 @@ class AuthActor:
     async def _login_api_key(self, key: str, settings: AuthSettings, msg: StartLogin) -> None:
         await self._cancel_pending(_BROWSER_PREFIX + _NOT_COMPLETED, _NOT_COMPLETED)
         storage = self._storage(settings)
+        auth = AuthDotJson.for_api_key(Secret(key))
         try:
-            await trio.to_thread.run_sync(storage.save, AuthDotJson.for_api_key(Secret(key)))
+            await trio.to_thread.run_sync(storage.save, auth)
         except (AuthStorageError, OSError) as exc:
             raise InternalError(f"failed to save api key: {_storage_text(exc)}") from None
+        self._seen = auth
         msg.reply.set(acct.ApiKeyLoginResponse())
         self._completed(None, None)
         self._updated("apikey", None)
@@ -273,6 +294,7 @@ class AuthActor:
             await trio.to_thread.run_sync(storage.delete)
         except (AuthStorageError, OSError) as exc:
             raise InternalError(f"logout failed: {_storage_text(exc)}") from None
+        self._seen = None
         msg.reply.set(acct.LogoutAccountResponse())
         self._updated(None, None)
 
@@ -304,6 +326,16 @@ class AuthActor:
 
     def _updated(self, auth_mode: str | None, plan_type: str | None) -> None:
         self.hub.publish("account/updated", acct.AccountUpdatedNotification(auth_mode, plan_type))
+
+
+def _plan_of(auth: AuthDotJson) -> str | None:
+    """The wire plan of stored ChatGPT credentials (None for an API key)."""
+    if auth.tokens is None or auth.resolved_mode() == "apikey":
+        return None
+    try:
+        return plan_type_from_raw(auth.tokens.id_claims().plan_type)
+    except JwtError:
+        return "unknown"
 
 
 def _storage_text(exc: BaseException) -> str:
