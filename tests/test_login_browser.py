@@ -1,0 +1,397 @@
+"""Test charter: the browser login's callback server (spec account.md §6.2) played as a browser
+would: the fake issuer signs the user in (``fake.authorize``), and httpx GETs the callback URL and
+follows the redirect to ``/success``. Assertions are on HTTP statuses, headers and bodies, on the
+attempt's outcome text, on what reached ``persist`` and on the port being free again after every
+outcome. Bind-schedule tests run on ``autojump_clock`` (the 200 ms retries and 2 s cancel bounds are
+exact virtual times); every other test has a trio ``fail_after`` bound."""
+
+from __future__ import annotations
+
+import functools
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import pytest
+import trio
+import trio.testing
+from chamberlain.actors.login_browser import BrowserLogin
+from chamberlain.errors import InternalError
+from chamberlain.fake_openai import Endpoint, FakeOpenAI, Identity, Reply, open_fake_openai
+from chamberlain.remote.endpoints import Endpoints
+from chamberlain.remote.errors import LoginFailed
+from chamberlain.remote.issuer import IssuedTokens
+
+IO_BOUND_S = 10
+BIND_RETRY_DELAY_S = 0.2
+CANCEL_REQUEST = b"GET /cancel HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n"
+
+
+class Attempt:
+    """A BrowserLogin run to its end in a nursery, with what it persisted and how it ended."""
+
+    def __init__(self, fake: FakeOpenAI, client: httpx.AsyncClient, ports: tuple[int, ...] = (0,), *,
+                 persist: Callable[[IssuedTokens], Awaitable[None]] | None = None, **options: Any) -> None:
+        self.saved: list[IssuedTokens] = []
+        self.login = BrowserLogin(client=client, endpoints=Endpoints(issuer=fake.issuer, callback_ports=ports),
+                                  originator="probe", persist=persist or self._save, **options)
+        self.done = trio.Event()
+        self.failure: str | None = None
+        self.auth_url = ""
+
+    async def _save(self, tokens: IssuedTokens) -> None:
+        self.saved.append(tokens)
+
+    async def run(self, *, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
+        try:
+            await self.login.run(task_status=task_status)
+        except LoginFailed as exc:
+            self.failure = exc.message
+        finally:
+            self.done.set()
+
+    async def start(self, nursery: trio.Nursery) -> Attempt:
+        self.auth_url = await nursery.start(self.run)
+        return self
+
+    @property
+    def port(self) -> int:
+        port = urlsplit(self.query["redirect_uri"]).port
+        assert port is not None
+        return port
+
+    @property
+    def query(self) -> dict[str, str]:
+        return dict(parse_qsl(urlsplit(self.auth_url).query))
+
+    def url(self, path: str, **params: str) -> str:
+        return str(httpx.URL(f"http://127.0.0.1:{self.port}{path}", params=params))
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeOpenAI]:
+    async with open_fake_openai() as running:
+        yield running
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """(the flow's client, the browser)"""
+    async with httpx.AsyncClient() as flow, httpx.AsyncClient() as browser:
+        yield flow, browser
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def binds_at_once(fake: FakeOpenAI, client: httpx.AsyncClient, port: int) -> bool:
+    """A new login on ``port`` binds on its first try (no cancel, no 200 ms retry)."""
+    before = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        attempt = await Attempt(fake, client, (port,)).start(nursery)
+        nursery.cancel_scope.cancel("probe done")
+    return attempt.port == port and trio.current_time() - before < BIND_RETRY_DELAY_S
+
+
+# --- the whole flow, played as a browser
+
+
+async def test_playing_the_browser_signs_in_and_success_page_ends_the_attempt(
+    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+) -> None:
+    flow, browser = clients
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            attempt = await Attempt(fake, flow).start(nursery)
+            callback = await browser.get(fake.authorize(attempt.auth_url))
+            assert callback.status_code == 302
+            assert len(attempt.saved) == 1 and not attempt.done.is_set()  # persisted before /success
+            page = await browser.get(callback.headers["location"])
+            await attempt.done.wait()
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert page.headers["connection"] == "close"
+    assert "<title>Sign into Codex</title>" in page.text
+    assert attempt.failure is None
+    [tokens] = attempt.saved
+    assert tokens.api_key is not None and tokens.api_key.startswith("sk-")
+    with trio.fail_after(IO_BOUND_S):
+        assert await binds_at_once(fake, flow, attempt.port)
+
+
+async def test_authorize_url_redirects_to_the_bound_port_with_the_pkce_challenge(
+    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+) -> None:
+    flow, browser = clients
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            attempt = await Attempt(fake, flow, allowed_workspace_ids=["acct-123"]).start(nursery)
+            await browser.get(fake.authorize(attempt.auth_url), follow_redirects=True)
+            await attempt.done.wait()
+    query = attempt.query
+    assert attempt.auth_url.startswith(f"{fake.issuer}/oauth/authorize?response_type=code&")
+    assert query["redirect_uri"] == f"http://127.0.0.1:{attempt.port}/auth/callback"
+    assert (query["originator"], query["allowed_workspace_id"]) == ("probe", "acct-123")
+    [exchange] = fake.requests_to(Endpoint.TOKEN_CODE)
+    assert exchange.form()["redirect_uri"] == query["redirect_uri"]
+    assert exchange.status == 200  # the fake checked S256(code_verifier) against the challenge
+
+
+async def test_success_redirect_carries_the_token_claims(
+    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+) -> None:
+    flow, browser = clients
+    fake.identity = Identity(is_org_owner=True, completed_platform_onboarding=False, plan="business")
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            attempt = await Attempt(fake, flow, codex_streamlined_login=True).start(nursery)
+            callback = await browser.get(fake.authorize(attempt.auth_url))
+            await browser.get(attempt.url("/success"))
+    id_token = attempt.saved[0].id_token
+    assert callback.headers["location"] == (
+        f"http://127.0.0.1:{attempt.port}/success?id_token={id_token}&needs_setup=true&org_id=org-abc"
+        "&project_id=proj-abc&plan_type=business&platform_url=https%3A%2F%2Fplatform.api.openai.org"
+        "&codex_streamlined_login=true"
+    )
+
+
+async def test_hosted_success_page_completes_the_attempt_at_once(
+    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+) -> None:
+    flow, browser = clients
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            attempt = await Attempt(fake, flow, use_hosted_login_success_page=True, app_brand="chatgpt").start(nursery)
+            callback = await browser.get(fake.authorize(attempt.auth_url))
+            await attempt.done.wait()
+    assert callback.status_code == 302
+    assert callback.headers["location"] == "https://chatgpt.com/codex/open-app?source=login&app_brand=chatgpt"
+    assert attempt.failure is None and len(attempt.saved) == 1
+
+
+# --- routes that keep the attempt waiting
+
+
+async def test_state_mismatch_is_refused_and_the_attempt_keeps_waiting(
+    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+) -> None:
+    flow, browser = clients
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            attempt = await Attempt(fake, flow).start(nursery)
+            wrong = await browser.get(attempt.url("/auth/callback", code="x", state="wrong"))
+            missing = await browser.get(attempt.url("/auth/callback", code="x"))
+            other = await browser.get(attempt.url("/favicon.ico"))
+            assert not attempt.done.is_set()
+            await browser.get(fake.authorize(attempt.auth_url), follow_redirects=True)
+            await attempt.done.wait()
+    for refused in (wrong, missing):
+        assert (refused.status_code, refused.text) == (400, "State mismatch")
+        assert refused.headers["content-type"] == "text/plain; charset=UTF-8"
+    assert (other.status_code, other.text) == (404, "Not Found")
+    assert other.headers["content-type"] == "text/plain; charset=UTF-8"
+    assert attempt.failure is None
+    assert not fake.requests_to(Endpoint.TOKEN_CODE)[1:]
+
+
+# --- routes that end the attempt with a failure
+
+
+async def fail_with(fake: FakeOpenAI, flow: httpx.AsyncClient, browser: httpx.AsyncClient,
+                    params: dict[str, str], **options: Any) -> tuple[httpx.Response, Attempt]:
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            attempt = await Attempt(fake, flow, **options).start(nursery)
+            page = await browser.get(attempt.url("/auth/callback", state=attempt.query["state"], **params))
+            await attempt.done.wait()
+        assert await binds_at_once(fake, flow, attempt.port)
+    return page, attempt
+
+
+@pytest.mark.parametrize(
+    ("params", "failure"),
+    [
+        ({"error": "access_denied", "error_description": "Account MISSING_CODEX_ENTITLEMENT here"},
+         "Codex is not enabled for your workspace. Contact your workspace administrator to request access to Codex."),
+        ({"error": "access_denied", "error_description": "The user said no"}, "Sign-in failed: The user said no"),
+        ({"error": "server_error", "error_description": "  "}, "Sign-in failed: server_error"),
+        ({"error": "missing_codex_entitlement"}, "Sign-in failed: missing_codex_entitlement"),
+        ({"code": ""}, "Missing authorization code. Sign-in could not be completed."),
+        ({}, "Missing authorization code. Sign-in could not be completed."),
+        ({"code": "bogus"},
+         "Token exchange failed: token endpoint returned status 400 Bad Request: Invalid authorization code"),
+    ],
+)
+async def test_a_failed_callback_shows_the_error_page_and_ends_with_the_reference_text(
+    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient], params: dict[str, str], failure: str
+) -> None:
+    page, attempt = await fail_with(fake, *clients, params)
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert page.headers["connection"] == "close"
+    assert "<title>Codex Sign-in Error</title>" in page.text
+    assert attempt.failure == failure
+    assert attempt.saved == []
+
+
+async def test_a_foreign_workspace_is_refused_before_anything_is_persisted(
+    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+) -> None:
+    flow, browser = clients
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            attempt = await Attempt(fake, flow, allowed_workspace_ids=["ws-allowed"]).start(nursery)
+            page = await browser.get(fake.authorize(attempt.auth_url))
+            await attempt.done.wait()
+    assert page.status_code == 200 and "Codex Sign-in Error" in page.text
+    assert attempt.failure == "Login is restricted to workspace id(s) ws-allowed."
+    assert attempt.saved == [] and not fake.requests_to(Endpoint.TOKEN_API_KEY)
+
+
+async def test_credentials_that_cannot_be_saved_end_the_attempt(
+    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+) -> None:
+    async def refuse(tokens: IssuedTokens) -> None:
+        raise OSError(28, "No space left on device")
+
+    flow, browser = clients
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            attempt = await Attempt(fake, flow, persist=refuse).start(nursery)
+            page = await browser.get(fake.authorize(attempt.auth_url))
+            await attempt.done.wait()
+    assert page.status_code == 200 and "Codex Sign-in Error" in page.text
+    assert attempt.failure == "Sign-in completed but credentials could not be saved locally."
+
+
+async def test_a_failed_api_key_exchange_still_signs_in_without_a_key(
+    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+) -> None:
+    flow, browser = clients
+    fake.push(Endpoint.TOKEN_API_KEY, Reply(500, {"error": "boom"}))
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            attempt = await Attempt(fake, flow).start(nursery)
+            await browser.get(fake.authorize(attempt.auth_url), follow_redirects=True)
+            await attempt.done.wait()
+    assert attempt.failure is None
+    assert attempt.saved[0].api_key is None
+
+
+async def test_cancel_route_ends_the_attempt_and_frees_the_port(
+    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+) -> None:
+    flow, browser = clients
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            attempt = await Attempt(fake, flow).start(nursery)
+            reply = await browser.get(attempt.url("/cancel"))
+            await attempt.done.wait()
+        assert await binds_at_once(fake, flow, attempt.port)
+    assert (reply.status_code, reply.text, reply.headers["connection"]) == (200, "Login cancelled", "close")
+    assert "content-type" not in reply.headers
+    assert attempt.failure == "Login cancelled"
+
+
+async def test_cancelling_the_run_closes_the_listener_and_open_connections(
+    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+) -> None:
+    flow, _browser = clients
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            attempt = await Attempt(fake, flow).start(nursery)
+            idle = await trio.open_tcp_stream("127.0.0.1", attempt.port)  # a browser that never sends
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.cancel_scope.cancel("account/login/cancel")
+        async with idle:
+            assert await idle.receive_some(1024) == b""  # closed by the server
+        assert await binds_at_once(fake, flow, attempt.port)
+    assert attempt.failure is None and attempt.saved == []
+
+
+# --- binding: a stale login server, a foreign listener, both ports taken
+
+
+@asynccontextmanager
+async def foreign_listener(*, answers: bool) -> AsyncIterator[tuple[int, list[bytes]]]:
+    """A listener that is not ours: it records what it receives, answers it or stays silent."""
+    [listener] = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    received: list[bytes] = []
+
+    async def handle(stream: trio.SocketStream) -> None:
+        async with stream:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = await stream.receive_some(4096)
+                if not chunk:
+                    break
+                data += chunk
+            received.append(data)
+            if answers:
+                await stream.send_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            else:
+                await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(functools.partial(trio.serve_listeners, handle, [listener]))
+        yield listener.socket.getsockname()[1], received
+        nursery.cancel_scope.cancel("test listener done")
+
+
+async def test_a_new_login_cancels_a_stale_one_on_the_first_port(
+    autojump_clock: Any, fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+) -> None:
+    flow, _browser = clients
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            stale = await Attempt(fake, flow).start(nursery)
+            started = trio.current_time()
+            fresh = await Attempt(fake, flow, (stale.port, free_port())).start(nursery)
+            elapsed = trio.current_time() - started
+            assert stale.done.is_set() and stale.failure == "Login cancelled"
+            nursery.cancel_scope.cancel("test done")
+    assert fresh.port == stale.port
+    assert elapsed == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize(("answers", "fallback_after_s"), [(True, 2.0), (False, 4.0)])
+async def test_a_foreign_listener_on_the_first_port_makes_the_login_fall_back(
+    autojump_clock: Any, fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    answers: bool, fallback_after_s: float,
+) -> None:
+    flow, _browser = clients
+    fallback = free_port()
+    with trio.fail_after(IO_BOUND_S):
+        async with foreign_listener(answers=answers) as (busy, received), trio.open_nursery() as nursery:
+            started = trio.current_time()
+            attempt = await Attempt(fake, flow, (busy, fallback)).start(nursery)
+            elapsed = trio.current_time() - started
+            nursery.cancel_scope.cancel("test done")
+    assert received == [CANCEL_REQUEST % busy]
+    assert attempt.query["redirect_uri"] == f"http://127.0.0.1:{fallback}/auth/callback"
+    assert elapsed == pytest.approx(fallback_after_s)
+
+
+async def test_both_ports_taken_fails_the_start_naming_the_last_port(
+    autojump_clock: Any, fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+) -> None:
+    flow, _browser = clients
+    with trio.fail_after(IO_BOUND_S):
+        async with foreign_listener(answers=True) as (first, to_first), foreign_listener(answers=True) as (
+            second, to_second
+        ):
+            started = trio.current_time()
+            async with trio.open_nursery() as nursery:
+                with pytest.raises(InternalError) as caught:
+                    await Attempt(fake, flow, (first, second)).start(nursery)
+            elapsed = trio.current_time() - started
+    assert caught.value.message == f"failed to start login server: Port 127.0.0.1:{second} is already in use"
+    assert elapsed == pytest.approx(4.0)
+    assert to_first == [CANCEL_REQUEST % first] and to_second == []
