@@ -1,11 +1,10 @@
-"""AuthActor: owns the credentials of one server — what is stored (auth.json, the keyring or
-memory, per ``cli_auth_credentials_store``), the external ``chatgptAuthTokens`` held in memory,
-the one pending interactive login, and the permanent-refresh-failure marker (spec account.md).
+"""AuthActor: owns the credentials of one server (``credentials.Keeper``), the one pending
+interactive login and the account notifications (spec account.md).
 
 One task serves the inbox, so account state changes in arrival order. Interactive logins run as
-LoginFlow tasks in the actor's nursery, each in a cancel scope the actor cancels when the login is
-cancelled or replaced, or when its time is up; each reports its own ``account/login/completed``.
-Blocking storage calls (flock, fsync, the OS keyring) run in a worker thread.
+LoginFlow tasks (``login_browser``, ``login_device``) in the actor's nursery, each in a cancel
+scope the actor cancels when the login is cancelled or replaced, or when its time is up; each
+reports its own ``account/login/completed`` (``auth_logins.py`` starts them).
 
 Notifications are published on the hub (every initialized connection that has not opted out);
 the ``account/updated`` that follows a client's ``initialize`` goes to that client only.
@@ -14,12 +13,13 @@ the ``account/updated`` that follows a client's ``initialize`` goes to that clie
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 import httpx
 import trio
+from chamberlain.actors.auth_logins import Pending, cancel_pending
+from chamberlain.actors.auth_logins import start as start_login
 from chamberlain.actors.auth_messages import (
     AuthMsg,
     CancelLogin,
@@ -32,54 +32,31 @@ from chamberlain.actors.auth_messages import (
     StartLogin,
 )
 from chamberlain.actors.auth_settings import AuthSettings
+from chamberlain.actors.credentials import Active, Keeper, describe, storage_text
 from chamberlain.actors.reply import Reply
 from chamberlain.errors import ChamberlainError, InternalError, InvalidRequest
 from chamberlain.protocol import account as acct
 from chamberlain.protocol.uuidtext import UuidError, parse_uuid
+from chamberlain.remote import backend
+from chamberlain.remote.backend import BackendError
 from chamberlain.remote.endpoints import Endpoints
+from chamberlain.remote.refresh import RefreshFailed, revoke
 from chamberlain.store.auth_file import AuthDotJson
-from chamberlain.store.auth_jwt import JwtError, plan_type_from_raw
-from chamberlain.store.auth_policy import check_login_allowed, forced_login_method, stored_auth_allowed
-from chamberlain.store.auth_secret import Secret
-from chamberlain.store.auth_store import AuthStorage, AuthStorageError, CredentialsStoreMode, create_auth_storage
+from chamberlain.store.auth_store import AuthStorageError
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from chamberlain.actors.caller import Caller
     from chamberlain.actors.config_actor import ConfigMsg
     from chamberlain.actors.hub import Hub
 
-__all__ = ["INBOX_SIZE", "LOGIN_TIMEOUT_S", "AuthActor"]
+__all__ = ["INBOX_SIZE", "AuthActor"]
 
 logger = logging.getLogger(__name__)
 
 INBOX_SIZE: Final = 128
-#: A browser login is abandoned this long after its start (the reference's LOGIN_CHATGPT_TIMEOUT).
-LOGIN_TIMEOUT_S: Final = 600.0
-_EXTERNAL_ACTIVE: Final = (
-    "External auth is active. Use account/login/start (chatgptAuthTokens) to update it or account/logout to clear it."
-)
-_BROWSER_PREFIX: Final = "Login server error: "
-_NOT_COMPLETED: Final = "Login was not completed"
 _UNSEEN: Final = object()
-
-LoginKind = Literal["browser", "device"]
-
-
-@dataclass(eq=False)
-class _Pending:
-    """The one pending interactive login."""
-
-    login_id: str
-    kind: LoginKind
-    scope: trio.CancelScope = field(default_factory=trio.CancelScope)
-    done: trio.Event = field(default_factory=trio.Event)
-    #: the completion error when the actor cancels it (None: the deadline passed)
-    cancel_error: str | None = None
-
-    def cancel(self, error: str) -> None:
-        if self.cancel_error is None:
-            self.cancel_error = error
-        self.scope.cancel(reason=error)
 
 
 @final
@@ -92,20 +69,28 @@ class AuthActor:
         hub: Hub,
         callback_port: int | None = None,
     ) -> None:
-        """``config``: the ConfigActor's inbox (a clone this actor owns), for the settings of the
-        effective config; None runs on the defaults."""
+        """``config``: the ConfigActor's inbox (a clone this actor owns), for the account keys of
+        the effective config; None runs on the defaults."""
         self.home = str(codex_home)
-        self.environ = environ
         self._config = config
         self.hub = hub
-        self._endpoints_base = Endpoints.from_environ(environ, callback_port=callback_port)
-        self._storages: dict[str, AuthStorage] = {}
-        self._pending: _Pending | None = None
+        self.endpoints = Endpoints.from_environ(environ, callback_port=callback_port)
+        self.pending: Pending | None = None
+        self._keeper: Keeper | None = None
         self._flows: trio.Nursery | None = None
-        self._http: httpx.AsyncClient | None = None
-        #: The credentials as this actor last saw or wrote them; ``_UNSEEN`` before the first
-        #: load. Stored credentials that differ on a later load were changed by someone else.
+        #: the stored credentials as last seen or written (``_UNSEEN`` before the first load);
+        #: different ones on a later load were changed by someone else
         self._seen: AuthDotJson | object | None = _UNSEEN
+
+    @property
+    def keeper(self) -> Keeper:
+        assert self._keeper is not None, "AuthActor.run has not started"
+        return self._keeper
+
+    @property
+    def flows(self) -> trio.Nursery:
+        assert self._flows is not None, "AuthActor.run has not started"
+        return self._flows
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -115,48 +100,51 @@ class AuthActor:
         send, receive = trio.open_memory_channel[AuthMsg](INBOX_SIZE)
         try:
             async with httpx.AsyncClient(trust_env=False) as http, trio.open_nursery() as flows:
-                self._http, self._flows = http, flows
+                self._keeper, self._flows = Keeper(self.home, http), flows
                 async with receive:
                     task_status.started(send)
                     async for msg in receive:
                         await self._serve(msg)
                 flows.cancel_scope.cancel(reason="auth actor stopped")
         finally:
-            self._http = self._flows = None
+            self._flows = None
             if self._config is not None:
                 self._config.close()
 
     async def _serve(self, msg: AuthMsg) -> None:
         try:
-            await self._handle(msg)
+            match msg:
+                case ReadAccount():
+                    msg.reply.set(await self._read_account(msg))
+                case GetAuthStatus():
+                    msg.reply.set(await self._auth_status(msg))
+                case StartLogin():
+                    await start_login(self, msg)
+                case CancelLogin():
+                    await self._cancel_login(msg)
+                case Logout():
+                    await self._logout(msg)
+                case ReadRateLimits():
+                    self.flows.start_soon(self._answer, msg.reply, self._rate_limits(msg))
+                case SendNudge():
+                    self.flows.start_soon(self._answer, msg.reply, self._nudge(msg))
+                case ClientInitialized():
+                    self.flows.start_soon(self._after_initialize, msg.caller)
         except Exception as exc:  # the requester's edge maps it; the actor serves on
-            if isinstance(msg, ClientInitialized):
-                logger.warning("account state after initialize: %s", _describe(exc))
-            else:
+            if not isinstance(msg, ClientInitialized):
                 msg.reply.fail(exc)
 
-    async def _handle(self, msg: AuthMsg) -> None:
-        match msg:
-            case ReadAccount():
-                msg.reply.set(await self._read_account(msg))
-            case GetAuthStatus():
-                msg.reply.set(await self._auth_status(msg))
-            case StartLogin():
-                await self._start_login(msg)
-            case CancelLogin():
-                await self._cancel_login(msg)
-            case Logout():
-                await self._logout(msg)
-            case ReadRateLimits():
-                await self._rate_limits(msg)
-            case SendNudge():
-                await self._nudge(msg)
-            case ClientInitialized():
-                await self._after_initialize(msg.caller)
+    @staticmethod
+    async def _answer(reply: Reply[Any], work: Awaitable[Any]) -> None:
+        """Backend reads run beside the inbox, so a slow backend delays no other request."""
+        try:
+            reply.set(await work)
+        except Exception as exc:
+            reply.fail(exc)
 
-    # -- settings and stored credentials ----------------------------------------------------
+    # -- settings and credentials -------------------------------------------------------------
 
-    async def _settings(self) -> AuthSettings:
+    async def settings(self) -> AuthSettings:
         """The account keys of the effective config; the defaults when it cannot be read (the
         config methods report that problem; account methods work on)."""
         if self._config is None:
@@ -168,186 +156,201 @@ class AuthActor:
             self._config.send_nowait(ReadEffective(reply))
             return AuthSettings.from_config(await reply.wait())
         except (trio.WouldBlock, trio.ClosedResourceError, ChamberlainError) as exc:
-            logger.debug("account settings from defaults: %s", _describe(exc))
+            logger.debug("account settings from defaults: %s", describe(exc))
             return AuthSettings()
 
-    def _storage(self, settings: AuthSettings) -> AuthStorage:
-        mode = settings.store_mode
-        storage = self._storages.get(mode)
-        if storage is None:
-            storage = self._storages[mode] = create_auth_storage(self.home, CredentialsStoreMode(mode))
-        return storage
+    def endpoints_for(self, settings: AuthSettings) -> Endpoints:
+        return self.endpoints.with_backend(settings.backend_base)
 
-    async def _stored(self, settings: AuthSettings) -> AuthDotJson | None:
-        """The stored credentials the policy allows (others are ignored, never deleted)."""
-        storage = self._storage(settings)
-        try:
-            auth = await trio.to_thread.run_sync(storage.load)
-        except AuthStorageError as exc:
-            logger.warning("cannot load credentials: %s", exc)
-            return None
-        self._notice(auth)
-        if auth is None:
-            return None
-        forced = forced_login_method(settings.forced_login_method)
-        return auth if stored_auth_allowed(auth, forced, settings.forced_workspace_ids) else None
+    async def active(self, settings: AuthSettings) -> Active | None:
+        stored = await self.keeper.load(settings)
+        self._notice(stored)
+        return self.keeper.active(stored, settings)
 
-    def _notice(self, auth: AuthDotJson | None) -> None:
+    def saw(self, stored: AuthDotJson | None) -> None:
+        """What this actor itself just stored (no change to announce on the next load)."""
+        self._seen = stored
+
+    def _notice(self, stored: AuthDotJson | None) -> None:
         """Credentials changed by someone else (a ``codex login`` in a terminal, a sibling
         server) are adopted on this use, and every initialized connection hears of it (the
         reference keeps the stale ones until restart; docs/differences.md)."""
-        seen, self._seen = self._seen, auth
-        if seen is _UNSEEN or seen == auth:
+        seen, self._seen = self._seen, stored
+        if seen is _UNSEEN or seen == stored or self.keeper.external is not None:
             return
         logger.info("stored credentials changed outside this server; adopting them")
-        if auth is None:
-            self._updated(None, None)
-        else:
-            self._updated(auth.resolved_mode(), _plan_of(auth))
+        active = self.keeper.active(stored, AuthSettings()) if stored is not None else None
+        self.updated(active.mode if active else None, active.plan if active else None)
 
     # -- reads ----------------------------------------------------------------------------------
 
     async def _read_account(self, msg: ReadAccount) -> acct.GetAccountResponse:
-        settings = await self._settings()
-        auth = await self._stored(settings)
+        settings = await self.settings()
+        active = await self.active(settings)
         requires = settings.requires_openai_auth
-        if auth is None:
+        if active is None:
             return acct.GetAccountResponse(None, None, requires, None)
-        if auth.resolved_mode() == "apikey":
+        if active.mode == "apikey":
             return acct.GetAccountResponse(acct.ApiKeyAccount(), None, requires, None)
-        raise InternalError("workspace routing discovery failed")
+        endpoints = self.endpoints_for(settings)
+        if msg.refresh and active.mode == "chatgpt":
+            try:
+                active = await self.keeper.refresh(active, "forced", settings, endpoints, msg.caller)
+            except RefreshFailed as exc:
+                logger.info("forced token refresh failed: %s", exc.message)
+        else:
+            active = await self.keeper.fresh(active, settings, endpoints, msg.caller)
+        if self.keeper.dead(active) is not None:
+            return acct.GetAccountResponse(None, None, True, None)
+        routing, name = await self.routing(active, endpoints, msg.caller, settings)
+        claims = active.claims
+        account = acct.ChatgptAccount(claims.email, active.plan or "unknown", name)
+        return acct.GetAccountResponse(account, claims.user_id, requires, routing)
+
+    async def routing(
+        self, active: Active, endpoints: Endpoints, caller: Caller, settings: AuthSettings
+    ) -> tuple[acct.WorkspaceRouting, str | None]:
+        """Routing discovery with the 401 recovery of §14.3 (managed: refresh and retry once)."""
+        try:
+            found: tuple[acct.WorkspaceRouting, str | None] = await self.keeper.routing(active, endpoints, caller)
+            return found
+        except backend.RoutingError as exc:
+            if not exc.unauthorized or active.mode != "chatgpt":
+                raise
+        try:
+            active = await self.keeper.refresh(active, "unauthorized_recovery", settings, endpoints, caller)
+        except RefreshFailed as exc:
+            raise InternalError(exc.message) from None
+        found = await self.keeper.routing(active, endpoints, caller)
+        return found
 
     async def _auth_status(self, msg: GetAuthStatus) -> acct.GetAuthStatusResponse:
-        settings = await self._settings()
+        settings = await self.settings()
         if not settings.requires_openai_auth:
             return acct.GetAuthStatusResponse(None, None, False)
-        auth = await self._stored(settings)
-        if auth is None:
+        active = await self.active(settings)
+        if active is None:
             return acct.GetAuthStatusResponse(None, None, True)
-        mode = auth.resolved_mode()
+        endpoints = self.endpoints_for(settings)
+        if msg.refresh and active.mode == "chatgpt":
+            try:
+                active = await self.keeper.refresh(active, "forced", settings, endpoints, msg.caller)
+            except RefreshFailed as exc:
+                logger.info("forced token refresh failed: %s", exc.message)
+        else:
+            active = await self.keeper.fresh(active, settings, endpoints, msg.caller)
         token: str | None = None
-        if msg.include_token:
-            if mode == "apikey" and auth.api_key is not None:
-                token = auth.api_key.reveal()
-            elif auth.tokens is not None:
-                token = auth.tokens.access_token.reveal()
-        return acct.GetAuthStatusResponse(mode, token, True)
+        if msg.include_token and self.keeper.dead(active) is None:
+            if active.mode == "apikey":
+                key = active.stored.api_key if active.stored is not None else None
+                token = key.reveal() if key is not None else None
+            elif active.access_token is not None:
+                token = active.access_token.reveal()
+        return acct.GetAuthStatusResponse(active.mode, token, True)
 
-    # -- logins ---------------------------------------------------------------------------------
-
-    async def _start_login(self, msg: StartLogin) -> None:
-        settings = await self._settings()
-        params = msg.params
-        match params:
-            case acct.ApiKeyLogin():
-                check_login_allowed(forced_login_method(settings.forced_login_method), "apiKey")
-                await self._login_api_key(params.api_key, settings, msg)
-            case _:
-                raise InvalidRequest(
-                    f"Invalid request: login type `{type(params).__name__}` is not served by this server (Chamberlain)"
-                )
-
-    async def _login_api_key(self, key: str, settings: AuthSettings, msg: StartLogin) -> None:
-        await self._cancel_pending(_BROWSER_PREFIX + _NOT_COMPLETED, _NOT_COMPLETED)
-        storage = self._storage(settings)
-        auth = AuthDotJson.for_api_key(Secret(key))
-        try:
-            await trio.to_thread.run_sync(storage.save, auth)
-        except (AuthStorageError, OSError) as exc:
-            raise InternalError(f"failed to save api key: {_storage_text(exc)}") from None
-        self._seen = auth
-        msg.reply.set(acct.ApiKeyLoginResponse())
-        self._completed(None, None)
-        self._updated("apikey", None)
+    # -- cancel and logout -------------------------------------------------------------------------
 
     async def _cancel_login(self, msg: CancelLogin) -> None:
         try:
             login_id = str(parse_uuid(msg.login_id))
         except UuidError:
             raise InvalidRequest(f"invalid login id: {msg.login_id}") from None
-        pending = self._pending
+        pending = self.pending
         if pending is None or pending.login_id != login_id:
             msg.reply.set(acct.CancelLoginAccountResponse("notFound"))
             return
         msg.reply.set(acct.CancelLoginAccountResponse("canceled"))
         # The completion follows the response (spec §7): the flow reports it as it ends.
-        pending.cancel(self._cancel_text(pending, browser=_BROWSER_PREFIX + _NOT_COMPLETED, device=_NOT_COMPLETED))
-        await pending.done.wait()
-
-    async def _cancel_pending(self, browser: str, device: str) -> None:
-        """Cancel the pending interactive login and wait until it has reported its completion."""
-        pending = self._pending
-        if pending is None:
-            return
-        pending.cancel(self._cancel_text(pending, browser=browser, device=device))
-        await pending.done.wait()
-
-    @staticmethod
-    def _cancel_text(pending: _Pending, *, browser: str, device: str) -> str:
-        return browser if pending.kind == "browser" else device
+        await cancel_pending(self, replaced_by_browser=False)
 
     async def _logout(self, msg: Logout) -> None:
-        settings = await self._settings()
-        await self._cancel_pending(_BROWSER_PREFIX + _NOT_COMPLETED, _NOT_COMPLETED)
-        storage = self._storage(settings)
+        settings = await self.settings()
+        await cancel_pending(self, replaced_by_browser=False)
+        stored = await self.keeper.load(settings)
+        tokens = stored.tokens if stored is not None and stored.resolved_mode() == "chatgpt" else None
+        if tokens is not None and self.keeper.external is None:
+            await revoke(self.keeper.http, self.endpoints_for(settings), tokens.refresh_token.reveal(),
+                         tokens.access_token.reveal())
         try:
-            await trio.to_thread.run_sync(storage.delete)
+            await self.keeper.delete(settings)
         except (AuthStorageError, OSError) as exc:
-            raise InternalError(f"logout failed: {_storage_text(exc)}") from None
-        self._seen = None
+            raise InternalError(f"logout failed: {storage_text(exc)}") from None
+        self.saw(None)
         msg.reply.set(acct.LogoutAccountResponse())
-        self._updated(None, None)
+        self.updated(None, None)
 
     # -- ChatGPT backend ---------------------------------------------------------------------------
 
-    async def _rate_limits(self, msg: ReadRateLimits) -> None:
-        settings = await self._settings()
-        auth = await self._stored(settings)
-        if auth is None:
-            raise InvalidRequest("codex account authentication required to read rate limits")
-        raise InvalidRequest("chatgpt authentication required to read rate limits")
+    async def _chatgpt(self, caller: Caller, what: str) -> tuple[Active, Endpoints]:
+        settings = await self.settings()
+        active = await self.active(settings)
+        if active is None:
+            raise InvalidRequest(f"codex account authentication required to {what}")
+        if not active.is_chatgpt:
+            raise InvalidRequest(f"chatgpt authentication required to {what}")
+        endpoints = self.endpoints_for(settings)
+        return await self.keeper.fresh(active, settings, endpoints, caller), endpoints
 
-    async def _nudge(self, msg: SendNudge) -> None:
-        settings = await self._settings()
-        auth = await self._stored(settings)
-        if auth is None:
-            raise InvalidRequest("codex account authentication required to notify workspace owner")
-        raise InvalidRequest("chatgpt authentication required to notify workspace owner")
+    async def _with_recovery(
+        self, active: Active, endpoints: Endpoints, caller: Caller, call: Callable[[Active], Awaitable[Any]]
+    ) -> Any:
+        """One backend call, retried once after the 401 recovery of §14.3 (managed credentials)."""
+        try:
+            return await call(active)
+        except BackendError as exc:
+            if exc.status != 401 or active.mode != "chatgpt":
+                raise
+        settings = await self.settings()
+        try:
+            active = await self.keeper.refresh(active, "unauthorized_recovery", settings, endpoints, caller)
+        except RefreshFailed as exc:
+            raise InternalError(exc.message) from None
+        return await call(active)
+
+    async def _rate_limits(self, msg: ReadRateLimits) -> acct.GetAccountRateLimitsResponse:
+        active, endpoints = await self._chatgpt(msg.caller, "read rate limits")
+
+        async def call(a: Active) -> acct.GetAccountRateLimitsResponse:
+            return await backend.read_rate_limits(
+                self.keeper.http, endpoints, a.backend_auth(msg.caller.user_agent),
+                exclude_reset_credit_details=msg.exclude_reset_credit_details,
+            )
+
+        result: acct.GetAccountRateLimitsResponse = await self._with_recovery(active, endpoints, msg.caller, call)
+        return result
+
+    async def _nudge(self, msg: SendNudge) -> acct.SendAddCreditsNudgeEmailResponse:
+        active, endpoints = await self._chatgpt(msg.caller, "notify workspace owner")
+
+        async def call(a: Active) -> str:
+            return await backend.send_nudge(
+                self.keeper.http, endpoints, a.backend_auth(msg.caller.user_agent), msg.credit_type
+            )
+
+        return acct.SendAddCreditsNudgeEmailResponse(await self._with_recovery(active, endpoints, msg.caller, call))
 
     async def _after_initialize(self, caller: Caller) -> None:
-        return
+        """§10.2: with stored ChatGPT credentials, discover the routing in the background and
+        tell the client that just initialized (only it) ``account/updated``."""
+        try:
+            settings = await self.settings()
+            active = await self.active(settings)
+            if active is None or not active.is_chatgpt or caller.handle is None:
+                return
+            endpoints = self.endpoints_for(settings)
+            active = await self.keeper.fresh(active, settings, endpoints, caller)
+            await self.routing(active, endpoints, caller, settings)
+            await caller.handle.notify("account/updated", acct.AccountUpdatedNotification(active.mode, active.plan))
+        except (ChamberlainError, RefreshFailed, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            logger.info("account state after initialize: %s", describe(exc))
 
     # -- notifications --------------------------------------------------------------------------
 
-    def _completed(self, login_id: str | None, error: str | None) -> None:
+    def completed(self, login_id: str | None, error: str | None) -> None:
         self.hub.publish(
             "account/login/completed", acct.AccountLoginCompletedNotification(login_id, error is None, error)
         )
 
-    def _updated(self, auth_mode: str | None, plan_type: str | None) -> None:
+    def updated(self, auth_mode: str | None, plan_type: str | None) -> None:
         self.hub.publish("account/updated", acct.AccountUpdatedNotification(auth_mode, plan_type))
 
-
-def _plan_of(auth: AuthDotJson) -> str | None:
-    """The wire plan of stored ChatGPT credentials (None for an API key)."""
-    if auth.tokens is None or auth.resolved_mode() == "apikey":
-        return None
-    try:
-        return plan_type_from_raw(auth.tokens.id_claims().plan_type)
-    except JwtError:
-        return "unknown"
-
-
-def _storage_text(exc: BaseException) -> str:
-    if isinstance(exc, AuthStorageError):
-        return str(exc)
-    if isinstance(exc, OSError):
-        return exc.strerror or str(exc)
-    return str(exc)
-
-
-def _describe(exc: BaseException) -> str:
-    """A log-safe description: the type and the message of our own errors (never a token)."""
-    if isinstance(exc, ChamberlainError):
-        return exc.message
-    return type(exc).__name__

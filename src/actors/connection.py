@@ -14,6 +14,7 @@ is answered and written, then the actor returns — within ``STOP_GRACE_S``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, final
 
 import trio
 from chamberlain.actors import config_actor as ca
+from chamberlain.actors.auth_messages import ClientInitialized
 from chamberlain.actors.caller import DEFAULT_ORIGINATOR, Caller
 from chamberlain.actors.pending import PendingRequests
 from chamberlain.actors.reply import Reply
@@ -349,6 +351,10 @@ class ConnectionActor:
             warnings = []
         for w in warnings:
             await self.notify("configWarning", res.config_warning(w))
+        auth = self.inboxes.get("auth")
+        if auth is not None:  # stored ChatGPT credentials: account/updated once routing is known
+            with contextlib.suppress(trio.WouldBlock, trio.ClosedResourceError):
+                auth.send_nowait(ClientInitialized(self.caller))
         info = self.info
         await self.notify(
             "remoteControl/status/changed",
