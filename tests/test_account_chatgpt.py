@@ -72,11 +72,15 @@ async def test_browser_login_stores_tokens_and_reads_as_a_chatgpt_account(
     assert completed == {"loginId": started["loginId"], "success": True, "error": None, "onboardingEntrypoint": None}
     assert updated == {"authMode": "chatgpt", "planType": "pro"}
     assert account == {
-        "account": {"type": "chatgpt", "email": "user@example.com", "planType": "pro", "workspaceName": "Fake Workspace"},
+        "account": {
+            "type": "chatgpt", "email": "user@example.com", "planType": "pro", "workspaceName": "Fake Workspace"
+        },
         "userId": "user-123",
         "requiresOpenaiAuth": True,
         "workspaceRouting": {
-            "chatgptAccountId": "acct-123", "backendOrigin": "https://chatgpt.com", "accountRoutingOverride": "NO_CONSTRAINT",
+            "chatgptAccountId": "acct-123",
+            "backendOrigin": "https://chatgpt.com",
+            "accountRoutingOverride": "NO_CONSTRAINT",
         },
     }
     stored = json.loads((codex_home / "auth.json").read_text())
