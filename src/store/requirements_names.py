@@ -1,56 +1,16 @@
-"""Names and texts of the admin requirements, as codex-cli 0.169.0 spells them: the wire order of
-``ConfigRequirements``, enum variants and their Rust Debug names, the known keys of each table.
+"""Names and texts of the admin requirements, as codex-cli 0.169.0 spells them: enum variants and
+their Rust Debug names, the known keys of each table, the texts of the startup warnings.
 Internal to `chamberlain.store.requirements`."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
 REQUIREMENTS_FILE_NAME: Final = "requirements.toml"
 MANAGED_CONFIG_FILE_NAME: Final = "managed_config.toml"
-
-
-#: Order of the members of ``ConfigRequirements`` on the wire (§6.3).
-WIRE_ORDER: Final[tuple[str, ...]] = (
-    "modelProvider",
-    "modelProviders",
-    "allowedLoginMethods",
-    "cliAuthCredentialsStore",
-    "chatgptBaseUrl",
-    "additionalDeveloperInstructions",
-    "allowedApprovalPolicies",
-    "allowedApprovalsReviewers",
-    "allowedSandboxModes",
-    "allowedWindowsSandboxImplementations",
-    "allowedPermissionProfiles",
-    "defaultPermissions",
-    "allowedWebSearchModes",
-    "allowManagedHooksOnly",
-    "allowBrowserAndComputerUse",
-    "allowAppshots",
-    "allowRemoteControl",
-    "computerUse",
-    "browserUse",
-    "inAppBrowser",
-    "featureRequirements",
-    "hooks",
-    "enforceResidency",
-    "network",
-    "application",
-    "autoReview",
-    "models",
-    "sqliteHome",
-    "logDir",
-    "modelCatalogJson",
-    "checkForUpdateOnStartup",
-    "allowLoginShell",
-    "feedback",
-    "otel",
-)
 HOOK_EVENTS_BEFORE_DIRS: Final = ("PreModelRequest", "PostModelRequest")
-
-
 HOOK_EVENTS_AFTER_DIRS: Final = (
     "PreToolUse",
     "PermissionRequest",
@@ -66,65 +26,24 @@ HOOK_EVENTS_AFTER_DIRS: Final = (
     "Interrupt",
 )
 APPROVAL_VARIANTS: Final = ("untrusted", "on-failure", "on-request", "granular", "never")
-
-
 REVIEWER_VARIANTS: Final = ("user", "auto_review", "guardian_subagent")
 SANDBOX_VARIANTS: Final = ("read-only", "workspace-write", "danger-full-access", "external-sandbox")
-
-
-CONFIG_SANDBOX_VARIANTS: Final = ("read-only", "workspace-write", "danger-full-access")
 WEB_SEARCH_VARIANTS: Final = ("disabled", "cached", "indexed", "live")
-
-
 LOGIN_VARIANTS: Final = ("chatgpt", "api")
 LOGIN_WIRE_ORDER: Final = ("api", "chatgpt")
-
-
 CLI_STORE_VARIANTS: Final = ("file", "keyring", "auto", "ephemeral")
 WINDOWS_SANDBOX_VARIANTS: Final = ("elevated", "unelevated")
-
-
 ALLOW_DENY: Final = ("allow", "deny")
 LIFETIME_VARIANTS: Final = ("turn", "thread")
-
-
 BUILTIN_PERMISSION_PROFILES: Final = frozenset({":read-only", ":workspace", ":danger-full-access"})
-
-
 #: Providers accepted by ``model_provider`` without a definition (observed; ``oss`` is refused).
 BUILTIN_MODEL_PROVIDERS: Final = frozenset({"openai", "ollama", "lmstudio", "amazon-bedrock"})
-RESERVED_PROVIDER_IDS: Final = BUILTIN_MODEL_PROVIDERS
-
-
-APPROVAL_DEBUG: Final = {
-    "untrusted": "UnlessTrusted",
-    "on-failure": "OnFailure",
-    "on-request": "OnRequest",
-    "never": "Never",
-}
-REVIEWER_DEBUG: Final = {"user": "User", "auto_review": "AutoReview", "guardian_subagent": "AutoReview"}
-
-
-SANDBOX_DEBUG: Final = {
-    "read-only": "ReadOnly",
-    "workspace-write": "WorkspaceWrite",
-    "danger-full-access": "DangerFullAccess",
-    "external-sandbox": "ExternalSandbox",
-}
-WEB_SEARCH_DEBUG: Final = {"disabled": "Disabled", "cached": "Cached", "indexed": "Indexed", "live": "Live"}
-
-
-CLI_STORE_DEBUG: Final = {"file": "File", "keyring": "Keyring", "auto": "Auto", "ephemeral": "Ephemeral"}
-
-
 #: Rust Debug of the read-only PermissionProfile the sandbox constraint falls back to.
 READ_ONLY_PROFILE_DEBUG: Final = (
     "Managed { file_system: Restricted { entries: [FileSystemSandboxEntry { path: Special { value: "
     "Root }, access: Read, missing_path_behavior: None }], glob_scan_max_depth: None }, network: "
     "Restricted }"
 )
-
-
 #: Exact-value pins in the order the reference emits their startup warnings, with how each is
 #: compared: "resolved" compares against the effective value including defaults, "configured"
 #: only against a value some config layer sets.
@@ -149,8 +68,6 @@ UNKNOWN_SUMMARY_HEAD: Final = (
     "Codex is ignoring {n} unrecognized configuration {noun}. Check for typos or deprecated settings."
 )
 UNKNOWN_SUMMARY_MAX_LINES: Final = 3
-
-
 MODEL_PROVIDER_FIELDS: Final[tuple[tuple[str, Any], ...]] = (
     ("name", None),
     ("base_url", None),
@@ -177,3 +94,12 @@ MODEL_PROVIDER_FIELDS: Final[tuple[tuple[str, Any], ...]] = (
     ("supports_websockets", False),
     ("supports_standalone_web_search", False),
 )
+
+
+#: Rust's Debug of the unit variants whose Rust name is not their PascalCase config name.
+_DEBUG_NAMES: Final = {"untrusted": "UnlessTrusted", "guardian_subagent": "AutoReview"}
+
+
+def rust_debug_name(variant: str) -> str:
+    """Rust's Debug of a unit variant from its config name: ``read-only`` is ``ReadOnly``."""
+    return _DEBUG_NAMES.get(variant) or "".join(part.capitalize() for part in re.split(r"[-_]", variant))

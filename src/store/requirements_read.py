@@ -13,10 +13,7 @@ from typing import Annotated, Any, Final, TypeAlias
 import msgspec
 from chamberlain.serde_text import invalid_type
 from chamberlain.serde_walk import expecting, first_error, toml_enum, type_info, variants
-from chamberlain.store.requirements_names import (
-    APPROVAL_DEBUG,
-    APPROVAL_VARIANTS,
-)
+from chamberlain.store.requirements_names import APPROVAL_VARIANTS
 from msgspec import Meta
 
 
@@ -127,11 +124,3 @@ def _approval_policy(v: Any, path: str) -> Any:
         granular = msgspec.convert(v["granular"], GranularApprovalConfig)
         return {"granular": msgspec.structs.asdict(granular)}
     return "on-request" if name == "on-failure" else name
-
-
-def _approval_debug(value: Any) -> str:
-    if isinstance(value, str):
-        return APPROVAL_DEBUG[value]
-    g = value["granular"]
-    inner = ", ".join(f"{k}: {'true' if g[k] else 'false'}" for k in g)
-    return f"Granular(GranularApprovalConfig {{ {inner} }})"

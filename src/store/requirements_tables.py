@@ -4,7 +4,7 @@ application, model providers) and their emptiness rules. Internal to
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Final, Literal, TypeAlias
 
 import msgspec
@@ -12,10 +12,10 @@ from chamberlain.errors import RequirementsError
 from chamberlain.serde_text import invalid_type, missing_field
 from chamberlain.store.requirements_names import (
     ALLOW_DENY,
+    BUILTIN_MODEL_PROVIDERS,
     HOOK_EVENTS_AFTER_DIRS,
     HOOK_EVENTS_BEFORE_DIRS,
     MODEL_PROVIDER_FIELDS,
-    RESERVED_PROVIDER_IDS,
 )
 from chamberlain.store.requirements_read import (
     _bool,
@@ -173,42 +173,54 @@ def _hooks(v: Any, path: str) -> dict[str, Any]:
     return out
 
 
-def _hooks_empty(h: Mapping[str, Any]) -> bool:
-    return (
-        h["managedDir"] is None
-        and h["windowsManagedDir"] is None
-        and all(not h[e] for e in HOOK_EVENTS_BEFORE_DIRS + HOOK_EVENTS_AFTER_DIRS)
-    )
+def _all_none(m: Mapping[str, Any] | None) -> bool:
+    return m is None or all(x is None for x in m.values())
 
 
-def _computer_use_empty(c: Mapping[str, Any]) -> bool:
+def _hooks_empty(h: Mapping[str, Any] | None) -> bool:
+    return h is None or all(not v for v in h.values())
+
+
+def _computer_use_empty(c: Mapping[str, Any] | None) -> bool:
+    if c is None:
+        return True
     macos, windows = c["macos"], c["windows"]
     return (
-        c["allowLockedComputerUse"] is None
-        and c["allowPersistentApproval"] is None
-        and c["defaultAppAccess"] is None
+        all(c[k] is None for k in ("allowLockedComputerUse", "allowPersistentApproval", "defaultAppAccess"))
         and (macos is None or not macos["bundleIds"])
         and (windows is None or (not windows["aumids"] and not windows["exes"]))
     )
 
 
-def _all_none(m: Mapping[str, Any] | None) -> bool:
-    return m is None or all(x is None for x in m.values())
-
-
-def _browser_use_empty(b: Mapping[str, Any]) -> bool:
-    scalars = ("allowWebmcp", "allowHistoryAccess", "disableAutoReview", "allowGlobalPersistentApproval")
+def _browser_use_empty(b: Mapping[str, Any] | None) -> bool:
+    if b is None:
+        return True
+    scalars = ("extension", "allowWebmcp", "allowHistoryAccess", "disableAutoReview", "allowGlobalPersistentApproval")
     return (
-        b["extension"] is None
-        and all(b[k] is None for k in scalars)
+        all(b[k] is None for k in scalars)
         and _all_none(b["defaultOriginPolicy"])
         and (b["origins"] is None or all(_all_none(o) for o in b["origins"].values()))
     )
 
 
-def _model_providers(v: Any, path: str) -> dict[str, Any]:
+#: ``is_empty`` of the wire members whose emptiness is not ``None`` (``ConfigRequirementsToml``).
+EMPTINESS: Final[Mapping[str, Callable[[Any], bool]]] = {
+    "computerUse": _computer_use_empty,
+    "browserUse": _browser_use_empty,
+    "inAppBrowser": _all_none,
+    "hooks": _hooks_empty,
+    "application": _all_none,
+    "autoReview": lambda a: a is None or not any(a.values()),
+    "models": lambda m: m is None or _all_none(m["newThread"]),
+    "feedback": _all_none,
+    "otel": _all_none,
+}
+
+
+def _model_providers(v: Any, path: str = "model_providers") -> dict[str, Any] | None:
+    """The ``model_providers`` table, None when it lists none."""
     t = _map(v, path)
-    reserved = [k for k in t if k in RESERVED_PROVIDER_IDS]
+    reserved = [k for k in t if k in BUILTIN_MODEL_PROVIDERS]
     if reserved:
         names = ", ".join(f"`{k}`" for k in reserved)
         raise RequirementsError(
@@ -243,4 +255,4 @@ def _model_providers(v: Any, path: str) -> dict[str, Any]:
         if not entry["name"]:
             raise RequirementsError(f"model_providers.{pid}: provider name must not be empty")
         out[pid] = entry
-    return out
+    return out or None
