@@ -68,34 +68,6 @@ UNKNOWN_SUMMARY_HEAD: Final = (
     "Codex is ignoring {n} unrecognized configuration {noun}. Check for typos or deprecated settings."
 )
 UNKNOWN_SUMMARY_MAX_LINES: Final = 3
-MODEL_PROVIDER_FIELDS: Final[tuple[tuple[str, Any], ...]] = (
-    ("name", None),
-    ("base_url", None),
-    ("model_catalog_url", None),
-    ("env_key", None),
-    ("env_key_instructions", None),
-    ("experimental_bearer_token", None),
-    ("auth", None),
-    ("gateway_oauth", None),
-    ("aws", None),
-    ("project_id", None),
-    ("location", None),
-    ("credential_file", None),
-    ("wire_api", "responses"),
-    ("capabilities", None),
-    ("query_params", None),
-    ("http_headers", None),
-    ("env_http_headers", None),
-    ("request_max_retries", None),
-    ("stream_max_retries", None),
-    ("stream_idle_timeout_ms", None),
-    ("websocket_connect_timeout_ms", None),
-    ("requires_openai_auth", False),
-    ("supports_websockets", False),
-    ("supports_standalone_web_search", False),
-)
-
-
 #: Rust's Debug of the unit variants whose Rust name is not their PascalCase config name.
 _DEBUG_NAMES: Final = {"untrusted": "UnlessTrusted", "guardian_subagent": "AutoReview"}
 

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import os
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Final, TypeAlias
+from typing import Annotated, Any, TypeAlias
 
 import msgspec
 from chamberlain.serde_text import invalid_type
-from chamberlain.serde_walk import expecting, first_error, toml_enum, type_info, variants
+from chamberlain.serde_walk import first_error, toml_enum, type_info
 from chamberlain.store.requirements_names import APPROVAL_VARIANTS
-from msgspec import Meta
 
 
 class _SerdeError(Exception):
@@ -40,51 +38,6 @@ def _read(v: Any, tp: Any, path: str) -> Any:
     except msgspec.ValidationError:
         err = first_error(v, type_info(tp), path)
         raise _SerdeError(err.detail if err else invalid_type(v, "a value"), err.path if err else path) from None
-
-
-_U16: Final = Annotated[int, Meta(ge=0, le=2**16 - 1)]
-_U64: Final = Annotated[int, Meta(ge=0)]  # TOML integers are i64: no upper bound to check
-
-
-_PATH_STRING: Final = expecting(str, "path string")
-
-
-def _bool(v: Any, path: str) -> bool:
-    return bool(_read(v, bool, path))
-
-
-def _str(v: Any, path: str) -> str:
-    return str(_read(v, str, path))
-
-
-def _seq(v: Any, path: str) -> list[Any]:
-    return list(_read(v, list[Any], path))
-
-
-def _map(v: Any, path: str) -> dict[str, Any]:
-    return dict(_read(v, dict[str, Any], path))
-
-
-def _path_string(v: Any, path: str) -> str:
-    return str(_read(v, _PATH_STRING, path))
-
-
-def _uint(v: Any, path: str, bits: int) -> int:
-    return int(_read(v, _U16 if bits == 16 else _U64, path))
-
-
-def _variant(v: Any, names: Sequence[str], path: str) -> str:
-    return str(_read(v, variants(tuple(names), "a string"), path))
-
-
-def _table(v: Any, path: str, struct: str) -> dict[str, Any]:
-    return dict(_read(v, expecting(dict[str, Any], f"struct {struct}"), path))
-
-
-def _opt(table: Mapping[str, Any], key: str, path: str, read: Callable[[Any, str], Any]) -> Any:
-    if key not in table:
-        return None
-    return read(table[key], _join(path, key))
 
 
 def _resolve_path(raw: str, base: Path) -> str:

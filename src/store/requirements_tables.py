@@ -5,33 +5,23 @@ application, model providers) and their emptiness rules. Internal to
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Final, Literal, TypeAlias
+from typing import Annotated, Any, ClassVar, Final, Literal, TypeAlias
 
 import msgspec
 from chamberlain.errors import RequirementsError
 from chamberlain.serde_text import invalid_type, missing_field
+from chamberlain.serde_walk import capped, expecting, variants
 from chamberlain.store.requirements_names import (
     ALLOW_DENY,
     BUILTIN_MODEL_PROVIDERS,
     HOOK_EVENTS_AFTER_DIRS,
     HOOK_EVENTS_BEFORE_DIRS,
-    MODEL_PROVIDER_FIELDS,
 )
-from chamberlain.store.requirements_read import (
-    _bool,
-    _join,
-    _map,
-    _opt,
-    _path_string,
-    _seq,
-    _SerdeError,
-    _str,
-    _table,
-    _uint,
-    _variant,
-)
+from chamberlain.store.requirements_read import _join, _read, _SerdeError
 from msgspec import Meta
 
+_U64: TypeAlias = Annotated[int, Meta(ge=0)]  # TOML integers are i64: no upper bound to check
+_PATH_STRING: Final = expecting(str, "path string")
 _DOMAINS_CONFLICT: Final = (
     "`domains` cannot be combined with legacy `allowed_domains` or `denied_domains` in managed network requirements"
 )
@@ -108,68 +98,89 @@ def _network(n: RawNetworkRequirementsToml, path: str = "experimental_network") 
     }
 
 
+class _Hook(msgspec.Struct, frozen=True, kw_only=True):
+    """A hook handler: what every kind reads (the ``prompt`` and ``agent`` kinds read only this)."""
+
+    serde_name: ClassVar[str] = "a map"
+    serde_positional: ClassVar[bool] = False
+    timeout: _U64 | None = None
+
+
+class _CommandHook(_Hook, frozen=True, kw_only=True):
+    command: str
+    status_message: str | None = msgspec.field(default=None, name="statusMessage")
+    command_windows: str | None = msgspec.field(default=None, name="commandWindows")
+    command_windows_snake: str | None = msgspec.field(default=None, name="command_windows")
+    run_async: bool = msgspec.field(default=False, name="async")
+    additional_context_limit: _U64 | None = msgspec.field(default=None, name="additionalContextLimit")
+
+
+class _McpToolHook(_Hook, frozen=True, kw_only=True):
+    server: str
+    tool: str
+    input: dict[str, Any] = msgspec.field(default_factory=dict)
+    status_message: str | None = msgspec.field(default=None, name="statusMessage")
+
+
+_HOOK_KINDS: Final[Mapping[str, type[_Hook]]] = {
+    "command": _CommandHook,
+    "mcp_tool": _McpToolHook,
+    "prompt": _Hook,
+    "agent": _Hook,
+}
+
+
+class _HookGroup(msgspec.Struct, frozen=True):
+    serde_name: ClassVar[str] = "a map"
+    serde_positional: ClassVar[bool] = False
+    matcher: str | None = None
+    hooks: list[Any] = msgspec.field(default_factory=list)
+
+
 def _hook_handler(v: Any, path: str) -> dict[str, Any]:
-    h = _map(v, path)
+    """One handler of a hook group, internally tagged by ``type`` (errors reported at ``path``)."""
+    h = _read(v, dict[str, Any], path)
     if "type" not in h:
         raise _SerdeError(missing_field("type"), path)
     if not isinstance(h["type"], str):  # an internally tagged enum reads its tag as an identifier
         raise _SerdeError(invalid_type(h["type"], "variant identifier"), path)
-    kind = _variant(h["type"], ("command", "mcp_tool", "prompt", "agent"), path)
-
-    def opt_str(*keys: str) -> str | None:
-        for k in keys:
-            if k in h:
-                return _str(h[k], path)
-        return None
-
-    timeout = None if "timeout" not in h else _uint(h["timeout"], path, 64)
-    if kind == "command":
-        if "command" not in h:
-            raise _SerdeError(missing_field("command"), path)
-        limit = None if "additionalContextLimit" not in h else _uint(h["additionalContextLimit"], path, 64)
-        return {
-            "type": "command",
-            "command": _str(h["command"], path),
-            "commandWindows": opt_str("commandWindows", "command_windows"),
-            "timeoutSec": timeout,
-            "async": False if "async" not in h else _bool(h["async"], path),
-            "statusMessage": opt_str("statusMessage"),
-            "additionalContextLimit": limit,
-        }
-    if kind == "mcp_tool":
-        for req in ("server", "tool"):
-            if req not in h:
-                raise _SerdeError(missing_field(req), path)
-        return {
-            "type": "mcp_tool",
-            "server": _str(h["server"], path),
-            "tool": _str(h["tool"], path),
-            "input": {} if "input" not in h else _map(h["input"], path),
-            "timeoutSec": timeout,
-            "statusMessage": opt_str("statusMessage"),
-        }
+    kind = _read(h["type"], variants(tuple(_HOOK_KINDS)), path)
+    hook = _read(h, capped(_HOOK_KINDS[kind]), path)
+    match hook:
+        case _CommandHook():
+            return {
+                "type": kind,
+                "command": hook.command,
+                "commandWindows": hook.command_windows if "commandWindows" in h else hook.command_windows_snake,
+                "timeoutSec": hook.timeout,
+                "async": hook.run_async,
+                "statusMessage": hook.status_message,
+                "additionalContextLimit": hook.additional_context_limit,
+            }
+        case _McpToolHook():
+            return {
+                "type": kind,
+                "server": hook.server,
+                "tool": hook.tool,
+                "input": hook.input,
+                "timeoutSec": hook.timeout,
+                "statusMessage": hook.status_message,
+            }
     return {"type": kind}
 
 
 def _hooks(v: Any, path: str) -> dict[str, Any]:
-    t = _table(v, path, "ManagedHooksRequirementsToml")
+    t = _read(v, expecting(dict[str, Any], "struct ManagedHooksRequirementsToml"), path)
 
     def events(name: str) -> list[dict[str, Any]]:
-        if name not in t:
-            return []
-        groups = []
-        for g in _seq(t[name], path):
-            gm = _map(g, path)
-            matcher = None if "matcher" not in gm else _str(gm["matcher"], path)
-            handlers = [] if "hooks" not in gm else [_hook_handler(x, path) for x in _seq(gm["hooks"], path)]
-            groups.append({"matcher": matcher, "hooks": handlers})
-        return groups
+        groups = [_read(g, capped(_HookGroup), path) for g in _read(t.get(name, []), list[Any], path)]
+        return [{"matcher": g.matcher, "hooks": [_hook_handler(x, path) for x in g.hooks]} for g in groups]
 
     out: dict[str, Any] = {e: events(e) for e in HOOK_EVENTS_BEFORE_DIRS}
-    out["managedDir"] = _opt(t, "managed_dir", path, _path_string)
-    out["windowsManagedDir"] = _opt(t, "windows_managed_dir", path, _path_string)
-    for e in HOOK_EVENTS_AFTER_DIRS:
-        out[e] = events(e)
+    for key in ("managed_dir", "windows_managed_dir"):
+        wire = "managedDir" if key == "managed_dir" else "windowsManagedDir"
+        out[wire] = _read(t[key], _PATH_STRING, _join(path, key)) if key in t else None
+    out.update((e, events(e)) for e in HOOK_EVENTS_AFTER_DIRS)
     return out
 
 
@@ -217,9 +228,41 @@ EMPTINESS: Final[Mapping[str, Callable[[Any], bool]]] = {
 }
 
 
+class ModelProviderInfo(msgspec.Struct, frozen=True):
+    """A provider of ``model_providers``, as ``configRequirements/read`` lists it (the members not
+    typed here are shown as written)."""
+
+    serde_name: ClassVar[str] = "a map"
+    serde_positional: ClassVar[bool] = False
+    name: str | None = None
+    base_url: str | None = None
+    model_catalog_url: str | None = None
+    env_key: str | None = None
+    env_key_instructions: str | None = None
+    experimental_bearer_token: str | None = None
+    auth: Any = None
+    gateway_oauth: Any = None
+    aws: Any = None
+    project_id: str | None = None
+    location: str | None = None
+    credential_file: str | None = None
+    wire_api: str = "responses"
+    capabilities: Any = None
+    query_params: Any = None
+    http_headers: Any = None
+    env_http_headers: Any = None
+    request_max_retries: Any = None
+    stream_max_retries: Any = None
+    stream_idle_timeout_ms: Any = None
+    websocket_connect_timeout_ms: Any = None
+    requires_openai_auth: bool = False
+    supports_websockets: bool = False
+    supports_standalone_web_search: bool = False
+
+
 def _model_providers(v: Any, path: str = "model_providers") -> dict[str, Any] | None:
     """The ``model_providers`` table, None when it lists none."""
-    t = _map(v, path)
+    t = _read(v, dict[str, Any], path)
     reserved = [k for k in t if k in BUILTIN_MODEL_PROVIDERS]
     if reserved:
         names = ", ".join(f"`{k}`" for k in reserved)
@@ -229,30 +272,7 @@ def _model_providers(v: Any, path: str = "model_providers") -> dict[str, Any] | 
         )
     out: dict[str, Any] = {}
     for pid, body in t.items():
-        p = _join(path, pid)
-        b = _map(body, p)
-        entry: dict[str, Any] = {}
-        for key, default in MODEL_PROVIDER_FIELDS:
-            if key not in b:
-                entry[key] = default
-            elif key in (
-                "name",
-                "base_url",
-                "env_key",
-                "env_key_instructions",
-                "wire_api",
-                "model_catalog_url",
-                "experimental_bearer_token",
-                "project_id",
-                "location",
-                "credential_file",
-            ):
-                entry[key] = _str(b[key], _join(p, key))
-            elif key in ("requires_openai_auth", "supports_websockets", "supports_standalone_web_search"):
-                entry[key] = _bool(b[key], _join(p, key))
-            else:
-                entry[key] = b[key]
-        if not entry["name"]:
+        out[pid] = msgspec.structs.asdict(_read(body, ModelProviderInfo, _join(path, pid)))
+        if not out[pid]["name"]:
             raise RequirementsError(f"model_providers.{pid}: provider name must not be empty")
-        out[pid] = entry
     return out or None
