@@ -29,20 +29,20 @@ from typing import Any, Final
 
 from chamberlain.errors import RequirementsError
 from chamberlain.serde_text import one_of
-from chamberlain.store.requirements_document import ConfigRequirementsToml, read_document
-from chamberlain.store.requirements_names import (
-    ALLOWED_PERMISSIONS_NOTE,
-    APPROVAL_VARIANTS,
-    BUILTIN_MODEL_PROVIDERS,
-    BUILTIN_PERMISSION_PROFILES,
-    MANAGED_CONFIG_FILE_NAME,
-    REQUIREMENTS_FILE_NAME,
+from chamberlain.store.requirements_document import (
     REVIEWER_VARIANTS,
     SANDBOX_VARIANTS,
     WEB_SEARCH_VARIANTS,
-    rust_debug_name,
+    ConfigRequirementsToml,
+    read_document,
 )
-from chamberlain.store.requirements_read import _approval_policy, _file_url, _resolve_path, _SerdeError
+from chamberlain.store.requirements_read import (
+    APPROVAL_VARIANTS,
+    _approval_policy,
+    _file_url,
+    _resolve_path,
+    _SerdeError,
+)
 from chamberlain.store.requirements_structs import _camel, otel_wire, to_wire
 from chamberlain.store.requirements_tables import EMPTINESS, _hooks, _model_providers, _network
 from chamberlain.store.requirements_value import (
@@ -50,10 +50,19 @@ from chamberlain.store.requirements_value import (
     Pin,
     Requirements,
     RequirementsParseError,
+    rust_debug_name,
     unrecognized_settings_warning,
 )
+from chamberlain.store.resolve import BUILTIN_PERMISSION_PROFILES
+from chamberlain.store.resolve import BUILTIN_PROVIDERS as BUILTIN_MODEL_PROVIDERS
 
 __all__ = ["Pin", "Requirements", "RequirementsParseError", "load_requirements", "unrecognized_settings_warning"]
+REQUIREMENTS_FILE_NAME: Final = "requirements.toml"
+MANAGED_CONFIG_FILE_NAME: Final = "managed_config.toml"
+ALLOWED_PERMISSIONS_NOTE: Final = (
+    " Use [allowed_permission_profiles] and default_permissions; the old allowlist is ignored even "
+    "when both forms are present."
+)
 _TOMLKIT_POS: Final = re.compile(r"\s+at line \d+ col \d+$")
 _OPAQUE_KEYS: Final = ("mcp_servers", "plugins", "apps", "rules", "permissions", "remote_sandbox_config")
 #: Members of the document whose wire name is not their camelCase name; ``None``: not on the wire.

@@ -6,18 +6,10 @@ Internal to `chamberlain.store.requirements`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Annotated, Any, Final, Literal, TypeAlias
 
 import msgspec
 from chamberlain.serde_walk import first_error, positional_to_map, toml_enum, type_info, unknown_fields
-from chamberlain.store.requirements_names import (
-    CLI_STORE_VARIANTS,
-    LOGIN_VARIANTS,
-    REVIEWER_VARIANTS,
-    SANDBOX_VARIANTS,
-    WEB_SEARCH_VARIANTS,
-    WINDOWS_SANDBOX_VARIANTS,
-)
 from chamberlain.store.requirements_read import APPROVAL, _SerdeError
 from chamberlain.store.requirements_structs import (
     ApplicationRequirementsToml,
@@ -32,16 +24,20 @@ from chamberlain.store.requirements_structs import (
 from chamberlain.store.requirements_tables import RawNetworkRequirementsToml
 from msgspec import Meta
 
-__all__ = ["read_document", "ConfigRequirementsToml"]
+REVIEWER_VARIANTS: Final = ("user", "auto_review", "guardian_subagent")
+SANDBOX_VARIANTS: Final = ("read-only", "workspace-write", "danger-full-access", "external-sandbox")
+WEB_SEARCH_VARIANTS: Final = ("disabled", "cached", "indexed", "live")
 
 _Reviewer: TypeAlias = Annotated[Literal["user", "auto_review", "guardian_subagent"], toml_enum(REVIEWER_VARIANTS)]
 _Sandbox: TypeAlias = Annotated[
     Literal["read-only", "workspace-write", "danger-full-access", "external-sandbox"], toml_enum(SANDBOX_VARIANTS)
 ]
 _WebSearch: TypeAlias = Annotated[Literal["disabled", "cached", "indexed", "live"], toml_enum(WEB_SEARCH_VARIANTS)]
-_Login: TypeAlias = Annotated[Literal["chatgpt", "api"], toml_enum(LOGIN_VARIANTS)]
-_CliStore: TypeAlias = Annotated[Literal["file", "keyring", "auto", "ephemeral"], toml_enum(CLI_STORE_VARIANTS)]
-_WindowsSandbox: TypeAlias = Annotated[Literal["elevated", "unelevated"], toml_enum(WINDOWS_SANDBOX_VARIANTS)]
+_Login: TypeAlias = Annotated[Literal["chatgpt", "api"], toml_enum(("chatgpt", "api"))]
+_CliStore: TypeAlias = Annotated[
+    Literal["file", "keyring", "auto", "ephemeral"], toml_enum(("file", "keyring", "auto", "ephemeral"))
+]
+_WindowsSandbox: TypeAlias = Annotated[Literal["elevated", "unelevated"], toml_enum(("elevated", "unelevated"))]
 _Residency: TypeAlias = Annotated[Literal["us"], toml_enum(("us",))]
 _PathString: TypeAlias = Annotated[str, Meta(extra={"expected": "path string"})]
 #: Read through a buffer: errors inside are reported at the member itself.

@@ -7,12 +7,13 @@ from __future__ import annotations
 import os
 import urllib.parse
 from pathlib import Path
-from typing import Annotated, Any, TypeAlias
+from typing import Annotated, Any, Final, TypeAlias
 
 import msgspec
 from chamberlain.serde_text import invalid_type
 from chamberlain.serde_walk import first_error, toml_enum, type_info
-from chamberlain.store.requirements_names import APPROVAL_VARIANTS
+
+APPROVAL_VARIANTS: Final = ("untrusted", "on-failure", "on-request", "granular", "never")
 
 
 class _SerdeError(Exception):

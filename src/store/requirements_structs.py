@@ -15,7 +15,6 @@ from typing import Annotated, Any, ClassVar, Final, Literal, TypeAlias
 
 import msgspec
 from chamberlain.serde_walk import positional_to_map, toml_enum, type_info
-from chamberlain.store.requirements_names import ALLOW_DENY, LIFETIME_VARIANTS
 from msgspec import Meta
 
 __all__ = [
@@ -31,9 +30,9 @@ __all__ = [
     "otel_wire",
 ]
 
-
+ALLOW_DENY: Final = ("allow", "deny")
 _ACCESS: TypeAlias = Annotated[Literal["allow", "deny"], toml_enum(ALLOW_DENY)]
-_LIFETIME: TypeAlias = Annotated[Literal["turn", "thread"], toml_enum(LIFETIME_VARIANTS)]
+_LIFETIME: TypeAlias = Annotated[Literal["turn", "thread"], toml_enum(("turn", "thread"))]
 _PATH_STRING: TypeAlias = Annotated[str, Meta(extra={"expected": "path string"})]
 
 
@@ -187,39 +186,20 @@ def otel_wire(otel: OtelRequirementsToml, resolve: Callable[[str], str]) -> dict
     if otel.tool_result is not None:
         out["tool_result"] = {"max_bytes": otel.tool_result.max_bytes}
     for key in ("exporter", "trace_exporter", "metrics_exporter"):
-        out[key] = _exporter_wire(out[key], resolve)
+        if isinstance(out[key], dict):
+            ((kind, body),) = out[key].items()
+            out[key] = _exporter_wire(kind, body, resolve) if kind in _EXPORTERS else kind
     if otel.tracestate is not None:
         out["tracestate"] = {k: dict(sorted(v.items())) for k, v in otel.tracestate.items() if v}
     return out
 
 
-def _exporter_wire(value: str | dict[str, Any] | None, resolve: Callable[[str], str]) -> Any:
-    if not isinstance(value, dict):
-        return value
-    ((kind, body),) = value.items()
-    tp = _EXPORTERS.get(kind)
-    if tp is None:  # a unit variant written as a one-entry table
-        return kind
-    exporter = msgspec.convert(positional_to_map(body, type_info(tp)), tp)
-    out: dict[str, Any] = {
-        "endpoint": exporter.endpoint,
-        "headers": dict.fromkeys(exporter.headers, "[redacted]"),
-    }
-    if isinstance(exporter, OtlpHttpExporter):
-        out["protocol"] = exporter.protocol
-    tls = exporter.tls
-    out["tls"] = (
-        None
-        if tls is None
-        else {
-            name: None if raw is None else resolve(raw)
-            for name, raw in (
-                ("ca-certificate", tls.ca_certificate),
-                ("client-certificate", tls.client_certificate),
-                ("client-private-key", tls.client_private_key),
-            )
-        }
-    )
+def _exporter_wire(kind: str, body: Any, resolve: Callable[[str], str]) -> dict[str, Any]:
+    tp = _EXPORTERS[kind]
+    out: dict[str, Any] = msgspec.to_builtins(msgspec.convert(positional_to_map(body, type_info(tp)), tp))
+    out["headers"] = dict.fromkeys(out["headers"], "[redacted]")
+    if out["tls"] is not None:
+        out["tls"] = {name: None if raw is None else resolve(raw) for name, raw in out["tls"].items()}
     return {kind: out}
 
 

@@ -11,15 +11,26 @@ import msgspec
 from chamberlain.errors import RequirementsError
 from chamberlain.serde_text import invalid_type, missing_field
 from chamberlain.serde_walk import capped, expecting, variants
-from chamberlain.store.requirements_names import (
-    ALLOW_DENY,
-    BUILTIN_MODEL_PROVIDERS,
-    HOOK_EVENTS_AFTER_DIRS,
-    HOOK_EVENTS_BEFORE_DIRS,
-)
 from chamberlain.store.requirements_read import _join, _read, _SerdeError
+from chamberlain.store.requirements_structs import ALLOW_DENY
+from chamberlain.store.resolve import BUILTIN_PROVIDERS
 from msgspec import Meta
 
+HOOK_EVENTS_BEFORE_DIRS: Final = ("PreModelRequest", "PostModelRequest")
+HOOK_EVENTS_AFTER_DIRS: Final = (
+    "PreToolUse",
+    "PermissionRequest",
+    "PostToolUse",
+    "PreCompact",
+    "PostCompact",
+    "SessionStart",
+    "SessionEnd",
+    "UserPromptSubmit",
+    "SubagentStart",
+    "SubagentStop",
+    "Stop",
+    "Interrupt",
+)
 _U64: TypeAlias = Annotated[int, Meta(ge=0)]  # TOML integers are i64: no upper bound to check
 _PATH_STRING: Final = expecting(str, "path string")
 _DOMAINS_CONFLICT: Final = (
@@ -189,7 +200,7 @@ def _all_none(m: Mapping[str, Any] | None) -> bool:
 
 
 def _hooks_empty(h: Mapping[str, Any] | None) -> bool:
-    return h is None or all(not v for v in h.values())
+    return h is None or all(v is None or v == [] for v in h.values())
 
 
 def _computer_use_empty(c: Mapping[str, Any] | None) -> bool:
@@ -263,7 +274,7 @@ class ModelProviderInfo(msgspec.Struct, frozen=True):
 def _model_providers(v: Any, path: str = "model_providers") -> dict[str, Any] | None:
     """The ``model_providers`` table, None when it lists none."""
     t = _read(v, dict[str, Any], path)
-    reserved = [k for k in t if k in BUILTIN_MODEL_PROVIDERS]
+    reserved = [k for k in t if k in BUILTIN_PROVIDERS]
     if reserved:
         names = ", ".join(f"`{k}`" for k in reserved)
         raise RequirementsError(

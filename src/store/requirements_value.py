@@ -4,21 +4,48 @@ warnings they produce. Internal to `chamberlain.store.requirements`."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, final
 
 from chamberlain.errors import RequirementsError, TomlParseError
 from chamberlain.serde_text import rust_debug_str
-from chamberlain.store.requirements_names import (
-    LOGIN_WIRE_ORDER,
-    PIN_DEFAULTS,
-    PIN_WARNING_ORDER,
-    READ_ONLY_PROFILE_DEBUG,
-    UNKNOWN_SUMMARY_HEAD,
-    UNKNOWN_SUMMARY_MAX_LINES,
-    rust_debug_name,
+
+LOGIN_WIRE_ORDER: Final = ("api", "chatgpt")
+#: Rust Debug of the read-only PermissionProfile the sandbox constraint falls back to.
+READ_ONLY_PROFILE_DEBUG: Final = (
+    "Managed { file_system: Restricted { entries: [FileSystemSandboxEntry { path: Special { value: "
+    "Root }, access: Read, missing_path_behavior: None }], glob_scan_max_depth: None }, network: "
+    "Restricted }"
 )
+#: Exact-value pins in the order the reference emits their startup warnings, with how each is
+#: compared: "resolved" compares against the effective value including defaults, "configured"
+#: only against a value some config layer sets.
+PIN_WARNING_ORDER: Final[tuple[tuple[str, str], ...]] = (
+    ("cli_auth_credentials_store", "resolved"),
+    ("chatgpt_base_url", "resolved"),
+    ("sqlite_home", "configured"),
+    ("log_dir", "configured"),
+    ("model_provider", "configured"),
+    ("check_for_update_on_startup", "configured"),
+    ("allow_login_shell", "configured"),
+)
+PIN_DEFAULTS: Final[Mapping[str, Any]] = {
+    "cli_auth_credentials_store": "file",
+    "chatgpt_base_url": "https://chatgpt.com/backend-api/",
+}
+UNKNOWN_SUMMARY_HEAD: Final = (
+    "Codex is ignoring {n} unrecognized configuration {noun}. Check for typos or deprecated settings."
+)
+UNKNOWN_SUMMARY_MAX_LINES: Final = 3
+#: Rust's Debug of the unit variants whose Rust name is not their PascalCase config name.
+_DEBUG_NAMES: Final = {"untrusted": "UnlessTrusted", "guardian_subagent": "AutoReview"}
+
+
+def rust_debug_name(variant: str) -> str:
+    """Rust's Debug of a unit variant from its config name: ``read-only`` is ``ReadOnly``."""
+    return _DEBUG_NAMES.get(variant) or "".join(part.capitalize() for part in re.split(r"[-_]", variant))
 
 
 class RequirementsParseError(TomlParseError):
