@@ -36,14 +36,16 @@ from chamberlain.store.requirements_document import (
     ConfigRequirementsToml,
     read_document,
 )
-from chamberlain.store.requirements_read import (
+from chamberlain.store.requirements_structs import (
     APPROVAL_VARIANTS,
     _approval_policy,
+    _camel,
     _file_url,
     _resolve_path,
     _SerdeError,
+    otel_wire,
+    to_wire,
 )
-from chamberlain.store.requirements_structs import _camel, otel_wire, to_wire
 from chamberlain.store.requirements_tables import EMPTINESS, _hooks, _model_providers, _network
 from chamberlain.store.requirements_value import (
     AllowList,
@@ -53,8 +55,7 @@ from chamberlain.store.requirements_value import (
     rust_debug_name,
     unrecognized_settings_warning,
 )
-from chamberlain.store.resolve import BUILTIN_PERMISSION_PROFILES
-from chamberlain.store.resolve import BUILTIN_PROVIDERS as BUILTIN_MODEL_PROVIDERS
+from chamberlain.store.resolve import BUILTIN_PERMISSION_PROFILES, BUILTIN_PROVIDERS
 
 __all__ = ["Pin", "Requirements", "RequirementsParseError", "load_requirements", "unrecognized_settings_warning"]
 REQUIREMENTS_FILE_NAME: Final = "requirements.toml"
@@ -197,8 +198,7 @@ def _build(
         or (isinstance(guardian, str) and guardian.strip() != "")
     )
     return Requirements(
-        defined=defined,
-        members=members,
+        members=members if defined else None,
         login_methods=None if doc.allowed_login_methods is None else tuple(doc.allowed_login_methods),
         exact_pins={k: Pin(values[k], src) for k in _PINNED if values[k] is not None},
         feature_pin_list=features,
@@ -273,29 +273,25 @@ def _validate(
     if paths["model_catalog_json"] is not None:
         _check_model_catalog(paths["model_catalog_json"])
     provider = doc.model_provider
-    if provider is not None and provider not in BUILTIN_MODEL_PROVIDERS | set(providers or {}):
+    if provider is not None and provider not in BUILTIN_PROVIDERS | set(providers or {}):
         raise RequirementsError(f"Model provider `{provider}` not found")
 
 
-def _check_permission_profiles(profiles: Mapping[str, bool] | None, default: str | None, defined_profiles: Any) -> None:
+def _check_permission_profiles(profiles: Mapping[str, bool] | None, default: str | None, defined: Any) -> None:
     if profiles is None:
         if default is not None:
             raise RequirementsError("requirements.toml default_permissions requires allowed_permission_profiles")
         return
-    custom = set(defined_profiles) if isinstance(defined_profiles, dict) else set()
-    for name in profiles:
-        if name not in BUILTIN_PERMISSION_PROFILES and name not in custom:
-            raise RequirementsError(
-                f"requirements.toml allowed_permission_profiles refers to undefined profile `{name}`"
-            )
-    if default is None:
-        if not (profiles.get(":workspace") and profiles.get(":read-only")):
-            raise RequirementsError(
-                "requirements.toml default_permissions must be set unless allowed_permission_profiles "
-                "allows both `:workspace` and `:read-only`"
-            )
-        return
-    if not profiles.get(default):
+    known = BUILTIN_PERMISSION_PROFILES | (set(defined) if isinstance(defined, dict) else set())
+    name = next((n for n in profiles if n not in known), None)
+    if name is not None:
+        raise RequirementsError(f"requirements.toml allowed_permission_profiles refers to undefined profile `{name}`")
+    if default is None and not (profiles.get(":workspace") and profiles.get(":read-only")):
+        raise RequirementsError(
+            "requirements.toml default_permissions must be set unless allowed_permission_profiles "
+            "allows both `:workspace` and `:read-only`"
+        )
+    if default is not None and not profiles.get(default):
         raise RequirementsError(
             f"requirements.toml default_permissions `{default}` must be allowed by allowed_permission_profiles"
         )

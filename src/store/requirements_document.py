@@ -10,8 +10,8 @@ from typing import Annotated, Any, Final, Literal, TypeAlias
 
 import msgspec
 from chamberlain.serde_walk import first_error, positional_to_map, toml_enum, type_info, unknown_fields
-from chamberlain.store.requirements_read import APPROVAL, _SerdeError
 from chamberlain.store.requirements_structs import (
+    APPROVAL,
     ApplicationRequirementsToml,
     AutoReviewRequirementsToml,
     BrowserUseRequirementsToml,
@@ -20,6 +20,7 @@ from chamberlain.store.requirements_structs import (
     InAppBrowserRequirementsToml,
     ModelsRequirementsToml,
     OtelRequirementsToml,
+    _SerdeError,
 )
 from chamberlain.store.requirements_tables import RawNetworkRequirementsToml
 from msgspec import Meta

@@ -10,9 +10,8 @@ from typing import Annotated, Any, ClassVar, Final, Literal, TypeAlias
 import msgspec
 from chamberlain.errors import RequirementsError
 from chamberlain.serde_text import invalid_type, missing_field
-from chamberlain.serde_walk import capped, expecting, variants
-from chamberlain.store.requirements_read import _join, _read, _SerdeError
-from chamberlain.store.requirements_structs import ALLOW_DENY
+from chamberlain.serde_walk import capped, expecting, join_path, variants
+from chamberlain.store.requirements_structs import ALLOW_DENY, _read, _SerdeError
 from chamberlain.store.resolve import BUILTIN_PROVIDERS
 from msgspec import Meta
 
@@ -190,7 +189,7 @@ def _hooks(v: Any, path: str) -> dict[str, Any]:
     out: dict[str, Any] = {e: events(e) for e in HOOK_EVENTS_BEFORE_DIRS}
     for key in ("managed_dir", "windows_managed_dir"):
         wire = "managedDir" if key == "managed_dir" else "windowsManagedDir"
-        out[wire] = _read(t[key], _PATH_STRING, _join(path, key)) if key in t else None
+        out[wire] = _read(t[key], _PATH_STRING, join_path(path, key)) if key in t else None
     out.update((e, events(e)) for e in HOOK_EVENTS_AFTER_DIRS)
     return out
 
@@ -283,7 +282,7 @@ def _model_providers(v: Any, path: str = "model_providers") -> dict[str, Any] | 
         )
     out: dict[str, Any] = {}
     for pid, body in t.items():
-        out[pid] = msgspec.structs.asdict(_read(body, ModelProviderInfo, _join(path, pid)))
+        out[pid] = msgspec.structs.asdict(_read(body, ModelProviderInfo, join_path(path, pid)))
         if not out[pid]["name"]:
             raise RequirementsError(f"model_providers.{pid}: provider name must not be empty")
     return out or None

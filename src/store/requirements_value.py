@@ -19,26 +19,21 @@ READ_ONLY_PROFILE_DEBUG: Final = (
     "Root }, access: Read, missing_path_behavior: None }], glob_scan_max_depth: None }, network: "
     "Restricted }"
 )
-#: Exact-value pins in the order the reference emits their startup warnings, with how each is
-#: compared: "resolved" compares against the effective value including defaults, "configured"
-#: only against a value some config layer sets.
-PIN_WARNING_ORDER: Final[tuple[tuple[str, str], ...]] = (
-    ("cli_auth_credentials_store", "resolved"),
-    ("chatgpt_base_url", "resolved"),
-    ("sqlite_home", "configured"),
-    ("log_dir", "configured"),
-    ("model_provider", "configured"),
-    ("check_for_update_on_startup", "configured"),
-    ("allow_login_shell", "configured"),
+#: Exact pins in the order the reference warns that they override a value, each with the default
+#: it is compared against when no layer sets the key (None: only a configured value is compared).
+_PIN_WARNINGS: Final[tuple[tuple[str, str | None], ...]] = (
+    ("cli_auth_credentials_store", "file"),
+    ("chatgpt_base_url", "https://chatgpt.com/backend-api/"),
+    ("sqlite_home", None),
+    ("log_dir", None),
+    ("model_provider", None),
+    ("check_for_update_on_startup", None),
+    ("allow_login_shell", None),
 )
-PIN_DEFAULTS: Final[Mapping[str, Any]] = {
-    "cli_auth_credentials_store": "file",
-    "chatgpt_base_url": "https://chatgpt.com/backend-api/",
-}
-UNKNOWN_SUMMARY_HEAD: Final = (
+_UNKNOWN_SUMMARY_HEAD: Final = (
     "Codex is ignoring {n} unrecognized configuration {noun}. Check for typos or deprecated settings."
 )
-UNKNOWN_SUMMARY_MAX_LINES: Final = 3
+_UNKNOWN_SUMMARY_MAX_LINES: Final = 3
 #: Rust's Debug of the unit variants whose Rust name is not their PascalCase config name.
 _DEBUG_NAMES: Final = {"untrusted": "UnlessTrusted", "guardian_subagent": "AutoReview"}
 
@@ -103,8 +98,7 @@ _ALIASES: Final = {"on-failure": "on-request", "guardian_subagent": "auto_review
 class Requirements:
     """Parsed and merged requirements (immutable). Build with `load_requirements`."""
 
-    defined: bool = False
-    members: Mapping[str, Any] = field(default_factory=dict)
+    members: Mapping[str, Any] | None = None  # None: requirements not defined
     login_methods: tuple[str, ...] | None = None
     exact_pins: Mapping[str, Pin] = field(default_factory=dict)
     feature_pin_list: tuple[tuple[str, bool], ...] = ()
@@ -118,7 +112,7 @@ class Requirements:
         Login methods are listed ``api`` before ``chatgpt``, narrowed by ``forced_login_method``;
         raises RequirementsError when nothing is left (the reference refuses to start).
         """
-        if not self.defined:
+        if self.members is None:
             return None
         allowed = set(LOGIN_WIRE_ORDER if self.login_methods is None else self.login_methods)
         forced = effective_config.get("forced_login_method")
@@ -182,14 +176,11 @@ class Requirements:
         """
         layered = config_before_pins if configured is None else configured
         out: list[str] = []
-        for key, mode in PIN_WARNING_ORDER:
+        for key, default in _PIN_WARNINGS:
             pin = self.exact_pins.get(key)
-            if pin is None:
-                continue
-            current = config_before_pins.get(key) if mode == "resolved" else layered.get(key)
-            if current is None and mode == "resolved":
-                current = PIN_DEFAULTS.get(key)
-            if current is None or current == pin.value:
+            current = layered.get(key) if default is None else config_before_pins.get(key)
+            current = default if current is None else current
+            if pin is None or current is None or current == pin.value:
                 continue
             out.append(
                 f"Configured value for `{key}` is overridden by the required value "
@@ -255,14 +246,11 @@ def unrecognized_settings_warning(lines: Iterable[str]) -> str | None:
     ``lines`` are ``  <layer> (<path>): `<key>` is ignored.`` strings from every source; they are
     sorted as strings and at most three are shown, then ``  ... and N more ignored settings.``
     """
-    all_lines = sorted(lines)
+    all_lines, shown = sorted(lines), _UNKNOWN_SUMMARY_MAX_LINES
     if not all_lines:
         return None
     n = len(all_lines)
-    head = UNKNOWN_SUMMARY_HEAD.format(n=n, noun="setting" if n == 1 else "settings")
-    shown = all_lines[:UNKNOWN_SUMMARY_MAX_LINES]
-    parts = [head, *shown]
-    rest = n - len(shown)
-    if rest:
-        parts.append(f"  ... and {rest} more ignored settings.")
+    parts = [_UNKNOWN_SUMMARY_HEAD.format(n=n, noun="setting" if n == 1 else "settings"), *all_lines[:shown]]
+    if n > shown:
+        parts.append(f"  ... and {n - shown} more ignored settings.")
     return "\n".join(parts)
