@@ -22,7 +22,9 @@ Not modelled (cannot be observed offline): cloud requirements, macOS MDM; the co
 from __future__ import annotations
 
 import json
+import os
 import re
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -40,8 +42,6 @@ from chamberlain.store.requirements_structs import (
     APPROVAL_VARIANTS,
     _approval_policy,
     _camel,
-    _file_url,
-    _resolve_path,
     _SerdeError,
     otel_wire,
     to_wire,
@@ -105,6 +105,19 @@ def _parse_toml(text: str, path: str) -> dict[str, Any]:
             f"column {col}\n{pad} |\n{line} | {src}\n{pad} | {' ' * (col - 1)}^\n{reason}\n"
         )
         raise RequirementsParseError(path, line, col, reason, detail) from exc
+
+
+def _resolve_path(raw: str, base: Path) -> str:
+    if raw == "~" or raw.startswith("~/"):
+        raw = str(Path.home()) + raw[1:]
+    p = Path(raw)
+    if not p.is_absolute():
+        p = base / p
+    return os.path.normpath(str(p))
+
+
+def _file_url(path: str) -> str:
+    return "file://" + urllib.parse.quote(path, safe="/:@!$&'()*+,;=-._~")
 
 
 def load_requirements(system_dir: Path, managed_config: Mapping[str, Any] | None) -> Requirements:

@@ -12,6 +12,7 @@ import msgspec
 from chamberlain.serde_walk import first_error, positional_to_map, toml_enum, type_info, unknown_fields
 from chamberlain.store.requirements_structs import (
     APPROVAL,
+    PATH_STRING,
     ApplicationRequirementsToml,
     AutoReviewRequirementsToml,
     BrowserUseRequirementsToml,
@@ -40,7 +41,6 @@ _CliStore: TypeAlias = Annotated[
 ]
 _WindowsSandbox: TypeAlias = Annotated[Literal["elevated", "unelevated"], toml_enum(("elevated", "unelevated"))]
 _Residency: TypeAlias = Annotated[Literal["us"], toml_enum(("us",))]
-_PathString: TypeAlias = Annotated[str, Meta(extra={"expected": "path string"})]
 #: Read through a buffer: errors inside are reported at the member itself.
 _Features: TypeAlias = Annotated[
     dict[str, bool], Meta(extra={"expected": "struct FeatureRequirementsInput", "cap": True})
@@ -82,9 +82,9 @@ class ConfigRequirementsToml(msgspec.Struct, frozen=True):
     application: ApplicationRequirementsToml | None = None
     auto_review: AutoReviewRequirementsToml | None = None
     models: ModelsRequirementsToml | None = None
-    sqlite_home: _PathString | None = None
-    log_dir: _PathString | None = None
-    model_catalog_json: _PathString | None = None
+    sqlite_home: PATH_STRING | None = None
+    log_dir: PATH_STRING | None = None
+    model_catalog_json: PATH_STRING | None = None
     check_for_update_on_startup: bool | None = None
     allow_login_shell: bool | None = None
     feedback: FeedbackConfigToml | None = None

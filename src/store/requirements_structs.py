@@ -1,8 +1,9 @@
 """The reader of requirement values (`_read`: ``msgspec.convert``, and the shared walker's serde
-text when it refuses) and the nested requirement tables as msgspec Structs (field order is serde's declaration order:
-it words ``missing field`` and ``unknown field … expected``; a class is named as its Rust type:
-``expected struct <Name>``), read as members of `requirements_document.ConfigRequirementsToml`,
-and their wire forms. Internal to `chamberlain.store.requirements`.
+text when it refuses) and the nested requirement tables as msgspec Structs (field order is serde's
+declaration order: it words ``missing field`` and ``unknown field … expected``; a class is named
+as its Rust type: ``expected struct <Name>``), read as members of
+`requirements_document.ConfigRequirementsToml`, and their wire forms. Internal to
+`chamberlain.store.requirements`.
 
 Observed on codex-cli 0.169.0: an error path extends by struct members and map keys, not by
 sequence elements (``computer_use.windows.exes.product_name``); an unknown-key path extends by
@@ -11,10 +12,7 @@ sequence indices too (``computer_use.windows.exes.0.zork``).
 
 from __future__ import annotations
 
-import os
-import urllib.parse
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any, ClassVar, Final, Literal, TypeAlias
 
 import msgspec
@@ -46,19 +44,6 @@ def _read(v: Any, tp: Any, path: str) -> Any:
         raise _SerdeError(err.detail if err else invalid_type(v, "a value"), err.path if err else path) from None
 
 
-def _resolve_path(raw: str, base: Path) -> str:
-    if raw == "~" or raw.startswith("~/"):
-        raw = str(Path.home()) + raw[1:]
-    p = Path(raw)
-    if not p.is_absolute():
-        p = base / p
-    return os.path.normpath(str(p))
-
-
-def _file_url(path: str) -> str:
-    return "file://" + urllib.parse.quote(path, safe="/:@!$&'()*+,;=-._~")
-
-
 class GranularApprovalConfig(msgspec.Struct, frozen=True, kw_only=True):
     sandbox_approval: bool
     rules: bool
@@ -88,7 +73,7 @@ def _approval_policy(v: Any, path: str) -> Any:
 ALLOW_DENY: Final = ("allow", "deny")
 _ACCESS: TypeAlias = Annotated[Literal["allow", "deny"], toml_enum(ALLOW_DENY)]
 _LIFETIME: TypeAlias = Annotated[Literal["turn", "thread"], toml_enum(("turn", "thread"))]
-_PATH_STRING: TypeAlias = Annotated[str, Meta(extra={"expected": "path string"})]
+PATH_STRING: TypeAlias = Annotated[str, Meta(extra={"expected": "path string"})]
 
 
 class ComputerUseMacosRequirementsToml(msgspec.Struct, frozen=True):
@@ -150,8 +135,8 @@ class ApplicationNetworkRequirementsToml(msgspec.Struct, frozen=True, forbid_unk
 
 
 class ApplicationStorageRequirementsToml(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    default_project_parent: _PATH_STRING | None = None
-    projectless_workspace_root: _PATH_STRING | None = None
+    default_project_parent: PATH_STRING | None = None
+    projectless_workspace_root: PATH_STRING | None = None
 
 
 class ApplicationRequirementsToml(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -186,7 +171,7 @@ class ToolResultLogConfig(msgspec.Struct, frozen=True):
     max_bytes: Annotated[int, Meta(ge=0, extra={"expected": "usize"})]
 
 
-_TLS_PATH: TypeAlias = _PATH_STRING | None
+_TLS_PATH: TypeAlias = PATH_STRING | None
 
 
 class OtelTlsConfig(msgspec.Struct, frozen=True):

@@ -11,7 +11,7 @@ import msgspec
 from chamberlain.errors import RequirementsError
 from chamberlain.serde_text import invalid_type, missing_field
 from chamberlain.serde_walk import capped, expecting, join_path, variants
-from chamberlain.store.requirements_structs import ALLOW_DENY, _read, _SerdeError
+from chamberlain.store.requirements_structs import ALLOW_DENY, PATH_STRING, _read, _SerdeError
 from chamberlain.store.resolve import BUILTIN_PROVIDERS
 from msgspec import Meta
 
@@ -31,7 +31,6 @@ HOOK_EVENTS_AFTER_DIRS: Final = (
     "Interrupt",
 )
 _U64: TypeAlias = Annotated[int, Meta(ge=0)]  # TOML integers are i64: no upper bound to check
-_PATH_STRING: Final = expecting(str, "path string")
 _DOMAINS_CONFLICT: Final = (
     "`domains` cannot be combined with legacy `allowed_domains` or `denied_domains` in managed network requirements"
 )
@@ -63,33 +62,23 @@ class RawNetworkRequirementsToml(msgspec.Struct, frozen=True):
     review_domains: list[str] | None = None
 
 
-def _merge_legacy(
-    rules: Mapping[str, str] | None,
-    allowed: list[str] | None,
-    denied: list[str] | None,
-    path: str,
-    conflict: str,
-) -> dict[str, str] | None:
-    """A ``name -> allow|deny`` table, or the one the legacy allow/deny lists spell (not both)."""
+def _rules(rules: Mapping[str, str] | None, allowed: list[str] | None, denied: list[str] | None, conflict: str) -> Any:
+    """A ``name -> allow|deny`` table sorted by name, or the one the legacy allow/deny lists spell
+    (not both: ``conflict``)."""
     if rules is not None and (allowed is not None or denied is not None):
-        raise _SerdeError(conflict, path)
-    if rules is not None:
-        return dict(rules)
-    legacy = {name: "allow" for name in allowed or []}
-    legacy.update({name: "deny" for name in denied or []})
-    return legacy or None
+        raise _SerdeError(conflict, "experimental_network")
+    if rules is None:
+        rules = {**dict.fromkeys(allowed or [], "allow"), **dict.fromkeys(denied or [], "deny")} or None
+    return None if rules is None else dict(sorted(rules.items()))
 
 
-def _network(n: RawNetworkRequirementsToml, path: str = "experimental_network") -> dict[str, Any]:
-    domains = _merge_legacy(n.domains, n.allowed_domains, n.denied_domains, path, _DOMAINS_CONFLICT)
-    unix = _merge_legacy(n.unix_sockets, n.allow_unix_sockets, None, path, _UNIX_CONFLICT)
-    domains_sorted = None if domains is None else dict(sorted(domains.items()))
-    unix_sorted = None if unix is None else dict(sorted(unix.items()))
+def _pick(rules: Mapping[str, str] | None, want: str) -> list[str] | None:
+    return [name for name, rule in (rules or {}).items() if rule == want] or None
 
-    def pick(m: dict[str, str] | None, want: str) -> list[str] | None:
-        picked = [k for k, p in (m or {}).items() if p == want]
-        return picked or None
 
+def _network(n: RawNetworkRequirementsToml) -> dict[str, Any]:
+    domains = _rules(n.domains, n.allowed_domains, n.denied_domains, _DOMAINS_CONFLICT)
+    unix = _rules(n.unix_sockets, n.allow_unix_sockets, None, _UNIX_CONFLICT)
     return {
         "enabled": n.enabled,
         "httpPort": n.http_port,
@@ -97,13 +86,13 @@ def _network(n: RawNetworkRequirementsToml, path: str = "experimental_network") 
         "allowUpstreamProxy": n.allow_upstream_proxy,
         "dangerouslyAllowNonLoopbackProxy": n.dangerously_allow_non_loopback_proxy,
         "dangerouslyAllowAllUnixSockets": n.dangerously_allow_all_unix_sockets,
-        "domains": domains_sorted,
+        "domains": domains,
         "reviewDomains": n.review_domains,
         "managedAllowedDomainsOnly": n.managed_allowed_domains_only,
-        "allowedDomains": pick(domains_sorted, "allow"),
-        "deniedDomains": pick(domains_sorted, "deny"),
-        "unixSockets": unix_sorted,
-        "allowUnixSockets": pick(unix_sorted, "allow"),
+        "allowedDomains": _pick(domains, "allow"),
+        "deniedDomains": _pick(domains, "deny"),
+        "unixSockets": unix,
+        "allowUnixSockets": _pick(unix, "allow"),
         "allowLocalBinding": n.allow_local_binding,
     }
 
@@ -189,7 +178,7 @@ def _hooks(v: Any, path: str) -> dict[str, Any]:
     out: dict[str, Any] = {e: events(e) for e in HOOK_EVENTS_BEFORE_DIRS}
     for key in ("managed_dir", "windows_managed_dir"):
         wire = "managedDir" if key == "managed_dir" else "windowsManagedDir"
-        out[wire] = _read(t[key], _PATH_STRING, join_path(path, key)) if key in t else None
+        out[wire] = _read(t[key], PATH_STRING, join_path(path, key)) if key in t else None
     out.update((e, events(e)) for e in HOOK_EVENTS_AFTER_DIRS)
     return out
 
