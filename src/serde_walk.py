@@ -78,16 +78,10 @@ def expecting(tp: Any, text: str) -> Any:
 
 
 @functools.cache
-def variants(names: tuple[str, ...], expected: str | None = None, *, toml: bool = False) -> Any:
+def variants(names: tuple[str, ...]) -> Any:
     """An enum of unit variants in declaration order (serde lists them in that order; a bare
-    ``Literal`` loses it); ``expected`` as in `expecting` for values that are not strings.
-    ``toml``: read straight from a TOML document, as the toml crate reads an enum (`toml_enum_error`)."""
-    extra: dict[str, Any] = {"variants": names}
-    if expected is not None:
-        extra["expected"] = expected
-    if toml:
-        extra["toml_enum"] = True
-    return Annotated[Literal.__getitem__(names), Meta(extra=extra)]
+    ``Literal`` loses it)."""
+    return Annotated[Literal.__getitem__(names), Meta(extra={"variants": names})]
 
 
 @functools.cache
