@@ -31,6 +31,7 @@ __all__ = [
     "capped",
     "expecting",
     "first_error",
+    "join_path",
     "positional_to_map",
     "struct_name",
     "toml_enum",
@@ -77,16 +78,10 @@ def expecting(tp: Any, text: str) -> Any:
 
 
 @functools.cache
-def variants(names: tuple[str, ...], expected: str | None = None, *, toml: bool = False) -> Any:
+def variants(names: tuple[str, ...]) -> Any:
     """An enum of unit variants in declaration order (serde lists them in that order; a bare
-    ``Literal`` loses it); ``expected`` as in `expecting` for values that are not strings.
-    ``toml``: read straight from a TOML document, as the toml crate reads an enum (`toml_enum_error`)."""
-    extra: dict[str, Any] = {"variants": names}
-    if expected is not None:
-        extra["expected"] = expected
-    if toml:
-        extra["toml_enum"] = True
-    return Annotated[Literal.__getitem__(names), Meta(extra=extra)]
+    ``Literal`` loses it)."""
+    return Annotated[Literal.__getitem__(names), Meta(extra={"variants": names})]
 
 
 @functools.cache
@@ -126,7 +121,8 @@ def _same_kind(value: Any, t: mi.Type) -> bool:
     return True
 
 
-def _join(path: str, key: str) -> str:
+def join_path(path: str, key: str) -> str:
+    """``path`` extended by a member (``a.b``), as serde words an error's place."""
     return f"{path}.{key}" if path else key
 
 
@@ -272,7 +268,7 @@ def _map_error(value: Any, vt: mi.Type, path: str) -> SerdeError | None:
     if not isinstance(value, dict):
         return SerdeError(invalid_type(value, "a map"), path)
     for k, v in value.items():
-        err = first_error(v, vt, _join(path, str(k)))
+        err = first_error(v, vt, join_path(path, str(k)))
         if err is not None:
             return err
     return None
@@ -287,7 +283,7 @@ def _has_seq_default(f: mi.Field, t: mi.StructType) -> bool:
 def _field_path(path: str, key: str, f: mi.Field) -> str:
     """A member marked ``{"cap": "parent"}`` (read through a buffer) reports at the struct's path."""
     parent = isinstance(f.type, mi.Metadata) and (f.type.extra or {}).get("cap") == "parent"
-    return path if parent else _join(path, key)
+    return path if parent else join_path(path, key)
 
 
 def _struct_error(value: Any, t: mi.StructType, path: str) -> SerdeError | None:
@@ -344,15 +340,15 @@ def unknown_fields(value: Any, t: mi.Type, path: str, out: list[str]) -> None:
             by_name = {f.encode_name: f.type for f in t.fields}
             for k, v in value.items():
                 if k in by_name:
-                    unknown_fields(v, by_name[k], _join(path, k), out)
+                    unknown_fields(v, by_name[k], join_path(path, k), out)
                 else:
-                    out.append(_join(path, k))
+                    out.append(join_path(path, k))
         case mi.ListType(item_type=item) if isinstance(value, list):
             for i, v in enumerate(value):
-                unknown_fields(v, item, _join(path, str(i)), out)
+                unknown_fields(v, item, join_path(path, str(i)), out)
         case mi.DictType(value_type=vt) if isinstance(value, dict):
             for k, v in value.items():
-                unknown_fields(v, vt, _join(path, str(k)), out)
+                unknown_fields(v, vt, join_path(path, str(k)), out)
 
 
 def positional_to_map(value: Any, t: mi.Type) -> Any:

@@ -6,20 +6,13 @@ Internal to `chamberlain.store.requirements`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Annotated, Any, Final, Literal, TypeAlias
 
 import msgspec
 from chamberlain.serde_walk import first_error, positional_to_map, toml_enum, type_info, unknown_fields
-from chamberlain.store.requirements_names import (
-    CLI_STORE_VARIANTS,
-    LOGIN_VARIANTS,
-    REVIEWER_VARIANTS,
-    SANDBOX_VARIANTS,
-    WEB_SEARCH_VARIANTS,
-    WINDOWS_SANDBOX_VARIANTS,
-)
-from chamberlain.store.requirements_read import APPROVAL, _SerdeError
 from chamberlain.store.requirements_structs import (
+    APPROVAL,
+    PATH_STRING,
     ApplicationRequirementsToml,
     AutoReviewRequirementsToml,
     BrowserUseRequirementsToml,
@@ -28,22 +21,26 @@ from chamberlain.store.requirements_structs import (
     InAppBrowserRequirementsToml,
     ModelsRequirementsToml,
     OtelRequirementsToml,
+    _SerdeError,
 )
 from chamberlain.store.requirements_tables import RawNetworkRequirementsToml
 from msgspec import Meta
 
-__all__ = ["read_document", "ConfigRequirementsToml"]
+REVIEWER_VARIANTS: Final = ("user", "auto_review", "guardian_subagent")
+SANDBOX_VARIANTS: Final = ("read-only", "workspace-write", "danger-full-access", "external-sandbox")
+WEB_SEARCH_VARIANTS: Final = ("disabled", "cached", "indexed", "live")
 
 _Reviewer: TypeAlias = Annotated[Literal["user", "auto_review", "guardian_subagent"], toml_enum(REVIEWER_VARIANTS)]
 _Sandbox: TypeAlias = Annotated[
     Literal["read-only", "workspace-write", "danger-full-access", "external-sandbox"], toml_enum(SANDBOX_VARIANTS)
 ]
 _WebSearch: TypeAlias = Annotated[Literal["disabled", "cached", "indexed", "live"], toml_enum(WEB_SEARCH_VARIANTS)]
-_Login: TypeAlias = Annotated[Literal["chatgpt", "api"], toml_enum(LOGIN_VARIANTS)]
-_CliStore: TypeAlias = Annotated[Literal["file", "keyring", "auto", "ephemeral"], toml_enum(CLI_STORE_VARIANTS)]
-_WindowsSandbox: TypeAlias = Annotated[Literal["elevated", "unelevated"], toml_enum(WINDOWS_SANDBOX_VARIANTS)]
+_Login: TypeAlias = Annotated[Literal["chatgpt", "api"], toml_enum(("chatgpt", "api"))]
+_CliStore: TypeAlias = Annotated[
+    Literal["file", "keyring", "auto", "ephemeral"], toml_enum(("file", "keyring", "auto", "ephemeral"))
+]
+_WindowsSandbox: TypeAlias = Annotated[Literal["elevated", "unelevated"], toml_enum(("elevated", "unelevated"))]
 _Residency: TypeAlias = Annotated[Literal["us"], toml_enum(("us",))]
-_PathString: TypeAlias = Annotated[str, Meta(extra={"expected": "path string"})]
 #: Read through a buffer: errors inside are reported at the member itself.
 _Features: TypeAlias = Annotated[
     dict[str, bool], Meta(extra={"expected": "struct FeatureRequirementsInput", "cap": True})
@@ -55,42 +52,44 @@ class WindowsRequirementsToml(msgspec.Struct, frozen=True):
 
 
 class ConfigRequirementsToml(msgspec.Struct, frozen=True):
+    """Declared in wire order (``configRequirements/read``); never read positionally (the root)."""
+
+    model_provider: str | None = None
+    model_providers: Any = None  # read by `requirements_tables._model_providers`
+    allowed_login_methods: list[_Login] | None = None
+    cli_auth_credentials_store: _CliStore | None = None
+    chatgpt_base_url: str | None = None
+    additional_developer_instructions: str | None = None
     allowed_approval_policies: list[APPROVAL] | None = None
     allowed_approvals_reviewers: list[_Reviewer] | None = None
     allowed_sandbox_modes: list[_Sandbox] | None = None
-    allowed_web_search_modes: list[_WebSearch] | None = None
-    features: _Features | None = None
-    feature_requirements: _Features | None = None
-    enforce_residency: _Residency | None = None
-    allow_managed_hooks_only: bool | None = None
-    allow_appshots: bool | None = None
-    allow_remote_control: bool | None = None
-    allow_browser_and_computer_use: bool | None = None
-    allow_login_shell: bool | None = None
-    check_for_update_on_startup: bool | None = None
-    allowed_login_methods: list[_Login] | None = None
-    chatgpt_base_url: str | None = None
-    model_provider: str | None = None
-    cli_auth_credentials_store: _CliStore | None = None
-    additional_developer_instructions: str | None = None
-    sqlite_home: _PathString | None = None
-    log_dir: _PathString | None = None
-    model_catalog_json: _PathString | None = None
+    windows: WindowsRequirementsToml | None = None
     allowed_permission_profiles: dict[str, bool] | None = None
     default_permissions: str | None = None
-    windows: WindowsRequirementsToml | None = None
-    experimental_network: RawNetworkRequirementsToml | None = None
+    allowed_web_search_modes: list[_WebSearch] | None = None
+    allow_managed_hooks_only: bool | None = None
+    allow_browser_and_computer_use: bool | None = None
+    allow_appshots: bool | None = None
+    allow_remote_control: bool | None = None
     computer_use: ComputerUseRequirementsToml | None = None
     browser_use: BrowserUseRequirementsToml | None = None
-    feedback: FeedbackConfigToml | None = None
+    in_app_browser: InAppBrowserRequirementsToml | None = None
+    features: _Features | None = None
+    feature_requirements: _Features | None = None
+    hooks: Any = None  # read by `requirements_tables._hooks`
+    enforce_residency: _Residency | None = None
+    experimental_network: RawNetworkRequirementsToml | None = None
+    application: ApplicationRequirementsToml | None = None
     auto_review: AutoReviewRequirementsToml | None = None
     models: ModelsRequirementsToml | None = None
+    sqlite_home: PATH_STRING | None = None
+    log_dir: PATH_STRING | None = None
+    model_catalog_json: PATH_STRING | None = None
+    check_for_update_on_startup: bool | None = None
+    allow_login_shell: bool | None = None
+    feedback: FeedbackConfigToml | None = None
     otel: OtelRequirementsToml | None = None
-    application: ApplicationRequirementsToml | None = None
-    in_app_browser: InAppBrowserRequirementsToml | None = None
-    # read by their own readers, or accepted without being modelled:
-    hooks: Any = None
-    model_providers: Any = None
+    # accepted without being modelled:
     mcp_servers: Any = None
     plugins: Any = None
     apps: Any = None

@@ -1,7 +1,9 @@
-"""The nested requirement tables as msgspec Structs (field order is serde's declaration order:
-it words ``missing field`` and ``unknown field … expected``; a class is named as its Rust type:
-``expected struct <Name>``), read as members of `requirements_document.ConfigRequirementsToml`,
-and their wire forms. Internal to `chamberlain.store.requirements`.
+"""The reader of requirement values (`_read`: ``msgspec.convert``, and the shared walker's serde
+text when it refuses) and the nested requirement tables as msgspec Structs (field order is serde's
+declaration order: it words ``missing field`` and ``unknown field … expected``; a class is named
+as its Rust type: ``expected struct <Name>``), read as members of
+`requirements_document.ConfigRequirementsToml`, and their wire forms. Internal to
+`chamberlain.store.requirements`.
 
 Observed on codex-cli 0.169.0: an error path extends by struct members and map keys, not by
 sequence elements (``computer_use.windows.exes.product_name``); an unknown-key path extends by
@@ -14,27 +16,64 @@ from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, Final, Literal, TypeAlias
 
 import msgspec
-from chamberlain.serde_walk import positional_to_map, toml_enum, type_info
-from chamberlain.store.requirements_names import ALLOW_DENY, LIFETIME_VARIANTS
+from chamberlain.serde_text import invalid_type
+from chamberlain.serde_walk import first_error, positional_to_map, toml_enum, type_info
 from msgspec import Meta
 
-__all__ = [
-    "to_wire",
-    "ComputerUseRequirementsToml",
-    "BrowserUseRequirementsToml",
-    "ApplicationRequirementsToml",
-    "OtelRequirementsToml",
-    "FeedbackConfigToml",
-    "InAppBrowserRequirementsToml",
-    "AutoReviewRequirementsToml",
-    "ModelsRequirementsToml",
-    "otel_wire",
+APPROVAL_VARIANTS: Final = ("untrusted", "on-failure", "on-request", "granular", "never")
+
+
+class _SerdeError(Exception):
+    def __init__(self, detail: str, path: str | None) -> None:
+        super().__init__(detail, path)
+        self.detail = detail
+        self.path = path
+
+    def render(self, prefix: str) -> str:
+        if self.path is None:
+            return f"{prefix}{self.detail}"
+        return f"{prefix}{self.detail}\nin `{self.path}`\n"
+
+
+def _read(v: Any, tp: Any, path: str) -> Any:
+    """``v`` as type ``tp`` (msgspec), or the `_SerdeError` the shared serde walker words."""
+    try:
+        return msgspec.convert(v, tp)
+    except msgspec.ValidationError:
+        err = first_error(v, type_info(tp), path)
+        raise _SerdeError(err.detail if err else invalid_type(v, "a value"), err.path if err else path) from None
+
+
+class GranularApprovalConfig(msgspec.Struct, frozen=True, kw_only=True):
+    sandbox_approval: bool
+    rules: bool
+    skill_approval: bool = False
+    request_permissions: bool = False
+    mcp_elicitations: bool
+
+
+#: ``AskForApproval``: unit variants and the ``granular`` struct variant, read from TOML.
+APPROVAL: TypeAlias = Annotated[
+    str | dict[str, Any], toml_enum(APPROVAL_VARIANTS, {"granular": GranularApprovalConfig})
 ]
 
 
+def _approval_policy(v: Any, path: str) -> Any:
+    """An approval policy as config/read shows it (``on-failure`` reads as ``on-request``)."""
+    err = first_error(v, type_info(APPROVAL), path)
+    if err is not None:
+        raise _SerdeError(err.detail, err.path)
+    name = next(iter(v)) if isinstance(v, dict) else v
+    if name == "granular":
+        granular = msgspec.convert(v["granular"], GranularApprovalConfig)
+        return {"granular": msgspec.structs.asdict(granular)}
+    return "on-request" if name == "on-failure" else name
+
+
+ALLOW_DENY: Final = ("allow", "deny")
 _ACCESS: TypeAlias = Annotated[Literal["allow", "deny"], toml_enum(ALLOW_DENY)]
-_LIFETIME: TypeAlias = Annotated[Literal["turn", "thread"], toml_enum(LIFETIME_VARIANTS)]
-_PATH_STRING: TypeAlias = Annotated[str, Meta(extra={"expected": "path string"})]
+_LIFETIME: TypeAlias = Annotated[Literal["turn", "thread"], toml_enum(("turn", "thread"))]
+PATH_STRING: TypeAlias = Annotated[str, Meta(extra={"expected": "path string"})]
 
 
 class ComputerUseMacosRequirementsToml(msgspec.Struct, frozen=True):
@@ -96,8 +135,8 @@ class ApplicationNetworkRequirementsToml(msgspec.Struct, frozen=True, forbid_unk
 
 
 class ApplicationStorageRequirementsToml(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    default_project_parent: _PATH_STRING | None = None
-    projectless_workspace_root: _PATH_STRING | None = None
+    default_project_parent: PATH_STRING | None = None
+    projectless_workspace_root: PATH_STRING | None = None
 
 
 class ApplicationRequirementsToml(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -132,7 +171,7 @@ class ToolResultLogConfig(msgspec.Struct, frozen=True):
     max_bytes: Annotated[int, Meta(ge=0, extra={"expected": "usize"})]
 
 
-_TLS_PATH: TypeAlias = _PATH_STRING | None
+_TLS_PATH: TypeAlias = PATH_STRING | None
 
 
 class OtelTlsConfig(msgspec.Struct, frozen=True):
@@ -187,39 +226,20 @@ def otel_wire(otel: OtelRequirementsToml, resolve: Callable[[str], str]) -> dict
     if otel.tool_result is not None:
         out["tool_result"] = {"max_bytes": otel.tool_result.max_bytes}
     for key in ("exporter", "trace_exporter", "metrics_exporter"):
-        out[key] = _exporter_wire(out[key], resolve)
+        if isinstance(out[key], dict):
+            ((kind, body),) = out[key].items()
+            out[key] = _exporter_wire(kind, body, resolve) if kind in _EXPORTERS else kind
     if otel.tracestate is not None:
         out["tracestate"] = {k: dict(sorted(v.items())) for k, v in otel.tracestate.items() if v}
     return out
 
 
-def _exporter_wire(value: str | dict[str, Any] | None, resolve: Callable[[str], str]) -> Any:
-    if not isinstance(value, dict):
-        return value
-    ((kind, body),) = value.items()
-    tp = _EXPORTERS.get(kind)
-    if tp is None:  # a unit variant written as a one-entry table
-        return kind
-    exporter = msgspec.convert(positional_to_map(body, type_info(tp)), tp)
-    out: dict[str, Any] = {
-        "endpoint": exporter.endpoint,
-        "headers": dict.fromkeys(exporter.headers, "[redacted]"),
-    }
-    if isinstance(exporter, OtlpHttpExporter):
-        out["protocol"] = exporter.protocol
-    tls = exporter.tls
-    out["tls"] = (
-        None
-        if tls is None
-        else {
-            name: None if raw is None else resolve(raw)
-            for name, raw in (
-                ("ca-certificate", tls.ca_certificate),
-                ("client-certificate", tls.client_certificate),
-                ("client-private-key", tls.client_private_key),
-            )
-        }
-    )
+def _exporter_wire(kind: str, body: Any, resolve: Callable[[str], str]) -> dict[str, Any]:
+    tp = _EXPORTERS[kind]
+    out: dict[str, Any] = msgspec.to_builtins(msgspec.convert(positional_to_map(body, type_info(tp)), tp))
+    out["headers"] = dict.fromkeys(out["headers"], "[redacted]")
+    if out["tls"] is not None:
+        out["tls"] = {name: None if raw is None else resolve(raw) for name, raw in out["tls"].items()}
     return {kind: out}
 
 

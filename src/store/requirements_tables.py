@@ -4,34 +4,33 @@ application, model providers) and their emptiness rules. Internal to
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any, Final, Literal, TypeAlias
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, ClassVar, Final, Literal, TypeAlias
 
 import msgspec
 from chamberlain.errors import RequirementsError
 from chamberlain.serde_text import invalid_type, missing_field
-from chamberlain.store.requirements_names import (
-    ALLOW_DENY,
-    HOOK_EVENTS_AFTER_DIRS,
-    HOOK_EVENTS_BEFORE_DIRS,
-    MODEL_PROVIDER_FIELDS,
-    RESERVED_PROVIDER_IDS,
-)
-from chamberlain.store.requirements_read import (
-    _bool,
-    _join,
-    _map,
-    _opt,
-    _path_string,
-    _seq,
-    _SerdeError,
-    _str,
-    _table,
-    _uint,
-    _variant,
-)
+from chamberlain.serde_walk import capped, expecting, join_path, variants
+from chamberlain.store.requirements_structs import ALLOW_DENY, PATH_STRING, _read, _SerdeError
+from chamberlain.store.resolve import BUILTIN_PROVIDERS
 from msgspec import Meta
 
+HOOK_EVENTS_BEFORE_DIRS: Final = ("PreModelRequest", "PostModelRequest")
+HOOK_EVENTS_AFTER_DIRS: Final = (
+    "PreToolUse",
+    "PermissionRequest",
+    "PostToolUse",
+    "PreCompact",
+    "PostCompact",
+    "SessionStart",
+    "SessionEnd",
+    "UserPromptSubmit",
+    "SubagentStart",
+    "SubagentStop",
+    "Stop",
+    "Interrupt",
+)
+_U64: TypeAlias = Annotated[int, Meta(ge=0)]  # TOML integers are i64: no upper bound to check
 _DOMAINS_CONFLICT: Final = (
     "`domains` cannot be combined with legacy `allowed_domains` or `denied_domains` in managed network requirements"
 )
@@ -63,33 +62,23 @@ class RawNetworkRequirementsToml(msgspec.Struct, frozen=True):
     review_domains: list[str] | None = None
 
 
-def _merge_legacy(
-    rules: Mapping[str, str] | None,
-    allowed: list[str] | None,
-    denied: list[str] | None,
-    path: str,
-    conflict: str,
-) -> dict[str, str] | None:
-    """A ``name -> allow|deny`` table, or the one the legacy allow/deny lists spell (not both)."""
+def _rules(rules: Mapping[str, str] | None, allowed: list[str] | None, denied: list[str] | None, conflict: str) -> Any:
+    """A ``name -> allow|deny`` table sorted by name, or the one the legacy allow/deny lists spell
+    (not both: ``conflict``)."""
     if rules is not None and (allowed is not None or denied is not None):
-        raise _SerdeError(conflict, path)
-    if rules is not None:
-        return dict(rules)
-    legacy = {name: "allow" for name in allowed or []}
-    legacy.update({name: "deny" for name in denied or []})
-    return legacy or None
+        raise _SerdeError(conflict, "experimental_network")
+    if rules is None:
+        rules = {**dict.fromkeys(allowed or [], "allow"), **dict.fromkeys(denied or [], "deny")} or None
+    return None if rules is None else dict(sorted(rules.items()))
 
 
-def _network(n: RawNetworkRequirementsToml, path: str = "experimental_network") -> dict[str, Any]:
-    domains = _merge_legacy(n.domains, n.allowed_domains, n.denied_domains, path, _DOMAINS_CONFLICT)
-    unix = _merge_legacy(n.unix_sockets, n.allow_unix_sockets, None, path, _UNIX_CONFLICT)
-    domains_sorted = None if domains is None else dict(sorted(domains.items()))
-    unix_sorted = None if unix is None else dict(sorted(unix.items()))
+def _pick(rules: Mapping[str, str] | None, want: str) -> list[str] | None:
+    return [name for name, rule in (rules or {}).items() if rule == want] or None
 
-    def pick(m: dict[str, str] | None, want: str) -> list[str] | None:
-        picked = [k for k, p in (m or {}).items() if p == want]
-        return picked or None
 
+def _network(n: RawNetworkRequirementsToml) -> dict[str, Any]:
+    domains = _rules(n.domains, n.allowed_domains, n.denied_domains, _DOMAINS_CONFLICT)
+    unix = _rules(n.unix_sockets, n.allow_unix_sockets, None, _UNIX_CONFLICT)
     return {
         "enabled": n.enabled,
         "httpPort": n.http_port,
@@ -97,118 +86,183 @@ def _network(n: RawNetworkRequirementsToml, path: str = "experimental_network") 
         "allowUpstreamProxy": n.allow_upstream_proxy,
         "dangerouslyAllowNonLoopbackProxy": n.dangerously_allow_non_loopback_proxy,
         "dangerouslyAllowAllUnixSockets": n.dangerously_allow_all_unix_sockets,
-        "domains": domains_sorted,
+        "domains": domains,
         "reviewDomains": n.review_domains,
         "managedAllowedDomainsOnly": n.managed_allowed_domains_only,
-        "allowedDomains": pick(domains_sorted, "allow"),
-        "deniedDomains": pick(domains_sorted, "deny"),
-        "unixSockets": unix_sorted,
-        "allowUnixSockets": pick(unix_sorted, "allow"),
+        "allowedDomains": _pick(domains, "allow"),
+        "deniedDomains": _pick(domains, "deny"),
+        "unixSockets": unix,
+        "allowUnixSockets": _pick(unix, "allow"),
         "allowLocalBinding": n.allow_local_binding,
     }
 
 
+class _Hook(msgspec.Struct, frozen=True, kw_only=True):
+    """A hook handler: what every kind reads (the ``prompt`` and ``agent`` kinds read only this)."""
+
+    serde_name: ClassVar[str] = "a map"
+    serde_positional: ClassVar[bool] = False
+    timeout: _U64 | None = None
+
+
+class _CommandHook(_Hook, frozen=True, kw_only=True):
+    command: str
+    status_message: str | None = msgspec.field(default=None, name="statusMessage")
+    command_windows: str | None = msgspec.field(default=None, name="commandWindows")
+    command_windows_snake: str | None = msgspec.field(default=None, name="command_windows")
+    run_async: bool = msgspec.field(default=False, name="async")
+    additional_context_limit: _U64 | None = msgspec.field(default=None, name="additionalContextLimit")
+
+
+class _McpToolHook(_Hook, frozen=True, kw_only=True):
+    server: str
+    tool: str
+    input: dict[str, Any] = msgspec.field(default_factory=dict)
+    status_message: str | None = msgspec.field(default=None, name="statusMessage")
+
+
+_HOOK_KINDS: Final[Mapping[str, type[_Hook]]] = {
+    "command": _CommandHook,
+    "mcp_tool": _McpToolHook,
+    "prompt": _Hook,
+    "agent": _Hook,
+}
+
+
+class _HookGroup(msgspec.Struct, frozen=True):
+    serde_name: ClassVar[str] = "a map"
+    serde_positional: ClassVar[bool] = False
+    matcher: str | None = None
+    hooks: list[Any] = msgspec.field(default_factory=list)
+
+
 def _hook_handler(v: Any, path: str) -> dict[str, Any]:
-    h = _map(v, path)
+    """One handler of a hook group, internally tagged by ``type`` (errors reported at ``path``)."""
+    h = _read(v, dict[str, Any], path)
     if "type" not in h:
         raise _SerdeError(missing_field("type"), path)
     if not isinstance(h["type"], str):  # an internally tagged enum reads its tag as an identifier
         raise _SerdeError(invalid_type(h["type"], "variant identifier"), path)
-    kind = _variant(h["type"], ("command", "mcp_tool", "prompt", "agent"), path)
-
-    def opt_str(*keys: str) -> str | None:
-        for k in keys:
-            if k in h:
-                return _str(h[k], path)
-        return None
-
-    timeout = None if "timeout" not in h else _uint(h["timeout"], path, 64)
-    if kind == "command":
-        if "command" not in h:
-            raise _SerdeError(missing_field("command"), path)
-        limit = None if "additionalContextLimit" not in h else _uint(h["additionalContextLimit"], path, 64)
-        return {
-            "type": "command",
-            "command": _str(h["command"], path),
-            "commandWindows": opt_str("commandWindows", "command_windows"),
-            "timeoutSec": timeout,
-            "async": False if "async" not in h else _bool(h["async"], path),
-            "statusMessage": opt_str("statusMessage"),
-            "additionalContextLimit": limit,
-        }
-    if kind == "mcp_tool":
-        for req in ("server", "tool"):
-            if req not in h:
-                raise _SerdeError(missing_field(req), path)
-        return {
-            "type": "mcp_tool",
-            "server": _str(h["server"], path),
-            "tool": _str(h["tool"], path),
-            "input": {} if "input" not in h else _map(h["input"], path),
-            "timeoutSec": timeout,
-            "statusMessage": opt_str("statusMessage"),
-        }
+    kind = _read(h["type"], variants(tuple(_HOOK_KINDS)), path)
+    hook = _read(h, capped(_HOOK_KINDS[kind]), path)
+    match hook:
+        case _CommandHook():
+            return {
+                "type": kind,
+                "command": hook.command,
+                "commandWindows": hook.command_windows if "commandWindows" in h else hook.command_windows_snake,
+                "timeoutSec": hook.timeout,
+                "async": hook.run_async,
+                "statusMessage": hook.status_message,
+                "additionalContextLimit": hook.additional_context_limit,
+            }
+        case _McpToolHook():
+            return {
+                "type": kind,
+                "server": hook.server,
+                "tool": hook.tool,
+                "input": hook.input,
+                "timeoutSec": hook.timeout,
+                "statusMessage": hook.status_message,
+            }
     return {"type": kind}
 
 
 def _hooks(v: Any, path: str) -> dict[str, Any]:
-    t = _table(v, path, "ManagedHooksRequirementsToml")
+    t = _read(v, expecting(dict[str, Any], "struct ManagedHooksRequirementsToml"), path)
 
     def events(name: str) -> list[dict[str, Any]]:
-        if name not in t:
-            return []
-        groups = []
-        for g in _seq(t[name], path):
-            gm = _map(g, path)
-            matcher = None if "matcher" not in gm else _str(gm["matcher"], path)
-            handlers = [] if "hooks" not in gm else [_hook_handler(x, path) for x in _seq(gm["hooks"], path)]
-            groups.append({"matcher": matcher, "hooks": handlers})
-        return groups
+        groups = [_read(g, capped(_HookGroup), path) for g in _read(t.get(name, []), list[Any], path)]
+        return [{"matcher": g.matcher, "hooks": [_hook_handler(x, path) for x in g.hooks]} for g in groups]
 
     out: dict[str, Any] = {e: events(e) for e in HOOK_EVENTS_BEFORE_DIRS}
-    out["managedDir"] = _opt(t, "managed_dir", path, _path_string)
-    out["windowsManagedDir"] = _opt(t, "windows_managed_dir", path, _path_string)
-    for e in HOOK_EVENTS_AFTER_DIRS:
-        out[e] = events(e)
+    for key in ("managed_dir", "windows_managed_dir"):
+        wire = "managedDir" if key == "managed_dir" else "windowsManagedDir"
+        out[wire] = _read(t[key], PATH_STRING, join_path(path, key)) if key in t else None
+    out.update((e, events(e)) for e in HOOK_EVENTS_AFTER_DIRS)
     return out
-
-
-def _hooks_empty(h: Mapping[str, Any]) -> bool:
-    return (
-        h["managedDir"] is None
-        and h["windowsManagedDir"] is None
-        and all(not h[e] for e in HOOK_EVENTS_BEFORE_DIRS + HOOK_EVENTS_AFTER_DIRS)
-    )
-
-
-def _computer_use_empty(c: Mapping[str, Any]) -> bool:
-    macos, windows = c["macos"], c["windows"]
-    return (
-        c["allowLockedComputerUse"] is None
-        and c["allowPersistentApproval"] is None
-        and c["defaultAppAccess"] is None
-        and (macos is None or not macos["bundleIds"])
-        and (windows is None or (not windows["aumids"] and not windows["exes"]))
-    )
 
 
 def _all_none(m: Mapping[str, Any] | None) -> bool:
     return m is None or all(x is None for x in m.values())
 
 
-def _browser_use_empty(b: Mapping[str, Any]) -> bool:
-    scalars = ("allowWebmcp", "allowHistoryAccess", "disableAutoReview", "allowGlobalPersistentApproval")
+def _hooks_empty(h: Mapping[str, Any] | None) -> bool:
+    return h is None or all(v is None or v == [] for v in h.values())
+
+
+def _computer_use_empty(c: Mapping[str, Any] | None) -> bool:
+    if c is None:
+        return True
+    macos, windows = c["macos"], c["windows"]
     return (
-        b["extension"] is None
-        and all(b[k] is None for k in scalars)
+        all(c[k] is None for k in ("allowLockedComputerUse", "allowPersistentApproval", "defaultAppAccess"))
+        and (macos is None or not macos["bundleIds"])
+        and (windows is None or (not windows["aumids"] and not windows["exes"]))
+    )
+
+
+def _browser_use_empty(b: Mapping[str, Any] | None) -> bool:
+    if b is None:
+        return True
+    scalars = ("extension", "allowWebmcp", "allowHistoryAccess", "disableAutoReview", "allowGlobalPersistentApproval")
+    return (
+        all(b[k] is None for k in scalars)
         and _all_none(b["defaultOriginPolicy"])
         and (b["origins"] is None or all(_all_none(o) for o in b["origins"].values()))
     )
 
 
-def _model_providers(v: Any, path: str) -> dict[str, Any]:
-    t = _map(v, path)
-    reserved = [k for k in t if k in RESERVED_PROVIDER_IDS]
+#: ``is_empty`` of the wire members whose emptiness is not ``None`` (``ConfigRequirementsToml``).
+EMPTINESS: Final[Mapping[str, Callable[[Any], bool]]] = {
+    "computerUse": _computer_use_empty,
+    "browserUse": _browser_use_empty,
+    "inAppBrowser": _all_none,
+    "hooks": _hooks_empty,
+    "application": _all_none,
+    "autoReview": lambda a: a is None or not any(a.values()),
+    "models": lambda m: m is None or _all_none(m["newThread"]),
+    "feedback": _all_none,
+    "otel": _all_none,
+}
+
+
+class ModelProviderInfo(msgspec.Struct, frozen=True):
+    """A provider of ``model_providers``, as ``configRequirements/read`` lists it (the members not
+    typed here are shown as written)."""
+
+    serde_name: ClassVar[str] = "a map"
+    serde_positional: ClassVar[bool] = False
+    name: str | None = None
+    base_url: str | None = None
+    model_catalog_url: str | None = None
+    env_key: str | None = None
+    env_key_instructions: str | None = None
+    experimental_bearer_token: str | None = None
+    auth: Any = None
+    gateway_oauth: Any = None
+    aws: Any = None
+    project_id: str | None = None
+    location: str | None = None
+    credential_file: str | None = None
+    wire_api: str = "responses"
+    capabilities: Any = None
+    query_params: Any = None
+    http_headers: Any = None
+    env_http_headers: Any = None
+    request_max_retries: Any = None
+    stream_max_retries: Any = None
+    stream_idle_timeout_ms: Any = None
+    websocket_connect_timeout_ms: Any = None
+    requires_openai_auth: bool = False
+    supports_websockets: bool = False
+    supports_standalone_web_search: bool = False
+
+
+def _model_providers(v: Any, path: str = "model_providers") -> dict[str, Any] | None:
+    """The ``model_providers`` table, None when it lists none."""
+    t = _read(v, dict[str, Any], path)
+    reserved = [k for k in t if k in BUILTIN_PROVIDERS]
     if reserved:
         names = ", ".join(f"`{k}`" for k in reserved)
         raise RequirementsError(
@@ -217,30 +271,7 @@ def _model_providers(v: Any, path: str) -> dict[str, Any]:
         )
     out: dict[str, Any] = {}
     for pid, body in t.items():
-        p = _join(path, pid)
-        b = _map(body, p)
-        entry: dict[str, Any] = {}
-        for key, default in MODEL_PROVIDER_FIELDS:
-            if key not in b:
-                entry[key] = default
-            elif key in (
-                "name",
-                "base_url",
-                "env_key",
-                "env_key_instructions",
-                "wire_api",
-                "model_catalog_url",
-                "experimental_bearer_token",
-                "project_id",
-                "location",
-                "credential_file",
-            ):
-                entry[key] = _str(b[key], _join(p, key))
-            elif key in ("requires_openai_auth", "supports_websockets", "supports_standalone_web_search"):
-                entry[key] = _bool(b[key], _join(p, key))
-            else:
-                entry[key] = b[key]
-        if not entry["name"]:
+        out[pid] = msgspec.structs.asdict(_read(body, ModelProviderInfo, join_path(path, pid)))
+        if not out[pid]["name"]:
             raise RequirementsError(f"model_providers.{pid}: provider name must not be empty")
-        out[pid] = entry
-    return out
+    return out or None

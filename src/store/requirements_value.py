@@ -4,29 +4,43 @@ warnings they produce. Internal to `chamberlain.store.requirements`."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, final
+from typing import Any, Final, final
 
 from chamberlain.errors import RequirementsError, TomlParseError
 from chamberlain.serde_text import rust_debug_str
-from chamberlain.store.requirements_names import (
-    BUILTIN_MODEL_PROVIDERS,
-    CLI_STORE_DEBUG,
-    LOGIN_WIRE_ORDER,
-    PIN_DEFAULTS,
-    PIN_WARNING_ORDER,
-    READ_ONLY_PROFILE_DEBUG,
-    REVIEWER_DEBUG,
-    SANDBOX_DEBUG,
-    UNKNOWN_SUMMARY_HEAD,
-    UNKNOWN_SUMMARY_MAX_LINES,
-    WEB_SEARCH_DEBUG,
-    WIRE_ORDER,
+
+LOGIN_WIRE_ORDER: Final = ("api", "chatgpt")
+#: Rust Debug of the read-only PermissionProfile the sandbox constraint falls back to.
+READ_ONLY_PROFILE_DEBUG: Final = (
+    "Managed { file_system: Restricted { entries: [FileSystemSandboxEntry { path: Special { value: "
+    "Root }, access: Read, missing_path_behavior: None }], glob_scan_max_depth: None }, network: "
+    "Restricted }"
 )
-from chamberlain.store.requirements_read import (
-    _approval_debug,
+#: Exact pins in the order the reference warns that they override a value, each with the default
+#: it is compared against when no layer sets the key (None: only a configured value is compared).
+_PIN_WARNINGS: Final[tuple[tuple[str, str | None], ...]] = (
+    ("cli_auth_credentials_store", "file"),
+    ("chatgpt_base_url", "https://chatgpt.com/backend-api/"),
+    ("sqlite_home", None),
+    ("log_dir", None),
+    ("model_provider", None),
+    ("check_for_update_on_startup", None),
+    ("allow_login_shell", None),
 )
+_UNKNOWN_SUMMARY_HEAD: Final = (
+    "Codex is ignoring {n} unrecognized configuration {noun}. Check for typos or deprecated settings."
+)
+_UNKNOWN_SUMMARY_MAX_LINES: Final = 3
+#: Rust's Debug of the unit variants whose Rust name is not their PascalCase config name.
+_DEBUG_NAMES: Final = {"untrusted": "UnlessTrusted", "guardian_subagent": "AutoReview"}
+
+
+def rust_debug_name(variant: str) -> str:
+    """Rust's Debug of a unit variant from its config name: ``read-only`` is ``ReadOnly``."""
+    return _DEBUG_NAMES.get(variant) or "".join(part.capitalize() for part in re.split(r"[-_]", variant))
 
 
 class RequirementsParseError(TomlParseError):
@@ -62,61 +76,52 @@ class Pin:
 
 @final
 @dataclass(frozen=True)
-class _AllowList:
+class AllowList:
     """An ``allowed_*`` constraint on a config field (for the "disallowed" startup warning)."""
 
-    field_name: str  # as the reference names it in the warning
     allowed: tuple[Any, ...]
     source: str
+
+
+#: The config key each allow list constrains (the reference's name for it is the allow list's).
+_CONSTRAINED: Final = {
+    "approval_policy": "approval_policy",
+    "approvals_reviewer": "approvals_reviewer",
+    "sandbox_mode": "sandbox_mode",
+    "web_search_mode": "web_search",
+}
+_ALIASES: Final = {"on-failure": "on-request", "guardian_subagent": "auto_review"}
 
 
 @final
 @dataclass(frozen=True)
 class Requirements:
-    """Parsed and merged requirements (immutable). Build with :func:`load_requirements`."""
+    """Parsed and merged requirements (immutable). Build with `load_requirements`."""
 
-    defined: bool = False
-    members: Mapping[str, Any] = field(default_factory=dict)
+    members: Mapping[str, Any] | None = None  # None: requirements not defined
     login_methods: tuple[str, ...] | None = None
-    pins: Mapping[str, Pin] = field(default_factory=dict)
+    exact_pins: Mapping[str, Pin] = field(default_factory=dict)
     feature_pin_list: tuple[tuple[str, bool], ...] = ()
     feature_source: str | None = None
-    allow_lists: Mapping[str, _AllowList] = field(default_factory=dict)
+    allow_lists: Mapping[str, AllowList] = field(default_factory=dict)
     unknown_lines: tuple[str, ...] = ()
 
-    # ---- configRequirements/read ----
+    def wire(self, effective_config: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The ``requirements`` member of ``configRequirements/read`` (None when nothing is defined).
 
-    def allowed_login_methods(self, effective_config: Mapping[str, Any]) -> list[str]:
-        """Effective login methods (``api`` before ``chatgpt``), narrowed by ``forced_login_method``.
-
-        Raises RequirementsError when nothing is left (the reference refuses to start).
+        Login methods are listed ``api`` before ``chatgpt``, narrowed by ``forced_login_method``;
+        raises RequirementsError when nothing is left (the reference refuses to start).
         """
+        if self.members is None:
+            return None
         allowed = set(LOGIN_WIRE_ORDER if self.login_methods is None else self.login_methods)
         forced = effective_config.get("forced_login_method")
         if isinstance(forced, str):
             allowed &= {forced}
-        methods: list[str] = [m for m in LOGIN_WIRE_ORDER if m in allowed]
+        methods = [m for m in LOGIN_WIRE_ORDER if m in allowed]
         if not methods:
             raise RequirementsError("authentication requirements do not permit any usable login method")
-        return methods
-
-    def wire(self, effective_config: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The ``requirements`` member of ``configRequirements/read`` (None when nothing is defined)."""
-        if not self.defined:
-            return None
-        out: dict[str, Any] = {}
-        for name in WIRE_ORDER:
-            if name == "allowedLoginMethods":
-                out[name] = self.allowed_login_methods(effective_config)
-            else:
-                out[name] = self.members.get(name)
-        return out
-
-    # ---- pins ----
-
-    @property
-    def exact_pins(self) -> Mapping[str, Pin]:
-        return self.pins
+        return {**self.members, "allowedLoginMethods": methods}
 
     def feature_pins(self) -> Mapping[str, bool]:
         return dict(self.feature_pin_list)
@@ -141,7 +146,7 @@ class Requirements:
         """A copy of the ``config/read`` object with exact pins applied, and feature pins applied to
         the features it lists (a pinned feature no layer sets is not added, as on the reference)."""
         out = dict(config)
-        for key, pin in self.pins.items():
+        for key, pin in self.exact_pins.items():
             out[key] = pin.value
         if self.feature_pin_list:
             feats = dict(out.get("features") or {})
@@ -150,8 +155,6 @@ class Requirements:
                     feats[name] = value
             out["features"] = feats
         return out
-
-    # ---- warnings ----
 
     def unknown_setting_lines(self) -> list[str]:
         """``  requirements (<path>): `<key>` is ignored.`` lines, sorted.
@@ -173,113 +176,61 @@ class Requirements:
         """
         layered = config_before_pins if configured is None else configured
         out: list[str] = []
-        for key, mode in PIN_WARNING_ORDER:
-            pin = self.pins.get(key)
-            if pin is None:
-                continue
-            current = (
-                config_before_pins.get(key, PIN_DEFAULTS.get(key)) if mode == "resolved" else layered.get(key)
-            )
-            if current is None and mode == "resolved":
-                current = PIN_DEFAULTS.get(key)
-            if current is None or current == pin.value:
+        for key, default in _PIN_WARNINGS:
+            pin = self.exact_pins.get(key)
+            current = layered.get(key) if default is None else config_before_pins.get(key)
+            current = default if current is None else current
+            if pin is None or current is None or current == pin.value:
                 continue
             out.append(
                 f"Configured value for `{key}` is overridden by the required value "
                 f"{_pin_debug(key, pin.value)} from {pin.source_path}."
             )
-        out.extend(self._disallowed_warnings(config_before_pins))
+        for name, allow in self.allow_lists.items():
+            text = _disallowed(name, allow, config_before_pins.get(_CONSTRAINED[name]))
+            if text is not None:
+                out.append(text)
         return out
 
-    def _disallowed_warnings(self, config: Mapping[str, Any]) -> list[str]:
-        out: list[str] = []
-        ap = self.allow_lists.get("approval_policy")
-        if ap is not None and config.get("approval_policy") is not None:
-            cur = config["approval_policy"]
-            if cur == "on-failure":
-                cur = "on-request"
-            if cur not in ap.allowed:
-                out.append(
-                    _disallowed(
-                        "approval_policy",
-                        _approval_debug(ap.allowed[0]),
-                        _approval_debug(cur),
-                        [_approval_debug(a) for a in ap.allowed],
-                        ap.source,
-                    )
-                )
-        rv = self.allow_lists.get("approvals_reviewer")
-        if rv is not None and config.get("approvals_reviewer") is not None:
-            cur = (
-                "auto_review"
-                if config["approvals_reviewer"] == "guardian_subagent"
-                else config["approvals_reviewer"]
-            )
-            if cur not in rv.allowed:
-                out.append(
-                    _disallowed(
-                        "approvals_reviewer",
-                        REVIEWER_DEBUG[rv.allowed[0]],
-                        REVIEWER_DEBUG.get(cur, str(cur)),
-                        [REVIEWER_DEBUG[a] for a in rv.allowed],
-                        rv.source,
-                    )
-                )
-        sb = self.allow_lists.get("sandbox_mode")
-        if sb is not None and config.get("sandbox_mode") is not None:
-            cur = config["sandbox_mode"]
-            if cur not in sb.allowed:
-                out.append(
-                    "Configured value for `permission_profile` is disallowed by requirements; falling "
-                    f"back to required value {READ_ONLY_PROFILE_DEBUG}. Details: invalid value for "
-                    f"`sandbox_mode`: `{SANDBOX_DEBUG.get(cur, cur)}` is not in the allowed set "
-                    f"[{', '.join(SANDBOX_DEBUG[a] for a in sb.allowed)}] (set by {sb.source})"
-                )
-        ws = self.allow_lists.get("web_search_mode")
-        if ws is not None:
-            cur = config.get("web_search") or "cached"
-            if cur not in ws.allowed:
-                fallback = next((m for m in ws.allowed if m != "disabled"), "disabled")
-                out.append(
-                    _disallowed(
-                        "web_search_mode",
-                        WEB_SEARCH_DEBUG[fallback],
-                        WEB_SEARCH_DEBUG.get(cur, str(cur)),
-                        [WEB_SEARCH_DEBUG[a] for a in ws.allowed],
-                        ws.source,
-                    )
-                )
-        return out
 
-    def model_provider_error(self, known_providers: Iterable[str] = ()) -> str | None:
-        """The refuse-to-start text when the pinned ``model_provider`` names no provider.
-
-        ``known_providers`` are the ids defined by config layers (the reference also accepts
-        those; not probed).
-        """
-        pin = self.pins.get("model_provider")
-        if pin is None:
-            return None
-        names = set(BUILTIN_MODEL_PROVIDERS) | set(known_providers)
-        mps = self.pins.get("model_providers")
-        if mps is not None:
-            names |= set(mps.value)
-        if pin.value in names:
-            return None
-        return f"Model provider `{pin.value}` not found"
-
-
-def _disallowed(name: str, fallback: str, candidate: str, allowed: Sequence[str], source: str) -> str:
+def _disallowed(name: str, allow: AllowList, current: Any) -> str | None:
+    """The "disallowed by requirements" warning for a config value outside its allow list."""
+    if name == "web_search_mode":
+        current = current or "cached"
+    elif current is None:
+        return None
+    if isinstance(current, str):
+        current = _ALIASES.get(current, current)
+    if current in allow.allowed:
+        return None
+    listed, shown = ", ".join(map(_debug, allow.allowed)), _debug(current)
+    if name == "sandbox_mode":
+        return (
+            "Configured value for `permission_profile` is disallowed by requirements; falling back to "
+            f"required value {READ_ONLY_PROFILE_DEBUG}. Details: invalid value for `sandbox_mode`: "
+            f"`{shown}` is not in the allowed set [{listed}] (set by {allow.source})"
+        )
+    fallback = allow.allowed[0]
+    if name == "web_search_mode":
+        fallback = next((m for m in allow.allowed if m != "disabled"), "disabled")
     return (
         f"Configured value for `{name}` is disallowed by requirements; falling back to required "
-        f"value {fallback}. Details: invalid value for `{name}`: `{candidate}` is not in the "
-        f"allowed set [{', '.join(allowed)}] (set by {source})"
+        f"value {_debug(fallback)}. Details: invalid value for `{name}`: `{shown}` is not in the "
+        f"allowed set [{listed}] (set by {allow.source})"
     )
+
+
+def _debug(value: Any) -> str:
+    """Rust's Debug of an allow-listed value: a unit variant's name, or the granular approval."""
+    if isinstance(value, str):
+        return rust_debug_name(value)
+    inner = ", ".join(f"{k}: {'true' if v else 'false'}" for k, v in value["granular"].items())
+    return f"Granular(GranularApprovalConfig {{ {inner} }})"
 
 
 def _pin_debug(key: str, value: Any) -> str:
     if key == "cli_auth_credentials_store":
-        return str(CLI_STORE_DEBUG.get(value, str(value)))
+        return rust_debug_name(value)
     if key in ("sqlite_home", "log_dir", "model_catalog_json"):
         return f"AbsolutePathBuf({rust_debug_str(str(value))})"
     if isinstance(value, bool):
@@ -295,14 +246,11 @@ def unrecognized_settings_warning(lines: Iterable[str]) -> str | None:
     ``lines`` are ``  <layer> (<path>): `<key>` is ignored.`` strings from every source; they are
     sorted as strings and at most three are shown, then ``  ... and N more ignored settings.``
     """
-    all_lines = sorted(lines)
+    all_lines, shown = sorted(lines), _UNKNOWN_SUMMARY_MAX_LINES
     if not all_lines:
         return None
     n = len(all_lines)
-    head = UNKNOWN_SUMMARY_HEAD.format(n=n, noun="setting" if n == 1 else "settings")
-    shown = all_lines[:UNKNOWN_SUMMARY_MAX_LINES]
-    parts = [head, *shown]
-    rest = n - len(shown)
-    if rest:
-        parts.append(f"  ... and {rest} more ignored settings.")
+    parts = [_UNKNOWN_SUMMARY_HEAD.format(n=n, noun="setting" if n == 1 else "settings"), *all_lines[:shown]]
+    if n > shown:
+        parts.append(f"  ... and {n - shown} more ignored settings.")
     return "\n".join(parts)
