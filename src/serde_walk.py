@@ -78,10 +78,14 @@ def expecting(tp: Any, text: str) -> Any:
 
 
 @functools.cache
-def variants(names: tuple[str, ...]) -> Any:
+def variants(names: tuple[str, ...], expected: str | None = None) -> Any:
     """An enum of unit variants in declaration order (serde lists them in that order; a bare
-    ``Literal`` loses it)."""
-    return Annotated[Literal.__getitem__(names), Meta(extra={"variants": names})]
+    ``Literal`` loses it); ``expected`` as in `expecting` for values that are not strings (an
+    externally tagged enum reads ``string or map``)."""
+    extra: dict[str, Any] = {"variants": names}
+    if expected is not None:
+        extra["expected"] = expected
+    return Annotated[Literal.__getitem__(names), Meta(extra=extra)]
 
 
 @functools.cache
@@ -315,7 +319,8 @@ def _positional_error(items: list[Any], t: mi.StructType, path: str) -> SerdeErr
         if err is not None:
             return err
     if len(items) > len(fields):
-        return SerdeError(f"invalid length {len(items)}, expected {len(fields)} elements in sequence", path)
+        noun = "element" if len(fields) == 1 else "elements"
+        return SerdeError(f"invalid length {len(items)}, expected {len(fields)} {noun} in sequence", path)
     for i in range(len(items), len(fields)):
         if not _has_seq_default(fields[i], t):
             noun = "element" if len(fields) == 1 else "elements"

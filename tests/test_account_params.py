@@ -45,6 +45,7 @@ VARIANTS = (
         (LOGIN, {"type": 1.5}, "invalid type: floating point `1.5`, expected variant identifier"),
         (LOGIN, [5], f"invalid length 0, expected {VARIANT}::AmazonBedrockAccessKeys with 4 elements"),
         (LOGIN, ["apiKey"], f"invalid length 0, expected {VARIANT}::ApiKey with 1 element"),
+        (LOGIN, ["apiKey", "x", "y"], "invalid length 2, expected 1 element in sequence"),
         (LOGIN, {"type": "amazonBedrock"}, "missing field `apiKey`"),
         (LOGIN, {"type": "chatgptAuthTokens"}, "missing field `accessToken`"),
         ("account/login/cancel", {}, "missing field `loginId`"),

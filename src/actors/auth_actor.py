@@ -34,7 +34,7 @@ from chamberlain.actors.auth_messages import (
 from chamberlain.actors.auth_settings import AuthSettings
 from chamberlain.actors.credentials import Active, Keeper, describe, storage_text
 from chamberlain.actors.reply import Reply
-from chamberlain.errors import ChamberlainError, InternalError, InvalidRequest
+from chamberlain.errors import InternalError, InvalidRequest
 from chamberlain.protocol import account as acct
 from chamberlain.protocol.uuidtext import UuidError, parse_uuid
 from chamberlain.remote import backend
@@ -155,7 +155,7 @@ class AuthActor:
         try:
             self._config.send_nowait(ReadEffective(reply))
             return AuthSettings.from_config(await reply.wait())
-        except (trio.WouldBlock, trio.ClosedResourceError, ChamberlainError) as exc:
+        except (trio.WouldBlock, trio.ClosedResourceError, Exception) as exc:  # an unreadable config
             logger.debug("account settings from defaults: %s", describe(exc))
             return AuthSettings()
 
@@ -341,7 +341,7 @@ class AuthActor:
             active = await self.keeper.fresh(active, settings, endpoints, caller)
             await self.routing(active, endpoints, caller, settings)
             await caller.handle.notify("account/updated", acct.AccountUpdatedNotification(active.mode, active.plan))
-        except (ChamberlainError, RefreshFailed, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+        except Exception as exc:  # a background task: its failure must not end the actor
             logger.info("account state after initialize: %s", describe(exc))
 
     # -- notifications --------------------------------------------------------------------------

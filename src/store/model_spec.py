@@ -250,6 +250,6 @@ def _absolute(text: str, base_dir: str | None) -> str:
 
 
 _ATTR: Final = re.compile(r"\W")
-_TOO_LONG: Final = re.compile(r"^(invalid length \d+), expected \d+ elements in sequence$")
+_TOO_LONG: Final = re.compile(r"^(invalid length \d+), expected \d+ elements? in sequence$")
 _NOT_AN_ENUM: Final = "wanted string or table"
 _UNIT_ONLY: Final = "invalid type: unit variant, expected string only"
