@@ -136,6 +136,8 @@ async def test_reused_refresh_token_of_the_fake_is_permanent(
     (Reply(503, text="down"), "Failed to refresh token: 503 Service Unavailable: down"),
     (Reply(500, text=""), "Failed to refresh token: 500 Internal Server Error: Unknown error"),
     (Reply(200, text="garbage"), "error decoding response body"),
+    (Reply(200, {"access_token": 5}), "error decoding response body"),
+    (Reply(200, {"id_token": "not-a-jwt", "access_token": "a"}), "invalid ID token format"),
 ])
 async def test_transient_refresh_failures(fake: FakeOpenAI, http: httpx.AsyncClient, endpoints: Endpoints,
                                           answer: Reply, message: str) -> None:
@@ -157,18 +159,20 @@ async def test_unreachable_issuer_is_a_transient_failure(http: httpx.AsyncClient
 async def test_revoke_sends_the_refresh_token_with_the_client_id(
         fake: FakeOpenAI, http: httpx.AsyncClient, endpoints: Endpoints) -> None:
     tokens = fake.issue_tokens()
-    await revoke(http, endpoints, tokens.refresh_token, tokens.access_token)
+    await revoke(http, endpoints, tokens.refresh_token, tokens.access_token, "my_client", UA)
     (req,) = fake.requests_to(Endpoint.REVOKE)
     assert req.body == (f'{{"token":"{tokens.refresh_token}","token_type_hint":"refresh_token",'
                         f'"client_id":"{CLIENT_ID}"}}').encode()
-    assert req.headers["content-type"] == "application/json"
+    assert (req.headers["content-type"], req.headers["originator"], req.headers["user-agent"]) == (
+        "application/json", "my_client", UA)
+    assert "authorization" not in req.headers
     assert fake.is_revoked(tokens.refresh_token)
 
 
 async def test_revoke_without_refresh_token_sends_the_access_token(
         fake: FakeOpenAI, http: httpx.AsyncClient, endpoints: Endpoints) -> None:
     tokens = fake.issue_tokens()
-    await revoke(http, endpoints, "", tokens.access_token)
+    await revoke(http, endpoints, "", tokens.access_token, "cli", UA)
     (req,) = fake.requests_to(Endpoint.REVOKE)
     assert req.body == f'{{"token":"{tokens.access_token}","token_type_hint":"access_token"}}'.encode()
 
@@ -177,21 +181,22 @@ async def test_revoke_failure_is_swallowed_and_logged_without_secrets(
         fake: FakeOpenAI, http: httpx.AsyncClient, endpoints: Endpoints, caplog: pytest.LogCaptureFixture) -> None:
     fake.push(Endpoint.REVOKE, Reply(500, {"error": {"message": "revoke broke"}}))
     with caplog.at_level(logging.DEBUG, logger="chamberlain.remote"):
-        await revoke(http, endpoints, "refresh-secret", "access-secret")
+        await revoke(http, endpoints, "refresh-secret", "access-secret", "cli", UA)
     assert len(fake.requests_to(Endpoint.REVOKE)) == 1
     assert "500" in caplog.text
     assert "refresh-secret" not in caplog.text and "access-secret" not in caplog.text
 
 
 async def test_unreachable_revoke_is_swallowed(http: httpx.AsyncClient) -> None:
-    await revoke(http, Endpoints(revoke_override="http://127.0.0.1:1/oauth/revoke"), "refresh-1", "access-1")
+    await revoke(http, Endpoints(revoke_override="http://127.0.0.1:1/oauth/revoke"), "refresh-1", "access-1", "cli",
+                 UA)
 
 
 async def test_revoke_gives_up_after_ten_seconds(fake: FakeOpenAI, http: httpx.AsyncClient, endpoints: Endpoints,
                                                  autojump_clock: trio.testing.MockClock) -> None:
     fake.push(Endpoint.REVOKE, Reply(200, {}, delay_s=FOREVER))
     start = trio.current_time()
-    await revoke(http, endpoints, "refresh-1", "access-1")
+    await revoke(http, endpoints, "refresh-1", "access-1", "cli", UA)
     assert trio.current_time() - start == pytest.approx(10.0)
 
 
@@ -243,3 +248,31 @@ async def test_secret_holders_never_show_their_tokens(fake: FakeOpenAI) -> None:
     assert tokens.access_token not in repr(auth)
     failed = RefreshFailed(UNKNOWN, permanent=True)
     assert tokens.refresh_token not in repr(failed)
+
+
+async def test_no_minted_secret_reaches_a_log_line_or_error_text(
+        fake: FakeOpenAI, http: httpx.AsyncClient, endpoints: Endpoints, caplog: pytest.LogCaptureFixture) -> None:
+    from chamberlain.remote.backend import discover_routing, read_rate_limits, send_nudge
+
+    texts: list[str] = []
+    with caplog.at_level(logging.DEBUG):
+        tokens = fake.issue_tokens()
+        new = await refresh_tokens(http, endpoints, Issued(fake.issuer, CLIENT_ID), tokens.refresh_token, "forced",
+                                   "cli", UA)
+        assert new.access_token is not None and new.refresh_token is not None
+        auth = BackendAuth(new.access_token, "acct-123", UA)
+        texts += [repr(new), repr(auth), repr(await discover_routing(http, endpoints, auth))]
+        texts.append(repr(await read_rate_limits(http, endpoints, auth, exclude_reset_credit_details=False)))
+        texts.append(await send_nudge(http, endpoints, auth, "credits"))
+        for failing in (refresh_reused(), Reply(500, {"error": {"message": "x"}})):
+            fake.push(Endpoint.TOKEN_REFRESH, failing)
+            with pytest.raises(RefreshFailed) as caught:
+                await refresh_tokens(http, endpoints, Issued(fake.issuer, CLIENT_ID), new.refresh_token, "forced",
+                                     "cli", UA)
+            texts += [str(caught.value), repr(caught.value)]
+        assert fake.remaining(Endpoint.TOKEN_REFRESH) == 0
+        fake.push(Endpoint.REVOKE, Reply(500, {}))
+        await revoke(http, endpoints, new.refresh_token, new.access_token, "cli", UA)
+    assert fake.remaining(Endpoint.REVOKE) == 0
+    seen = caplog.text + "\n".join(texts)
+    assert fake.minted_secrets() and not [s for s in fake.minted_secrets() if s in seen]

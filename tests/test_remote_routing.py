@@ -256,4 +256,6 @@ async def test_unauthorized_bundle_is_reported_at_once_for_recovery(
     with pytest.raises(CloudRequirementsError) as caught:
         await load_cloud_requirements(http, endpoints, auth)
     assert caught.value.unauthorized
+    assert caught.value.message == ("failed to load workspace requirements: cloud config: authentication failed "
+                                    "(HTTP 401)")
     assert len(fake.requests_to(Endpoint.CONFIG_BUNDLE)) == 1

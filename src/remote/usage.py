@@ -1,9 +1,12 @@
 """The backend's usage and reset-credit payloads (spec account.md §9.1) read as the reference reads
 them, and mapped to the ``account/rateLimits/read`` result (§9.2).
 
-``parse_usage`` raises ``DecodeError`` with serde's wording: the reference decodes the usage body
-through a buffered (flattened) struct, so every error that is not a JSON syntax error is reported
-at the end of the top-level value, e.g. ``missing field `allowed` at line 1 column 300``.
+``parse_usage`` raises ``DecodeError`` with serde's wording and position, as probed on 0.169.0: the
+reference decodes the usage body through a buffered (flattened) struct, so an error that is not a
+JSON syntax error is reported at the end of the top-level value (``missing field `allowed` at
+line 1 column 300``), except inside ``additional_rate_limits``, whose entries are each buffered
+and so reported at the end of their entry; a number with a fraction reads as serde_json's
+arbitrary-precision ``map`` there.
 """
 
 from __future__ import annotations
