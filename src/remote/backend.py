@@ -20,7 +20,7 @@ from chamberlain.errors import InternalError
 from chamberlain.protocol import account as acct
 
 from .endpoints import Endpoints
-from .http import BackendAuth, body_text, content_type, status_text, transport_text
+from .http import BackendAuth, body_text, content_type, json_body, status_text, transport_text
 from .serde_json_text import DecodeError
 from .usage import parse_reset_credits, parse_usage, rate_limits_response
 
@@ -58,6 +58,8 @@ ROUTING_NOT_ORIGIN: Final = "workspace routing discovery must return an origin"
 ROUTING_BAD_URL: Final = "invalid workspace backend URL"
 ROUTING_TIMED_OUT: Final = "workspace routing discovery timed out"
 CLOUD_PREFIX: Final = "failed to load workspace requirements: cloud config: request failed"
+#: A 401 the caller's recovery could not cure (observed: attempt, reload, attempt, refresh, attempt).
+CLOUD_UNAUTHORIZED: Final = "failed to load workspace requirements: cloud config: authentication failed (HTTP 401)"
 RATE_LIMITS_PREFIX: Final = "failed to fetch codex rate limits: "
 NUDGE_PREFIX: Final = "failed to notify workspace owner: "
 
@@ -80,11 +82,6 @@ class RoutingError(BackendError):
 
 class CloudRequirementsError(BackendError):
     """The workspace's cloud requirements could not be loaded (§6.2.5)."""
-
-
-def _json_body(obj: Any) -> bytes:
-    """JSON as serde_json writes it: compact, members in the given order."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 # --- workspace routing (§12) ----------------------------------------------------------------------
@@ -190,7 +187,9 @@ def _origin(raw: str, endpoints: Endpoints) -> str:
 async def load_cloud_requirements(client: httpx.AsyncClient, endpoints: Endpoints, auth: BackendAuth) -> dict[str, Any]:
     """``GET …/config/bundle`` for a workspace plan, five attempts apart by `CLOUD_RETRY_DELAYS_S`;
     the bundle object (``{}``: no requirements). Raises ``CloudRequirementsError`` with the last
-    attempt's text; a 401 is raised at once (``unauthorized``: recover and call again)."""
+    attempt's text; a 401 is raised at once, without the backoff (``unauthorized``: the reference
+    reloads auth.json and calls again, then refreshes and calls again; the third 401's text is the
+    failure)."""
     url = endpoints.backend("config/bundle")
     error = CloudRequirementsError(CLOUD_PREFIX)
     for attempt, delay in enumerate((0.0, *CLOUD_RETRY_DELAYS_S), start=1):
@@ -211,6 +210,8 @@ async def _bundle_attempt(client: httpx.AsyncClient, url: str, auth: BackendAuth
         response = await client.get(url, headers=auth.headers())
     except httpx.HTTPError:
         raise CloudRequirementsError(CLOUD_PREFIX) from None
+    if response.status_code == 401:
+        raise CloudRequirementsError(CLOUD_UNAUTHORIZED, 401)
     if not response.is_success:
         raise CloudRequirementsError(f"{CLOUD_PREFIX} (HTTP {response.status_code})", response.status_code)
     try:
@@ -296,7 +297,7 @@ async def send_nudge(
     url = endpoints.backend("accounts/send_add_credits_nudge_email")
     headers = {**auth.headers(), "Content-Type": "application/json"}
     try:
-        response = await client.post(url, headers=headers, content=_json_body({"credit_type": credit_type}))
+        response = await client.post(url, headers=headers, content=json_body({"credit_type": credit_type}))
     except httpx.HTTPError:
         raise BackendError(NUDGE_PREFIX + transport_text(url)) from None
     if response.is_success:

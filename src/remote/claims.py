@@ -73,7 +73,7 @@ def decode_payload(token: str) -> dict[str, Any]:
         raise JwtFormatError("segments")
     segment = parts[1]
     try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        raw = base64.b64decode(segment + "=" * (-len(segment) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         raise JwtFormatError("base64") from None
     try:

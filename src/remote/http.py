@@ -9,8 +9,9 @@ them. Nothing here logs or holds a token beyond building one header dict.
 from __future__ import annotations
 
 import http
+import json
 from dataclasses import dataclass, field
-from typing import Final, final
+from typing import Any, Final, final
 
 import httpx
 
@@ -20,6 +21,7 @@ __all__ = [
     "body_text",
     "content_type",
     "issuer_headers",
+    "json_body",
     "status_text",
     "transport_text",
 ]
@@ -66,6 +68,11 @@ def backend_headers(
 def issuer_headers(originator: str, user_agent: str) -> dict[str, str]:
     """Calls to the OAuth issuer: ``originator`` and ``User-Agent``, never an Authorization."""
     return {"originator": originator, "User-Agent": user_agent}
+
+
+def json_body(obj: Any) -> bytes:
+    """A JSON request body as serde_json writes it: compact, members in the given order."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def status_text(status: int) -> str:

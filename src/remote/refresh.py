@@ -23,7 +23,7 @@ from chamberlain.serde_text import rust_debug_str
 
 from .claims import JwtFormatError, decode_payload
 from .endpoints import Endpoints
-from .http import body_text, issuer_headers, status_text, transport_text
+from .http import body_text, issuer_headers, json_body, status_text, transport_text
 
 __all__ = [
     "EXTERNAL_REFRESH_TIMED_OUT",
@@ -92,10 +92,6 @@ class RefreshFailed(Exception):
         self.permanent = permanent
 
 
-def _json_body(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 # --- refresh (§14) ------------------------------------------------------------------------------
 
 
@@ -118,7 +114,7 @@ async def refresh_tokens(
             "refresh_token": refresh_token}
     headers = {"Content-Type": "application/json", **issuer_headers(originator, user_agent)}
     try:
-        response = await client.post(url, headers=headers, content=_json_body(body))
+        response = await client.post(url, headers=headers, content=json_body(body))
     except httpx.HTTPError:
         raise RefreshFailed(transport_text(url), permanent=False) from None
     if response.is_success:
@@ -139,6 +135,11 @@ def _refreshed(content: bytes) -> RefreshedTokens:
         if value is not None and not isinstance(value, str):
             raise RefreshFailed("error decoding response body", permanent=False)
         values[key] = value
+    if values["id_token"] is not None:  # re-read for its claims by the caller: it must be a JWT
+        try:
+            decode_payload(values["id_token"])
+        except JwtFormatError:
+            raise RefreshFailed("invalid ID token format", permanent=False) from None
     return RefreshedTokens(values["id_token"], values["access_token"], values["refresh_token"])
 
 
@@ -189,10 +190,15 @@ def _classify(status: int, body: str) -> RefreshFailed:
 # --- revoke (§8) ------------------------------------------------------------------------------------
 
 
-async def revoke(client: httpx.AsyncClient, endpoints: Endpoints, refresh_token: str, access_token: str) -> None:
-    """Best-effort ``POST …/oauth/revoke`` at logout: the refresh token (with the client id), or the
-    access token when there is no refresh token. Gives up after `REVOKE_TIMEOUT_S`; every failure
-    is logged at debug (status or exception type only) and swallowed."""
+async def revoke(
+    client: httpx.AsyncClient, endpoints: Endpoints, refresh_token: str, access_token: str, originator: str,
+    user_agent: str,
+) -> None:
+    """Best-effort ``POST …/oauth/revoke`` at logout: the refresh token (with the configured client
+    id, whatever the provenance says), or the access token when there is no refresh token; with
+    ``originator`` and ``User-Agent`` as the reference sends them. Gives up after
+    `REVOKE_TIMEOUT_S`; every failure is logged at debug (status or exception type only) and
+    swallowed."""
     if refresh_token:
         body = {"token": refresh_token, "token_type_hint": "refresh_token", "client_id": endpoints.client_id}
     else:
@@ -200,7 +206,8 @@ async def revoke(client: httpx.AsyncClient, endpoints: Endpoints, refresh_token:
     url = endpoints.revoke_url
     with trio.move_on_after(REVOKE_TIMEOUT_S) as scope:
         try:
-            response = await client.post(url, headers={"Content-Type": "application/json"}, content=_json_body(body))
+            headers = {"Content-Type": "application/json", **issuer_headers(originator, user_agent)}
+            response = await client.post(url, headers=headers, content=json_body(body))
         except httpx.HTTPError as exc:
             logger.debug("token revocation failed: %s", type(exc).__name__)
             return

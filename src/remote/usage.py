@@ -1,9 +1,12 @@
 """The backend's usage and reset-credit payloads (spec account.md §9.1) read as the reference reads
 them, and mapped to the ``account/rateLimits/read`` result (§9.2).
 
-``parse_usage`` raises ``DecodeError`` with serde's wording: the reference decodes the usage body
-through a buffered (flattened) struct, so every error that is not a JSON syntax error is reported
-at the end of the top-level value, e.g. ``missing field `allowed` at line 1 column 300``.
+``parse_usage`` raises ``DecodeError`` with serde's wording and position, as probed on 0.169.0: the
+reference decodes the usage body through a buffered (flattened) struct, so an error that is not a
+JSON syntax error is reported at the end of the top-level value (``missing field `allowed` at
+line 1 column 300``), except inside ``additional_rate_limits``, whose entries are each buffered
+and so reported at the end of their entry; a number with a fraction reads as serde_json's
+arbitrary-precision ``map`` there.
 """
 
 from __future__ import annotations
@@ -152,9 +155,9 @@ _DETAILS: Final = _struct("RateLimitStatusDetails", {
 _CREDITS: Final = _struct("CreditStatusDetails", {
     "has_credits": (_bool, True), "unlimited": (_bool, True), "balance": (_optional(_str), False),
 })
-_ADDITIONAL: Final = _optional(_list(_struct("AdditionalRateLimitDetails", {
+_ADDITIONAL_ENTRY: Final = _struct("AdditionalRateLimitDetails", {
     "limit_name": (_str, True), "metered_feature": (_str, True), "rate_limit": (_optional(_DETAILS), False),
-})))
+})
 _REACHED: Final = _struct("RateLimitReachedType", {"type": (_variant, True)})
 #: The members the reference reads through its buffered (flattened) copy of the body.
 _BUFFERED: Final = _struct(_TOP_STRUCT.removeprefix("struct "), {
@@ -165,9 +168,26 @@ _BUFFERED: Final = _struct(_TOP_STRUCT.removeprefix("struct "), {
 })
 
 
+def _additional(node: Node) -> list[dict[str, Any]] | None:
+    """``additional_rate_limits`` as the reference reads it (observed): the list straight from the
+    text, each entry through a buffered copy, so an entry's error lies at the end of that entry."""
+    if node.value is None:
+        return None
+    if node.items is None:
+        at = node.start if node.pairs is not None else node.end
+        raise _Invalid(f"invalid type: {unexpected(node.value, buffered=False)}, expected a sequence", at)
+    entries = []
+    for item in node.items:
+        try:
+            entries.append(_ADDITIONAL_ENTRY(item, False))
+        except _Invalid as exc:
+            raise _Invalid(str(exc), item.end if exc.index is None else exc.index) from None
+    return entries
+
+
 def _payload(node: Node, direct: bool) -> dict[str, Any]:
-    """The usage payload: ``additional_rate_limits`` is read straight from the text while the
-    object is scanned (so its errors come first, at their own position), the rest afterwards."""
+    """The usage payload: ``additional_rate_limits`` is read while the object is scanned (so its
+    errors come first, at their own position), the other members afterwards from the buffer."""
     if node.pairs is None:
         raise _type_error(node, False, _TOP_STRUCT)
     additional: Any = None
@@ -176,7 +196,7 @@ def _payload(node: Node, direct: bool) -> dict[str, Any]:
         if key == "additional_rate_limits":
             if seen:
                 raise _Invalid("duplicate field `additional_rate_limits`", key_end)
-            additional, seen = _ADDITIONAL(item, True), True
+            additional, seen = _additional(item), True
     out: dict[str, Any] = _BUFFERED(node, False)
     out["additional_rate_limits"] = additional
     return out
