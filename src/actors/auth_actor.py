@@ -38,14 +38,13 @@ from chamberlain.errors import InternalError, InvalidRequest
 from chamberlain.protocol import account as acct
 from chamberlain.protocol.uuidtext import UuidError, parse_uuid
 from chamberlain.remote import backend
-from chamberlain.remote.backend import BackendError
 from chamberlain.remote.endpoints import Endpoints
 from chamberlain.remote.refresh import RefreshFailed, revoke
 from chamberlain.store.auth_file import AuthDotJson
 from chamberlain.store.auth_store import AuthStorageError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable
 
     from chamberlain.actors.caller import Caller
     from chamberlain.actors.config_actor import ConfigMsg
@@ -99,7 +98,8 @@ class AuthActor:
     ) -> None:
         send, receive = trio.open_memory_channel[AuthMsg](INBOX_SIZE)
         try:
-            async with httpx.AsyncClient(trust_env=False) as http, trio.open_nursery() as flows:
+            # no client-wide timeout: the spec attaches its own deadlines (revoke 10 s, routing 15 s)
+            async with httpx.AsyncClient(trust_env=False, timeout=None) as http, trio.open_nursery() as flows:
                 self._keeper, self._flows = Keeper(self.home, http), flows
                 async with receive:
                     task_status.started(send)
@@ -217,6 +217,17 @@ class AuthActor:
         except backend.RoutingError as exc:
             if not exc.unauthorized or active.mode != "chatgpt":
                 raise
+        # §14.3 as the reference does it: reload the stored credentials and ask again, then
+        # refresh and ask again; a further 401 is final.
+        reloaded = await self.active(settings)
+        if reloaded is not None and reloaded.stored != active.stored and reloaded.mode == "chatgpt":
+            try:
+                found = await self.keeper.routing(reloaded, endpoints, caller)
+                return found
+            except backend.RoutingError as exc:
+                if not exc.unauthorized:
+                    raise
+            active = reloaded
         try:
             active = await self.keeper.refresh(active, "unauthorized_recovery", settings, endpoints, caller)
         except RefreshFailed as exc:
@@ -270,7 +281,7 @@ class AuthActor:
         tokens = stored.tokens if stored is not None and stored.resolved_mode() == "chatgpt" else None
         if tokens is not None and self.keeper.external is None:
             await revoke(self.keeper.http, self.endpoints_for(settings), tokens.refresh_token.reveal(),
-                         tokens.access_token.reveal())
+                         tokens.access_token.reveal(), msg.caller.originator, msg.caller.user_agent)
         try:
             await self.keeper.delete(settings)
         except (AuthStorageError, OSError) as exc:
@@ -291,22 +302,6 @@ class AuthActor:
         endpoints = self.endpoints_for(settings)
         return await self.keeper.fresh(active, settings, endpoints, caller), endpoints
 
-    async def _with_recovery(
-        self, active: Active, endpoints: Endpoints, caller: Caller, call: Callable[[Active], Awaitable[Any]]
-    ) -> Any:
-        """One backend call, retried once after the 401 recovery of §14.3 (managed credentials)."""
-        try:
-            return await call(active)
-        except BackendError as exc:
-            if exc.status != 401 or active.mode != "chatgpt":
-                raise
-        settings = await self.settings()
-        try:
-            active = await self.keeper.refresh(active, "unauthorized_recovery", settings, endpoints, caller)
-        except RefreshFailed as exc:
-            raise InternalError(exc.message) from None
-        return await call(active)
-
     async def _rate_limits(self, msg: ReadRateLimits) -> acct.GetAccountRateLimitsResponse:
         active, endpoints = await self._chatgpt(msg.caller, "read rate limits")
 
@@ -316,8 +311,7 @@ class AuthActor:
                 exclude_reset_credit_details=msg.exclude_reset_credit_details,
             )
 
-        result: acct.GetAccountRateLimitsResponse = await self._with_recovery(active, endpoints, msg.caller, call)
-        return result
+        return await call(active)  # a 401 is final here: the reference recovers only for routing
 
     async def _nudge(self, msg: SendNudge) -> acct.SendAddCreditsNudgeEmailResponse:
         active, endpoints = await self._chatgpt(msg.caller, "notify workspace owner")
@@ -327,7 +321,7 @@ class AuthActor:
                 self.keeper.http, endpoints, a.backend_auth(msg.caller.user_agent), msg.credit_type
             )
 
-        return acct.SendAddCreditsNudgeEmailResponse(await self._with_recovery(active, endpoints, msg.caller, call))
+        return acct.SendAddCreditsNudgeEmailResponse(await call(active))
 
     async def _after_initialize(self, caller: Caller) -> None:
         """§10.2: with stored ChatGPT credentials, discover the routing in the background and

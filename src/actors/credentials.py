@@ -167,7 +167,10 @@ class Keeper:
         mode = stored.resolved_mode()
         if mode == "apikey":
             return Active("apikey", stored)
-        return Active("chatgpt", stored) if stored.tokens is not None else None
+        # ChatGPT tokens without ``last_refresh`` read as no credentials on the reference
+        if stored.tokens is None or stored.last_refresh is None:
+            return None
+        return Active("chatgpt", stored)
 
     async def save(self, settings: AuthSettings, auth: AuthDotJson) -> None:
         await trio.to_thread.run_sync(self.storage(settings).save, auth)
