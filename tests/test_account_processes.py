@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,10 +34,9 @@ async def _status_of_one_process(home: Path, etc: Path, fake: FakeOpenAI, tokens
         {"id": 1, "method": "getAuthStatus", "params": {"includeToken": True}},
     ]
     payload = b"".join(json.dumps(f).encode() + b"\n" for f in frames)
-    with open(home.parent / f"stderr-{len(tokens)}-{id(payload)}", "wb") as errors:
-        proc = await trio.lowlevel.open_process(
-            [*_command(), "--system-config-dir", str(etc)], stdin=-1, stdout=-1, stderr=errors, env=env
-        )
+    proc = await trio.lowlevel.open_process(
+        [*_command(), "--system-config-dir", str(etc)], stdin=-1, stdout=-1, stderr=subprocess.DEVNULL, env=env
+    )
     assert proc.stdin is not None and proc.stdout is not None
     try:
         await proc.stdin.send_all(payload)
