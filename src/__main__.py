@@ -81,6 +81,16 @@ def _frame_limit(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a TCP port (0 = any free port), got {value}")
+    return value
+
+
 def _version() -> str:
     from chamberlain import REFERENCE_VERSION, __version__
 
@@ -107,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
                           f"(default: ${ENV_SYSTEM_DIR}, else /etc/codex)")
     app.add_argument("--max-frame-bytes", type=_frame_limit, default=64 * 1024 * 1024, metavar="N",
                      help="largest incoming message in bytes (> 0); larger ones are dropped (default 64 MiB)")
+    app.add_argument("--login-callback-port", type=_port, default=None, metavar="PORT",
+                     help="port of the browser login's loopback callback (0 = any free port; "
+                          "default: 1455, then 1457, as codex)")
     return parser
 
 
@@ -208,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     from chamberlain.actors.server import Server, Settings
     from chamberlain.errors import RequirementsError
 
-    settings = Settings(codex_home, system_dir, session_flags, args.max_frame_bytes, env)
+    settings = Settings(codex_home, system_dir, session_flags, args.max_frame_bytes, env,
+                        login_callback_port=args.login_callback_port)
     server = Server(settings)
     try:
         server.check_startup()

@@ -78,9 +78,18 @@ def _batch_write(p: m.ConfigBatchWriteParams, _: Caller) -> ca.WriteConfig:
     return ca.WriteConfig(edits, p.file_path, p.expected_version, p.reload_user_config, Reply())
 
 
+#: Login variants gated on ``capabilities.experimentalApi``, by the name the refusal gives.
+_EXPERIMENTAL_LOGINS: Final = {
+    acct.ChatgptAuthTokensLogin: "chatgptAuthTokens",
+    acct.AmazonBedrockLogin: "amazonBedrock",
+    acct.AmazonBedrockAccessKeysLogin: "amazonBedrockAccessKeys",
+}
+
+
 def _login(p: acct.LoginParams, caller: Caller) -> aa.StartLogin:
-    if isinstance(p, acct.ChatgptAuthTokensLogin) and not caller.experimental_api:
-        raise InvalidRequest("account/login/start.chatgptAuthTokens requires experimentalApi capability")
+    gated = _EXPERIMENTAL_LOGINS.get(type(p))
+    if gated is not None and not caller.experimental_api:
+        raise InvalidRequest(f"account/login/start.{gated} requires experimentalApi capability")
     return aa.StartLogin(p, caller, Reply())
 
 
