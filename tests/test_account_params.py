@@ -67,13 +67,20 @@ async def test_account_params_that_do_not_decode_get_the_reference_text(
     assert reply["error"] == {"code": -32600, "message": INVALID + text}
 
 
-async def test_external_tokens_need_the_experimental_capability(session: Any) -> None:
-    params = {"type": "chatgptAuthTokens", "accessToken": "x", "chatgptAccountId": "a"}
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"type": "chatgptAuthTokens", "accessToken": "x", "chatgptAccountId": "a"},
+        {"type": "amazonBedrock", "apiKey": " ", "region": "us-east-1"},
+        {"type": "amazonBedrockAccessKeys", "accessKeyId": "k", "secretAccessKey": "s", "region": "us-east-1"},
+    ],
+)
+async def test_experimental_login_types_need_the_experimental_capability(session: Any, params: Any) -> None:
     async with session() as client:
         reply = await client.call(LOGIN, params)
     assert reply["error"] == {
         "code": -32600,
-        "message": "account/login/start.chatgptAuthTokens requires experimentalApi capability",
+        "message": f"account/login/start.{params['type']} requires experimentalApi capability",
     }
 
 
