@@ -123,11 +123,11 @@ class AmazonBedrockLogin(_SecretParams):
     region: str
 
 
-class AmazonBedrockAccessKeysLogin(_SecretParams):
+class AmazonBedrockAccessKeysLogin(_SecretParams, kw_only=True):
     serde_name: ClassVar[str] = "struct variant LoginAccountParams::AmazonBedrockAccessKeys"
     access_key_id: str
     secret_access_key: str
-    session_token: str | None
+    session_token: str | None = None  # an Option: absent is None
     region: str
 
 
