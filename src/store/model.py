@@ -58,9 +58,6 @@ from chamberlain.store.model_spec import (
     struct_text,
     table,
 )
-from chamberlain.store.tomlfile import toml_datetime_text
-
-__all__ = ["render_config", "toml_datetime_text", "unknown_keys"]
 
 _TOGGLE: Final = s._TOGGLE
 # The members of the wire `Config`: the 27 typed ones in their fixed order (spec §4.3), then the

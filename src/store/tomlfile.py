@@ -14,20 +14,6 @@ from chamberlain import tomlengine
 from chamberlain.errors import TomlParseError
 from chamberlain.tomlengine.fastload import fast_loads
 
-__all__ = [
-    "DATETIME_KEY",
-    "EMPTY_VERSION",
-    "NUMBER_KEY",
-    "toml_datetime_text",
-    "file_json",
-    "is_leaf",
-    "layer_json",
-    "load_toml",
-    "locate",
-    "plain_json",
-    "version_of",
-]
-
 #: ``sha256`` of ``{}``: the version of an empty or missing layer.
 EMPTY_VERSION: Final = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 DATETIME_KEY: Final = "$__toml_private_datetime"
@@ -158,7 +144,7 @@ def file_json(text: str, plain: dict[str, Any]) -> dict[str, Any]:
     if _DATETIME_RE.search(text) is None:  # no datetime anywhere: only free-form tables differ
         shared = dict(plain)
         for key in _FREEFORM_JSON_TABLES & shared.keys():
-            shared[key] = _freeform_json(shared[key])
+            shared[key] = layer_json(shared[key], _freeform=True, _top=False)
         return shared
     if _LOSSY_DATETIME_RE.search(text) is None:
         out: dict[str, Any] = layer_json(plain)
@@ -168,18 +154,6 @@ def file_json(text: str, plain: dict[str, Any]) -> dict[str, Any]:
     body = text[1:] if text.startswith("\ufeff") else text
     raw: dict[str, Any] = layer_json(tomlkit.parse(body))
     return raw
-
-
-def _freeform_json(value: Any) -> Any:
-    """A free-form table without datetimes: numbers get the NUMBER_KEY quirk, the rest is shared."""
-    kind = type(value)
-    if kind is str or kind is bool:
-        return value
-    if kind is dict:
-        return {key: _freeform_json(item) for key, item in value.items()}
-    if kind is list:
-        return [_freeform_json(item) for item in value]
-    return layer_json(value, _freeform=True, _top=False)
 
 
 def layer_json(doc: Any, *, _freeform: bool = False, _top: bool = True) -> Any:
@@ -228,13 +202,6 @@ def plain_json(value: Any) -> Any:
     return value
 
 
-def is_leaf(value: Any) -> bool:
-    """Origins treat datetimes as leaves; tables (including the Number quirk's) are walked."""
-    if isinstance(value, dict):
-        return len(value) == 1 and DATETIME_KEY in value
-    return True
-
-
 def version_of(value: Any) -> str:
     """``sha256:`` + hex digest of the compact, key-sorted JSON of a layer (non-ASCII kept)."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -242,24 +209,15 @@ def version_of(value: Any) -> str:
 
 
 def _split_key(text: str) -> list[str]:
-    """Split a TOML key (``a."b.c".d``) into its segments."""
+    """The segments of a TOML key (``a."b.c".d``); ``[""]`` (matching no path) when it is none."""
+    try:
+        table: Any = tomllib.loads(f"{text} = 0")
+    except tomllib.TOMLDecodeError:
+        return [""]
     out: list[str] = []
-    cur = ""
-    quote: str | None = None
-    for ch in text.strip():
-        if quote:
-            if ch == quote:
-                quote = None
-            else:
-                cur += ch
-        elif ch in "\"'":
-            quote = ch
-        elif ch == ".":
-            out.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    out.append(cur.strip())
+    while isinstance(table, dict):
+        ((key, table),) = table.items()
+        out.append(key)
     return out
 
 
