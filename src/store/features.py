@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Final
 
-__all__ = ["FeatureSpec", "REGISTRY", "BY_NAME", "RUNTIME_KEYS", "effective_features"]
+import msgspec
 
 
-@dataclass(frozen=True, slots=True)
-class FeatureSpec:
+class FeatureSpec(msgspec.Struct, frozen=True, rename="camel"):
     name: str
     stage: str
     display_name: str | None
@@ -21,19 +18,14 @@ class FeatureSpec:
     default_enabled: bool
 
 
-def _load() -> tuple[FeatureSpec, ...]:
-    raw = json.loads(resources.files("chamberlain.data").joinpath("features.json").read_text())
-    return tuple(
-        FeatureSpec(
-            f["name"], f["stage"], f["displayName"], f["description"], f["announcement"],
-            f["defaultEnabled"],
-        )
-        for f in raw["features"]
-    )
+class _Registry(msgspec.Struct):
+    features: tuple[FeatureSpec, ...]
 
 
 #: Every feature flag of codex-cli 0.169.0 in its registry order (what experimentalFeature/list pages).
-REGISTRY: Final[tuple[FeatureSpec, ...]] = _load()
+REGISTRY: Final = msgspec.json.decode(
+    resources.files("chamberlain.data").joinpath("features.json").read_bytes(), type=_Registry
+).features
 BY_NAME: Final[Mapping[str, FeatureSpec]] = {f.name: f for f in REGISTRY}
 
 #: The flags ``experimentalFeature/enablement/set`` accepts; also always present in

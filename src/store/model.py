@@ -23,13 +23,12 @@ in document order. Quirks worth knowing, all observed:
 
 from __future__ import annotations
 
-import json
-from importlib import resources
 from typing import Any, Final
 
 from chamberlain.errors import ConfigModelError
 from chamberlain.serde_walk import type_info, unknown_fields
 from chamberlain.store import model_schema as s
+from chamberlain.store.features import BY_NAME
 from chamberlain.store.model_shapes import (
     ApprovalPolicy,
     Features,
@@ -214,12 +213,7 @@ def unknown_keys(layer: dict[str, Any]) -> list[str]:
     return sorted(found)
 
 
-def _load_feature_names() -> frozenset[str]:
-    data = json.loads(resources.files("chamberlain.data").joinpath("features.json").read_text("utf-8"))
-    return frozenset(str(f["name"]) for f in data["features"])
-
-
 # Legacy `[features]` keys the reference still accepts without a warning (observed: `connectors`;
 # `apps_mcp_gateway` is reported as unknown).
 _LEGACY_FEATURE_ALIASES: Final[frozenset[str]] = frozenset({"connectors"})
-_KNOWN_FEATURES: Final[frozenset[str]] = _load_feature_names() | _LEGACY_FEATURE_ALIASES
+_KNOWN_FEATURES: Final[frozenset[str]] = frozenset(BY_NAME) | _LEGACY_FEATURE_ALIASES

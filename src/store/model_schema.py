@@ -31,7 +31,6 @@ from chamberlain.store.model_spec import (
     U64,
     USIZE,
     AbsPath,
-    _plain,
     enum,
     factory,
     meta,
@@ -239,7 +238,7 @@ def _read_hook_handler(value: Any, path: str) -> Any:
     if isinstance(value, dict) and value.get("type") == "command":
         defaults = {"commandWindows": None, "timeout": None, "async": False, "statusMessage": None}
         value = {"type": "command", "command": value.get("command")} | {k: value.get(k, d) for k, d in defaults.items()}
-    return _plain(value)
+    return value
 
 
 HookHandler: Final = shape("HookHandler", _read_hook_handler)

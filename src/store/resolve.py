@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-__all__ = ["resolution_error", "BUILTIN_PROVIDERS", "BUILTIN_PERMISSION_PROFILES"]
-
 BUILTIN_PROVIDERS: Final = frozenset({"openai", "ollama", "lmstudio", "amazon-bedrock"})
 BUILTIN_PERMISSION_PROFILES: Final = frozenset({":read-only", ":workspace", ":danger-full-access"})
 _INSTRUCTION_FILES: Final = (

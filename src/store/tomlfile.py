@@ -94,31 +94,6 @@ def _describe(text: str, exc: Any) -> tuple[int, int, str]:
     return line, col, (message[:at] if at >= 0 else message)
 
 
-def toml_datetime_text(value: dt.datetime | dt.date | dt.time) -> str:
-    """The reference's display of a TOML date/time: ``T`` separator, ``Z``, trimmed fraction."""
-
-    def clock(t: dt.time | dt.datetime) -> str:
-        text = f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
-        if t.microsecond:
-            text += "." + f"{t.microsecond:06d}".rstrip("0")
-        return text
-
-    if isinstance(value, dt.datetime):
-        text = f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{clock(value)}"
-        offset = value.utcoffset()
-        if offset is not None:
-            minutes = int(offset.total_seconds()) // 60
-            if minutes == 0:
-                text += "Z"
-            else:
-                sign = "+" if minutes > 0 else "-"
-                text += f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-        return text
-    if isinstance(value, dt.date):
-        return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
-    return clock(value)
-
-
 def _raw_datetime_text(item: Any) -> str:
     """The same display from a datetime's source text (tomlkit item: the lossy cases)."""
     raw = item.as_string().strip()
@@ -182,7 +157,7 @@ def layer_json(doc: Any, *, _freeform: bool = False, _top: bool = True) -> Any:
     if isinstance(doc, (dt.datetime, dt.date, dt.time)):
         if hasattr(doc, "as_string"):
             return {DATETIME_KEY: _raw_datetime_text(doc)}
-        return {DATETIME_KEY: toml_datetime_text(doc)}
+        return {DATETIME_KEY: tomlengine.value_repr(doc)}  # the reference's display of it
     return doc
 
 
