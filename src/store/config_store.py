@@ -40,14 +40,11 @@ VALIDATION: Final = "configValidationError"
 REQUIREMENT_READONLY: Final = "configRequirementReadonly"
 
 _USING_DEFAULTS: Final = "Invalid configuration; using defaults."
-_PROFILE_MSG: Final = (
-    "`profile` is a legacy config selector and can no longer be written; "
-    "use `--profile <name>` with `<name>.config.toml` instead"
-)
-_PROFILES_MSG: Final = (
-    "`profiles` contains legacy config profile tables and can no longer be written; "
-    "use `--profile <name>` with `<name>.config.toml` instead"
-)
+#: Top-level keys a write may clear but not set, and why.
+_LEGACY_KEYS: Final = {
+    key: f"`{key}` {what} and can no longer be written; use `--profile <name>` with `<name>.config.toml` instead"
+    for key, what in (("profile", "is a legacy config selector"), ("profiles", "contains legacy config profile tables"))
+}
 #: The reference's okOverridden message per kind of overriding layer (its MDM, enterprise and
 #: packaged-defaults layers do not exist here).
 _OVERRIDE_MESSAGES: Final[Mapping[LayerKind, str]] = {
@@ -125,7 +122,7 @@ class ConfigStore:
         sig = (cache.signature(self.requirements_path), cache.signature(self.loader.managed_path))
         if self._requirements is not None and self._requirements[0] == sig:
             return self._requirements[1]
-        managed = self.loader.managed_file()
+        managed = self.loader.cache.get(self.loader.managed_path)
         reqs = load_requirements(self.system_dir, managed.plain if managed is not None else None)
         self._requirements = (sig, reqs)
         self._requirements_generation += 1
@@ -170,9 +167,7 @@ class ConfigStore:
         merged = stack.merge()
         config = model.render_config(merged, base_dir=self._base_dir)
         effective = effective_features(_configured_features(merged), reqs.feature_pins(), runtime)
-        features = dict(config.get("features") or {})
-        for key in RUNTIME_KEYS:
-            features[key] = effective[key]
+        features = {**(config.get("features") or {}), **{key: effective[key] for key in RUNTIME_KEYS}}
         config["features"] = dict(sorted(features.items()))
         return reqs.apply_pins(config)
 
@@ -345,11 +340,8 @@ class ConfigStore:
                 raise ConfigWriteError(
                     REQUIREMENT_READONLY, f"`{pinned}` is managed by requirements and cannot be changed"
                 )
-        if edit.value is not None:
-            if segments[0] == "profile":
-                raise ConfigWriteError(VALIDATION, _PROFILE_MSG)
-            if segments[0] == "profiles":
-                raise ConfigWriteError(VALIDATION, _PROFILES_MSG)
+        if edit.value is not None and segments[0] in _LEGACY_KEYS:
+            raise ConfigWriteError(VALIDATION, _LEGACY_KEYS[segments[0]])
         try:
             doc.edit(segments, edit.value, edit.merge_strategy)  # type: ignore[arg-type]
         except EditError as exc:

@@ -117,27 +117,18 @@ class LayerStack:
 
     def signature(self) -> tuple[Any, ...]:
         """Identifies the stack's content: which layers, their versions and whether enabled."""
-        return tuple(
-            (layer.name, layer.file.version, layer.disabled_reason) for layer in self.layers
-        )
+        return tuple((layer.name, layer.file.version, layer.disabled_reason) for layer in self.layers)
 
 
 class LayerLoader:
     """Builds layer stacks for one server: user config, system dir, session flags, project dirs."""
 
-    def __init__(
-        self,
-        codex_home: Path,
-        system_dir: Path,
-        session_flags: Sequence[tuple[str, str]] = (),
-        cache: FileCache | None = None,
-    ) -> None:
+    def __init__(self, codex_home: Path, system_dir: Path, session_flags: Sequence[tuple[str, str]] = ()) -> None:
         self.codex_home = codex_home
-        self.system_dir = system_dir
         self.user_path = str(codex_home / "config.toml")
         self.system_path = str(system_dir / "config.toml")
         self.managed_path = str(system_dir / "managed_config.toml")
-        self.cache = cache or FileCache()
+        self.cache = FileCache()
         flags_doc = session_flags_document(session_flags)
         self.session_flags: ParsedFile | None = (
             ParsedFile.from_document(flags_doc.as_string(), flags_doc) if session_flags else None
@@ -148,14 +139,11 @@ class LayerLoader:
     def user_layer(self, user: ParsedFile | None) -> Layer:
         return Layer(LayerSource("user", self.user_path), user or EMPTY_FILE)
 
-    def managed_file(self) -> ParsedFile | None:
-        return self.cache.get(self.managed_path)
-
     def base_layers(self) -> tuple[list[Layer], list[Layer]]:
         """(layers above the user layer, [user, system]) — no project layers. Raises
         TomlParseError for an unparsable file."""
         above: list[Layer] = []
-        managed = self.managed_file()
+        managed = self.cache.get(self.managed_path)
         if managed is not None:
             above.append(Layer(LayerSource("legacyManagedConfigTomlFromFile", self.managed_path), managed))
         if self.session_flags is not None:

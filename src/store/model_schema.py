@@ -96,8 +96,7 @@ _APPS_DEFAULT: Final = struct(
     "AppsDefaultConfig",
     ("enabled", bool, True),
     opt("approvals_reviewer", REVIEWER),
-    ("destructive_enabled", bool, True),
-    ("open_world_enabled", bool, True),
+    same("destructive_enabled open_world_enabled", bool, True),
     opt("default_tools_approval_mode", APP_TOOL_APPROVAL),
     default=True,
 )

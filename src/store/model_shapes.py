@@ -342,13 +342,7 @@ _MCP_STDIO_ONLY: Final = ("args", "env", "env_vars", "cwd")
 _MCP_HTTP_KEPT: Final = ("bearer_token_env_var", "http_headers", "env_http_headers", "auth")
 _MCP_HTTP_ONLY: Final = ("url", *_MCP_HTTP_KEPT[:3], "oauth", "oauth_resource", "auth")  # in the reference's order
 _MCP_TAIL: Final = (
-    "default_tools_approval_mode",
-    "enabled_tools",
-    "disabled_tools",
-    "scopes",
-    "oauth",
-    "oauth_resource",
-    "tools",
+    "default_tools_approval_mode", "enabled_tools", "disabled_tools", "scopes", "oauth", "oauth_resource", "tools"
 )
 
 

@@ -81,11 +81,10 @@ class EditDocument:
 
     @property
     def model(self) -> tomlengine.Document:
-        if self._model is None and self._given is not None:
-            self._model, self._given = self._given, None
         if self._model is None:
             # the reference re-renders the whole file with "\n" line ends (CRLF files come back as LF)
-            self._model = tomlengine.parse(self.source.replace("\r\n", "\n"))
+            self._model = self._given or tomlengine.parse(self.source.replace("\r\n", "\n"))
+            self._given = None
         return self._model
 
     @property
@@ -170,71 +169,47 @@ def _check_json_value(value: Any) -> None:
             raise ValueRangeError(f"invalid type: integer `{value}` as i128, expected any value")
         if value > I64_MAX:
             raise EditError(U64_TOO_LARGE)
-    elif isinstance(value, dict):
-        for item in value.values():
-            _check_json_value(item)
-    elif isinstance(value, list):
-        for item in value:
+    elif isinstance(value, (dict, list)):
+        for item in value.values() if isinstance(value, dict) else value:
             _check_json_value(item)
 
 
 def _value_at_path(root: Any, segments: list[str]) -> Any:
     current = root
     for segment in segments:
-        if isinstance(current, dict):
-            if segment not in current:
-                return _MISSING
+        if isinstance(current, dict) and segment in current:
             current = current[segment]
-        elif isinstance(current, list):
-            if not _INDEX_RE.fullmatch(segment):
-                return _MISSING
-            index = int(segment)
-            if not 0 <= index < len(current):
-                return _MISSING
-            current = current[index]
+        elif isinstance(current, list) and _INDEX_RE.fullmatch(segment) and 0 <= int(segment) < len(current):
+            current = current[int(segment)]
         else:
             return _MISSING
     return current
 
 
 def _merge_plain(root: dict[str, Any], segments: list[str], value: Any, strategy: Strategy) -> dict[str, Any]:
-    """``root`` with the edit applied, copy-on-write: every table on the path is a fresh copy."""
-    *parents, last = segments
-    new_root = dict(root)
-    current = new_root
-    for depth, segment in enumerate(parents, start=1):
-        child = current.get(segment, _MISSING)
-        if isinstance(child, dict):
-            child = dict(child)
-        elif child is _MISSING or depth < len(parents):
-            child = {}  # a missing parent, or a non-table one with further parents, becomes a table
-        else:
+    """``root`` with the edit applied, copy-on-write: every table on the path is a fresh copy. A
+    missing parent, or a non-table one with further parents, becomes a table."""
+    head, *rest = segments
+    if not rest:  # the request's value is shared, never copied: no one mutates plain data
+        return {**root, head: merge_values(root.get(head), value) if strategy == "upsert" else value}
+    child = root.get(head, _MISSING)
+    if not isinstance(child, dict):
+        if child is not _MISSING and len(rest) == 1:
             raise EditError(NON_TABLE_PARENT)
-        current[segment] = child
-        current = child
-    # the request's value is shared, never copied: no one mutates plain data
-    current[last] = merge_values(current.get(last), value) if strategy == "upsert" else value
-    return new_root
+        child = {}
+    return {**root, head: _merge_plain(child, rest, value, strategy)}
 
 
 def _clear_plain(root: dict[str, Any], segments: list[str]) -> dict[str, Any]:
-    *parents, last = segments
-    chain: list[dict[str, Any]] = [root]
-    current: Any = root
-    for segment in parents:
-        if not isinstance(current, dict) or segment not in current:
-            return root
-        current = current[segment]
-        chain.append(current)
-    if not isinstance(current, dict) or last not in current:
+    """``root`` without the key at ``segments`` (``root`` itself when there is none), copy-on-write."""
+    head, *rest = segments
+    if head not in root:
         return root
-    replacement = dict(current)
-    del replacement[last]
-    for holder, segment in zip(reversed(chain[:-1]), reversed(parents), strict=True):
-        copied = dict(holder)
-        copied[segment] = replacement
-        replacement = copied
-    return replacement
+    if not rest:
+        return {k: v for k, v in root.items() if k != head}
+    child = root[head]
+    cleared = _clear_plain(child, rest) if isinstance(child, dict) else child
+    return root if cleared is child else {**root, head: cleared}
 
 
 def _same_value(a: Any, b: Any) -> bool:

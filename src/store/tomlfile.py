@@ -3,12 +3,13 @@ JSON rendering of a layer (with its two quirks) and the content-hash ``version``
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import re
 import tomllib
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from chamberlain import tomlengine
 from chamberlain.errors import TomlParseError
@@ -122,13 +123,10 @@ def file_json(text: str, plain: dict[str, Any]) -> dict[str, Any]:
             shared[key] = layer_json(shared[key], _freeform=True, _top=False)
         return shared
     if _LOSSY_DATETIME_RE.search(text) is None:
-        out: dict[str, Any] = layer_json(plain)
-        return out
+        return cast("dict[str, Any]", layer_json(plain))
     import tomlkit
 
-    body = text[1:] if text.startswith("\ufeff") else text
-    raw: dict[str, Any] = layer_json(tomlkit.parse(body))
-    return raw
+    return cast("dict[str, Any]", layer_json(tomlkit.parse(text[1:] if text.startswith("\ufeff") else text)))
 
 
 def layer_json(doc: Any, *, _freeform: bool = False, _top: bool = True) -> Any:
@@ -148,10 +146,9 @@ def layer_json(doc: Any, *, _freeform: bool = False, _top: bool = True) -> Any:
         return [layer_json(v, _freeform=_freeform, _top=False) for v in doc]
     if isinstance(doc, bool):
         return bool(doc)
-    if isinstance(doc, int):
-        return {NUMBER_KEY: _number_text(int(doc))} if _freeform else int(doc)
-    if isinstance(doc, float):
-        return {NUMBER_KEY: _number_text(float(doc))} if _freeform else float(doc)
+    if isinstance(doc, (int, float)):  # (tomlkit's items subclass them)
+        number = int(doc) if isinstance(doc, int) else float(doc)
+        return {NUMBER_KEY: _number_text(number)} if _freeform else number
     if isinstance(doc, str):
         return str(doc)
     if isinstance(doc, (dt.datetime, dt.date, dt.time)):
@@ -197,21 +194,14 @@ def _split_key(text: str) -> list[str]:
 
 
 def _value_end(line: str, start: int) -> int:
-    """Index one past the value that starts at ``start`` (a trailing comment excluded)."""
-    quote: str | None = None
-    end = start
-    for i in range(start, len(line)):
-        ch = line[i]
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "#":
-            break
-        if not ch.isspace():
-            end = i + 1
-    return end
+    """Index one past the value that starts at ``start``: before the first ``#`` after which the
+    value reads as TOML (a trailing comment), else the first ``#`` (a value going on below)."""
+    cuts = [i for i in range(start, len(line)) if line[i] == "#"] + [len(line)]
+    for cut in cuts:
+        with contextlib.suppress(tomllib.TOMLDecodeError):
+            tomllib.loads(f"x = {line[start:cut]}")
+            return len(line[:cut].rstrip())
+    return len(line[: cuts[0]].rstrip())
 
 
 def locate(text: str, dotted: str | None) -> tuple[int, int, int]:
