@@ -108,52 +108,44 @@ def _read_scroll_speed(value: Any, path: str) -> Any:
 ScrollSpeed: Final = shape("ScrollSpeed", _read_scroll_speed)
 
 
-class Record(Shape):
-    """A struct not modelled field by field: its shape and required fields checked, passed through."""
+def record(
+    name: str, arity: int, required: tuple[str, ...] = (), *, closed: bool = False, inner: Any = None
+) -> Any:
+    """A `Shape` of a struct not modelled field by field: its form and ``required`` fields checked
+    (``closed``: no other fields; ``inner``: a check of the whole value after those), passed through."""
 
-    serde_name: ClassVar[str]
-    arity: ClassVar[int]
-    required: ClassVar[tuple[str, ...]] = ()
-    closed: ClassVar[bool] = False
-
-    def __init_subclass__(cls, arity: int = 0, required: tuple[str, ...] = (), closed: bool = False) -> None:
-        super().__init_subclass__()
-        cls.serde_name, cls.arity, cls.required, cls.closed = cls.__name__, arity, required, closed
-
-    @classmethod
-    def read(cls, value: Any, path: str) -> Any:
+    def read(value: Any, path: str) -> Any:
         if isinstance(value, list):
-            if not cls.required and not value:
+            if not required and not value:
                 return {}
-            count = "element" if cls.arity == 1 else "elements"
-            detail = f"invalid length {len(value)}, expected struct {cls.serde_name} with {cls.arity} {count}"
-            raise ConfigModelError(detail, path)
+            count = "element" if arity == 1 else "elements"
+            raise ConfigModelError(f"invalid length {len(value)}, expected struct {name} with {arity} {count}", path)
         if not isinstance(value, dict):
-            raise ConfigModelError(invalid_type(value, f"struct {cls.serde_name}"), path)
-        for k in value if cls.closed else ():
-            if k not in cls.required:
-                raise ConfigModelError(f"unknown field `{k}`, expected {one_of(cls.required)}", path)
-        for k in cls.required:
+            raise ConfigModelError(invalid_type(value, f"struct {name}"), path)
+        for k in value if closed else ():
+            if k not in required:
+                raise ConfigModelError(f"unknown field `{k}`, expected {one_of(required)}", path)
+        for k in required:
             if k not in value:
                 raise ConfigModelError(missing_field(k), path)
+        if inner is not None:
+            inner(value, path)
         return value
 
-
-def record(name: str, arity: int, required: tuple[str, ...] = ()) -> Any:
-    """A `Record` named ``name``."""
-    return type(name, (Record,), {}, arity=arity, required=required)
+    return shape(name, read)
 
 
-class McpEnterpriseManagedAuthConfig(Record, arity=1, required=("idp",), closed=True):
-    @classmethod
-    def read(cls, value: Any, path: str) -> Any:
-        rendered = super().read(value, path)
-        idp = value["idp"]
-        if not isinstance(idp, dict):
-            raise ConfigModelError(invalid_type(idp, "struct McpServerIdpOAuthConfig"), _join(path, "idp"))
-        if "issuer" not in idp:
-            raise ConfigModelError(missing_field("issuer"), _join(path, "idp"))
-        return rendered
+def _check_idp(value: dict[str, Any], path: str) -> None:
+    idp = value["idp"]
+    if not isinstance(idp, dict):
+        raise ConfigModelError(invalid_type(idp, "struct McpServerIdpOAuthConfig"), _join(path, "idp"))
+    if "issuer" not in idp:
+        raise ConfigModelError(missing_field("issuer"), _join(path, "idp"))
+
+
+McpEnterpriseManagedAuthConfig: Final = record(
+    "McpEnterpriseManagedAuthConfig", 1, ("idp",), closed=True, inner=_check_idp
+)
 
 
 _GRANULAR: Final = struct(

@@ -51,48 +51,40 @@ def load_toml(text: str, path: str) -> dict[str, Any]:
     return plain
 
 
+#: tomlkit's error class -> (columns past tomlkit's, the toml crate's wording)
+_KIT_WORDING: Final = {
+    "EmptyKeyError": (0, "unquoted keys cannot be empty, expected letters, numbers, `-`, `_`"),
+    "InvalidControlChar": (1, 'invalid basic string, expected `"`'),
+    "InvalidCharInStringError": (1, "missing escaped value, expected " + ", ".join(f"`{c}`" for c in 'befnr\\"xuU')),
+}
+
+
 def _syntax_error(text: str, path: str, exc: tomllib.TOMLDecodeError) -> TomlParseError:
-    """Word a syntax error as the reference's ``toml`` crate does. Only failing files get here, so
-    the cold path may use tomlkit's richer error classes (imported only now)."""
+    """Word a syntax error as the reference's ``toml`` crate does, for the common cases. Only
+    failing files get here, so the cold path may use tomlkit's richer error classes (imported only
+    now); else tomllib's own text."""
     import tomlkit
     import tomlkit.exceptions as tke
 
     try:
         tomlkit.parse(text)
-    except tke.ParseError as kit_exc:
-        line, col, reason = _describe(text, kit_exc)
-        return TomlParseError(path, line, col, reason)
+    except tke.ParseError as kit:
+        line, col, message = kit.line, kit.col + 1, str(kit)
+        lines = text.split("\n")
+        src = lines[line - 1] if 0 < line <= len(lines) else ""
+        at = message.rfind(" at line ")
+        shift, reason = _KIT_WORDING.get(type(kit).__name__, (0, message[:at] if at >= 0 else message))
+        if "already exists" in message:
+            col, shift, reason = 1, 0, "duplicate key"
+        elif isinstance(kit, tke.UnexpectedCharError) and re.search(r"=\s*$", src[: kit.col]):
+            col, shift, reason = len(src) + 1, 0, "string values must be quoted, expected literal string"
+        return TomlParseError(path, line, col + shift, reason)
     except Exception:
         pass
     match = _TOMLLIB_POSITION_RE.match(str(exc))
     assert match is not None
     reason, line_text, col_text = match.group(1), match.group(2), match.group(3)
     return TomlParseError(path, int(line_text or 1), int(col_text or 1), reason[:1].lower() + reason[1:])
-
-
-def _describe(text: str, exc: Any) -> tuple[int, int, str]:
-    """Word a tomlkit error the way the reference's TOML parser does, for the common cases."""
-    import tomlkit.exceptions as tke
-
-    line, col = exc.line, exc.col + 1
-    lines = text.split("\n")
-    src = lines[line - 1] if 0 < line <= len(lines) else ""
-    before = src[: exc.col]
-    if "already exists" in str(exc):
-        return line, 1, "duplicate key"
-    if isinstance(exc, tke.EmptyKeyError):
-        return line, col, "unquoted keys cannot be empty, expected letters, numbers, `-`, `_`"
-    if isinstance(exc, tke.UnexpectedCharError) and re.search(r"=\s*$", before):
-        return line, len(src) + 1, "string values must be quoted, expected literal string"
-    if isinstance(exc, tke.InvalidControlChar):
-        return line, col + 1, 'invalid basic string, expected `"`'
-    if isinstance(exc, tke.InvalidCharInStringError):
-        return line, col + 1, (
-            "missing escaped value, expected `b`, `e`, `f`, `n`, `r`, `\\`, `\"`, `x`, `u`, `U`"
-        )
-    message = str(exc)
-    at = message.rfind(" at line ")
-    return line, col, (message[:at] if at >= 0 else message)
 
 
 def _raw_datetime_text(item: Any) -> str:
