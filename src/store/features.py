@@ -30,22 +30,11 @@ BY_NAME: Final[Mapping[str, FeatureSpec]] = {f.name: f for f in REGISTRY}
 
 #: The flags ``experimentalFeature/enablement/set`` accepts; also always present in
 #: ``config/read`` → ``config.features``.
-RUNTIME_KEYS: Final[tuple[str, ...]] = (
-    "api_key_cyber_access_programs",
-    "api_key_model_discovery",
-    "auth_elicitation",
-    "background_paginated_rollout_migration",
-    "codex_apps_mcp_2026_07_28",
-    "daybreak_program_propagation",
-    "mcp_2026_07_28",
-    "mcp_connection_sharing",
-    "mcp_lazy_stdio_startup",
-    "memories",
-    "mentions_v2",
-    "remote_control",
-    "remote_plugin",
-    "tool_suggest",
-    "windows_sandbox_service",
+RUNTIME_KEYS: Final = tuple(
+    "api_key_cyber_access_programs api_key_model_discovery auth_elicitation "
+    "background_paginated_rollout_migration codex_apps_mcp_2026_07_28 daybreak_program_propagation "
+    "mcp_2026_07_28 mcp_connection_sharing mcp_lazy_stdio_startup memories mentions_v2 remote_control "
+    "remote_plugin tool_suggest windows_sandbox_service".split()
 )
 _RUNTIME: Final = frozenset(RUNTIME_KEYS)
 

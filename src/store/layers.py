@@ -167,21 +167,21 @@ class LayerLoader:
             markers = list(DEFAULT_ROOT_MARKERS)
         root = _marked_dir(cwd, [m for m in markers if isinstance(m, str)]) or cwd
         repo = _marked_dir(cwd, [".git"])
-        home = _real(self.codex_home)
+        home = os.path.realpath(self.codex_home)
         trust = _trust_table(base.get("projects"))
         layers: list[Layer] = []
         for d in (cwd, *cwd.parents[: len(cwd.relative_to(root).parts)]):  # closest to cwd first
             dot = d / ".codex"
-            if not dot.is_dir() or _real(dot) == home:
+            if not dot.is_dir() or os.path.realpath(dot) == home:
                 continue
-            decided = _trust_decision(d, root, repo, trust)
-            reason: str | None
+            # the trust entry of the folder, else of the project root, else of the repository
+            real = [os.path.realpath(c) for c in (d, root, repo) if c is not None]
+            decided = next((trust[r] for r in real if r in trust), None)
+            reason: str | None = None
             if decided is None:
                 reason = _NOT_TRUSTED.format(key=repo or root, user=self.user_path)
             elif decided[1] != "trusted":
                 reason = _UNTRUSTED.format(key=decided[0])
-            else:
-                reason = None
             cfg = str(dot / "config.toml")
             try:
                 parsed = self.cache.get(cfg) or EMPTY_FILE
@@ -191,13 +191,6 @@ class LayerLoader:
                 parsed = EMPTY_FILE
             layers.append(Layer(LayerSource("project", folder=str(dot)), parsed, reason))
         return layers
-
-
-def _real(p: Path) -> str:
-    try:
-        return os.path.realpath(p)
-    except OSError:
-        return str(p)
 
 
 def _has_marker(d: Path, marker: str) -> bool:
@@ -217,11 +210,5 @@ def _trust_table(projects: Any) -> dict[str, tuple[str, str]]:
     if isinstance(projects, dict):
         for key, entry in projects.items():
             if isinstance(entry, dict) and isinstance(entry.get("trust_level"), str):
-                out[_real(Path(key))] = (key, entry["trust_level"])
+                out[os.path.realpath(Path(key))] = (key, entry["trust_level"])
     return out
-
-
-def _trust_decision(
-    d: Path, root: Path, repo: Path | None, trust: Mapping[str, tuple[str, str]]
-) -> tuple[str, str] | None:
-    return next((trust[real] for c in (d, root, repo) if c is not None and (real := _real(c)) in trust), None)

@@ -114,13 +114,9 @@ _BROWSER_USE: Final = struct(
     opt("default_origin_policy", _ORIGIN),
     opt("origins", table(_ORIGIN)),
 )
-
-
 ComputerUseWindowsExeConfigToml: Final = record(
     "ComputerUseWindowsExeConfigToml", arity=4, required=("publisher_name", "product_name", "access")
 )
-
-
 _COMPUTER_USE: Final = struct(
     "ComputerUseConfigToml",
     opt("default_app_access", ALLOW_DENY),
@@ -254,11 +250,7 @@ _HOOKS: Final = struct(
     positional=False,
     silent=True,
 )
-
-
 QuickDial: Final = record("QuickDial", arity=2, required=("input",))
-
-
 _EFFECTS: Final = struct(
     "TuiEffects", same("starfield shimmer welcome effort progress title", bool, True), default=True
 )
@@ -345,17 +337,9 @@ _SKILLS: Final = struct(
     omit_defaults=True,
 )
 _PLUGIN: Final = struct("PluginConfig", opt("enabled", bool), default=True, omit_defaults=True)
-
-
 ToolSuggestDiscoverable: Final = record("ToolSuggestDiscoverable", arity=2, required=("type",))
-
-
 ToolSuggestDisabledTool: Final = record("ToolSuggestDisabledTool", arity=2, required=("type",))
-
-
 PermissionProfileToml: Final = record("PermissionProfileToml", arity=5)
-
-
 _TOOL_SUGGEST: Final = struct(
     "ToolSuggestConfig",
     ("discoverables", seq(ToolSuggestDiscoverable), []),
