@@ -74,7 +74,6 @@ class PreparedRead:
     """A read's loaded stack and requirements; ``key`` identifies their content (a number
     given once per content, so that caching on it costs no hashing of the stack)."""
 
-    cwd: str | None
     stack: LayerStack
     reqs: Requirements
     key: int
@@ -84,12 +83,7 @@ logger = logging.getLogger(__name__)
 
 
 class ConfigStore:
-    def __init__(
-        self,
-        codex_home: Path,
-        system_dir: Path,
-        session_flags: Sequence[tuple[str, str]] = (),
-    ) -> None:
+    def __init__(self, codex_home: Path, system_dir: Path, session_flags: Sequence[tuple[str, str]] = ()) -> None:
         self.loader = LayerLoader(codex_home, system_dir, session_flags)
         self.system_dir = system_dir
         self.lock_path = str(codex_home / "config.toml.lock")
@@ -160,13 +154,11 @@ class ConfigStore:
         except (RequirementsError, TomlParseError) as exc:
             raise InternalError(f"{context}: {exc}") from None
 
-    def effective(
-        self, stack: LayerStack, reqs: Requirements, runtime: Mapping[str, bool]
-    ) -> dict[str, Any]:
+    def effective(self, stack: LayerStack, reqs: Requirements, runtime: Mapping[str, bool]) -> dict[str, Any]:
         """The ``config`` object of config/read for a stack. Raises ConfigModelError."""
         merged = stack.merge()
         config = model.render_config(merged, base_dir=self._base_dir)
-        effective = effective_features(_configured_features(merged), reqs.feature_pins(), runtime)
+        effective = effective_features(merged, reqs.feature_pins(), runtime)
         features = {**(config.get("features") or {}), **{key: effective[key] for key in RUNTIME_KEYS}}
         config["features"] = dict(sorted(features.items()))
         return reqs.apply_pins(config)
@@ -193,7 +185,7 @@ class ConfigStore:
         stack, reqs = self._load(cwd)
         content = (cwd, stack.signature(), self._requirements_generation)
         # once the memo is cleared, a content seen again gets a new number: a cache miss, no more
-        return PreparedRead(cwd, stack, reqs, _memo(self._keys, content, lambda: next(_KEY_NUMBERS)))
+        return PreparedRead(stack, reqs, _memo(self._keys, content, lambda: next(_KEY_NUMBERS)))
 
     def read(self, prepared: PreparedRead, include_layers: bool, runtime: Mapping[str, bool]) -> ConfigView:
         """config/read: the effective config, its origins and (when asked) the layers. Raises
@@ -258,7 +250,7 @@ class ConfigStore:
 
     def feature_states(self, runtime: Mapping[str, bool], cwd: str | None = None) -> dict[str, bool]:
         stack, reqs = self._load(cwd)
-        return effective_features(_configured_features(stack.merge()), reqs.feature_pins(), runtime)
+        return effective_features(stack.merge(), reqs.feature_pins(), runtime)
 
     # -- writes (blocking: call in a worker thread) ---------------------------------------------
 
@@ -379,9 +371,10 @@ class ConfigStore:
         before_pins = model.render_config(merged, base_dir=self._base_dir)
         lines: list[str] = []
         for layer in stack.layers:
-            label = _layer_label(layer)
+            label = _LAYER_LABELS.get(layer.name.kind)
             if label is not None and layer.enabled:
-                lines += [f"  {label}: `{key}` is ignored." for key in model.unknown_keys(layer.file.plain)]
+                named = label.format(file=layer.name.file)
+                lines += [f"  {named}: `{key}` is ignored." for key in model.unknown_keys(layer.file.plain)]
         lines += reqs.unknown_setting_lines()
         out: list[StartupWarning] = []
         summary = unrecognized_settings_warning(lines)
@@ -420,16 +413,6 @@ class ConfigStore:
 def _persist_error(path: str) -> InternalError:
     """The reference's text when the new file cannot be written (it gives no OS reason)."""
     return InternalError(f"failed to persist config.toml: failed to persist config at {path}")
-
-
-def _configured_features(merged: Mapping[str, Any]) -> Mapping[str, Any]:
-    features = merged.get("features")
-    return features if isinstance(features, dict) else {}
-
-
-def _layer_label(layer: Layer) -> str | None:
-    label = _LAYER_LABELS.get(layer.name.kind)
-    return None if label is None else label.format(file=layer.name.file)
 
 
 _Value = TypeVar("_Value")

@@ -40,15 +40,15 @@ _RUNTIME: Final = frozenset(RUNTIME_KEYS)
 
 
 def effective_features(
-    configured: Mapping[str, Any],
-    pins: Mapping[str, bool],
-    runtime: Mapping[str, bool],
+    merged: Mapping[str, Any], pins: Mapping[str, bool], runtime: Mapping[str, bool]
 ) -> dict[str, bool]:
-    """The effective state of every registered flag.
+    """The effective state of every registered flag, given the merged layers' data.
 
     Precedence (spec §7.1): requirement pin > config layers (session flags included) > runtime
     enablement (only for the runtime keys) > the built-in default.
     """
+    configured = merged.get("features")
+    configured = configured if isinstance(configured, dict) else {}
     out: dict[str, bool] = {}
     for spec in REGISTRY:
         name = spec.name

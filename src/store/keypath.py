@@ -32,9 +32,8 @@ def parse_key_path(key_path: str) -> list[str]:
     if all(ch in RUST_WHITESPACE for ch in key_path):
         raise KeyPathError(EMPTY_PATH)
     segments: list[str] = []
-    current: list[str] = []
-    quoted = False
-    chars = iter(key_path)
+    current: list[str] = []  # the characters of the segment being read
+    quoted, chars = False, iter(key_path)
     for ch in chars:
         if quoted:
             if ch == '"':

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
-from chamberlain.serde_walk import capped
 from chamberlain.store.model_shapes import (
     APP_TOOL_APPROVAL,
     KEYMAP_DEFAULT,
     ApprovalPolicy,
     Features,
-    Flattened,
     Keymap,
     MicrophoneChannel,
     Notifications,
     ScrollSpeed,
     WebSearchTool,
+    flattened,
     record,
 )
 from chamberlain.store.model_spec import (
@@ -102,10 +101,7 @@ _APPS_DEFAULT: Final = struct(
 )
 
 
-class AppsConfigToml(Flattened):
-    fields = struct("AppsConfigToml", opt("_default", _APPS_DEFAULT))
-    extra = capped(_APP)
-
+AppsConfigToml: Final = flattened(struct("AppsConfigToml", opt("_default", _APPS_DEFAULT)), _APP)
 
 _ORIGIN: Final = struct("BrowserUseOriginPolicyConfigToml", opt("access downloads uploads full_cdp_access", ALLOW_DENY))
 _BROWSER_USE: Final = struct(
@@ -170,8 +166,8 @@ _MEMORIES: Final = struct(
 )
 
 
-class AgentsToml(Flattened):
-    fields = struct(
+AgentsToml: Final = flattened(
+    struct(
         "AgentsToml",
         opt("enabled", bool),
         opt("max_concurrent_threads_per_session", USIZE),
@@ -179,13 +175,9 @@ class AgentsToml(Flattened):
         opt("default_subagent_model default_subagent_reasoning_effort", str),
         opt("job_max_runtime_seconds", U64),
         opt("interrupt_message", bool),
-    )
-    extra = capped(
-        struct(
-            "AgentRoleToml", opt("description", str), opt("config_file", AbsPath), opt("nickname_candidates", list[str])
-        )
-    )
-
+    ),
+    struct("AgentRoleToml", opt("description", str), opt("config_file", AbsPath), opt("nickname_candidates", seq(str))),
+)
 
 _AUTO_REVIEW: Final = struct(
     "AutoReviewToml",

@@ -10,11 +10,10 @@ from typing import Any, ClassVar, Final
 
 from chamberlain.errors import ConfigModelError
 from chamberlain.serde_text import invalid_type, missing_field, one_of, unknown_variant
-from chamberlain.serde_walk import toml_enum_error
+from chamberlain.serde_walk import capped, toml_enum_error
 from chamberlain.store.model_spec import (
     U64,
     Shape,
-    _Datetime,
     _join,
     enum,
     located,
@@ -188,7 +187,7 @@ def _read_thread_store(value: Any, path: str) -> Any:
     if not value or (isinstance(value, dict) and "type" not in value):
         raise ConfigModelError(missing_field("type"), path)
     tag = value[0] if isinstance(value, list) else items["type"]
-    if not isinstance(tag, str) or isinstance(tag, _Datetime):
+    if type(tag) is not str:  # a `_Datetime` is not one either
         raise ConfigModelError(invalid_type(tag, "variant identifier"), path)
     if tag == "local":
         return {"type": "local"}
@@ -430,22 +429,18 @@ _WIRE_API_CHAT: Final = (
 )
 
 
-class Flattened(Shape):
-    """A struct with a flattened map of the remaining keys: its ``fields``, then each other key
-    read as ``extra`` (capped: serde buffers it). Its unknown keys are silent."""
+def flattened(fields: Any, extra: Any) -> Any:
+    """A `Shape` of a struct with a flattened map of the remaining keys, named as ``fields`` (a
+    Struct): its fields, then each other key read as ``extra`` (capped: serde buffers it). Its
+    unknown keys are silent."""
+    known, extra, name = frozenset(fields.__struct_encode_fields__), capped(extra), fields.__name__
 
-    fields: ClassVar[Any]
-    extra: ClassVar[Any]
-
-    @classmethod
-    def read(cls, value: Any, path: str, base_dir: str | None = None) -> Any:
+    def read(value: Any, path: str, base_dir: str | None = None) -> Any:
         if not isinstance(value, dict):
-            raise ConfigModelError(invalid_type(value, f"struct {cls.__name__}"), path)
-        known = set(cls.fields.__struct_encode_fields__)
-        out: dict[str, Any] = read_as(cls.fields, {k: v for k, v in value.items() if k in known}, path, base_dir)
-        out.update((k, read_as(cls.extra, v, path, base_dir)) for k, v in value.items() if k not in known)
+            raise ConfigModelError(invalid_type(value, f"struct {name}"), path)
+        out: dict[str, Any] = read_as(fields, {k: v for k, v in value.items() if k in known}, path, base_dir)
+        out.update((k, read_as(extra, v, path, base_dir)) for k, v in value.items() if k not in known)
         return out
 
-    @classmethod
-    def render(cls, value: Any, base_dir: str | None) -> Any:
-        return cls.read(value, "", base_dir)
+    render = classmethod(lambda cls, value, base_dir: read(value, "", base_dir))
+    return type(name, (Shape,), {"__slots__": (), "render": render}, read=read)

@@ -148,7 +148,6 @@ class EditDocument:
             self.exact = False
 
 
-
 # --------------------------------------------------------------------------------------------
 # Step 1: the plain merge (spec §5.5), mirroring the reference's `apply_merge`/`clear_path`
 
