@@ -27,8 +27,6 @@ _UNTRUSTED: Final = (
 _NOT_TRUSTED: Final = (
     "To load project-local config, hooks, and exec policies, add {key} as a trusted project in {user}."
 )
-
-
 EMPTY_FILE: Final = ParsedFile("", {}, {}, EMPTY_VERSION)
 
 
@@ -162,9 +160,8 @@ class LayerLoader:
     # -- project layers (§3.3) -------------------------------------------------------------------
 
     def _project_layers(self, cwd: Path, base: Mapping[str, Any]) -> list[Layer]:
-        markers = base.get("project_root_markers", list(DEFAULT_ROOT_MARKERS))
-        if not isinstance(markers, list):
-            markers = list(DEFAULT_ROOT_MARKERS)
+        markers = base.get("project_root_markers")
+        markers = markers if isinstance(markers, list) else DEFAULT_ROOT_MARKERS
         root = _marked_dir(cwd, [m for m in markers if isinstance(m, str)]) or cwd
         repo = _marked_dir(cwd, [".git"])
         home = os.path.realpath(self.codex_home)
