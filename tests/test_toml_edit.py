@@ -1,6 +1,6 @@
 """Format-preserving config edits (spec §5.5, §5.8, §15.4), checked against the reference's bytes.
 
-Each test builds a file, applies edits with ``apply_edit`` the way the write path does (one parsed
+Each test builds a file, applies edits with ``EditDocument.edit`` the way the write path does (one parsed
 document per request, edits in order) and asserts on the resulting text. The expected texts were
 produced by codex-cli 0.169.0; ``test_edit_sequences_match_the_reference_server_bytes`` replays a
 few of them live when the reference binary is installed.
@@ -17,7 +17,7 @@ import pytest
 import tomlkit  # test-only cross-check: the generator spells values with an independent TOML writer
 from chamberlain import tomlengine
 from chamberlain.store.keypath import parse_key_path, quote_segment
-from chamberlain.store.toml_edit import EditDocument, EditError, ValueRangeError, apply_edit, render
+from chamberlain.store.toml_edit import EditDocument, EditError, ValueRangeError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,8 +29,8 @@ def edit(text: str, *edits: Edit) -> str:
     """One request: parse, apply every edit in order, render."""
     doc = EditDocument(text)
     for key_path, value, strategy in edits:
-        apply_edit(doc, parse_key_path(key_path), value, strategy)
-    return render(doc)
+        doc.edit(parse_key_path(key_path), value, strategy)
+    return doc.text()
 
 
 def edit_each(text: str, edits: list[Edit]) -> str:
@@ -139,9 +139,9 @@ def test_changed_value_keeps_position_and_trailing_comment_and_is_rendered_canon
 def test_writing_the_current_value_leaves_the_document_untouched() -> None:
     text = '[desktop]\nargs = [ "a",   "b" ]  # spaced\nn = 0x10\n'
     doc = EditDocument(text)
-    apply_edit(doc, ["desktop", "args"], ["a", "b"], "replace")
-    apply_edit(doc, ["desktop"], {"args": ["a", "b"], "n": 16}, "upsert")
-    assert render(doc) == text
+    doc.edit(["desktop", "args"], ["a", "b"], "replace")
+    doc.edit(["desktop"], {"args": ["a", "b"], "n": 16}, "upsert")
+    assert doc.text() == text
 
 
 def test_integer_stays_integer_and_float_stays_float() -> None:
@@ -346,8 +346,8 @@ def test_a_header_written_above_the_dotted_keys_of_its_table_makes_a_file_the_re
     # fails with "<path>:10:3: duplicate key"; no settled model is kept for such a text
     text = "# top\n\n# about t0.inner\n[t0.inner]\n\n# about t0\n[t0]\nd.e = 1\n\n# about t1\n[t1]\n"
     doc = EditDocument(text)
-    apply_edit(doc, ["t0", "d", "a"], {}, "replace")
-    assert render(doc) == (
+    doc.edit(["t0", "d", "a"], {}, "replace")
+    assert doc.text() == (
         "# top\n\n# about t0.inner\n[t0.inner]\n\n[t0.d.a]\n\n# about t0\n[t0]\nd.e = 1\n\n# about t1\n[t1]\n"
     )
     error = doc.reload_error()
@@ -358,10 +358,10 @@ def test_a_header_written_above_the_dotted_keys_of_its_table_makes_a_file_the_re
 
 def test_a_header_written_below_the_dotted_keys_of_its_table_reads_back() -> None:
     doc = EditDocument("[t0]\nd.e = 1\n")
-    apply_edit(doc, ["t0", "d", "a"], {}, "replace")
-    assert render(doc) == "[t0]\nd.e = 1\n\n[t0.d.a]\n"
+    doc.edit(["t0", "d", "a"], {}, "replace")
+    assert doc.text() == "[t0]\nd.e = 1\n\n[t0.d.a]\n"
     assert doc.reload_error() is None
-    assert edit(render(doc), ("t0.d.f", 2, "replace")) == "[t0]\nd.e = 1\nd.f = 2\n\n[t0.d.a]\n"
+    assert edit(doc.text(), ("t0.d.f", 2, "replace")) == "[t0]\nd.e = 1\nd.f = 2\n\n[t0.d.a]\n"
 
 
 # --------------------------------------------------------------------------------------------
@@ -434,10 +434,10 @@ def test_removing_an_array_of_tables_drops_all_its_elements() -> None:
 def test_removing_a_missing_key_or_a_key_under_a_missing_parent_is_a_no_op() -> None:
     text = "a = 1 # keep\n"
     doc = EditDocument(text)
-    apply_edit(doc, ["missing"], None, "replace")
-    apply_edit(doc, ["a", "b"], None, "replace")
-    apply_edit(doc, ["x", "y", "z"], None, "upsert")
-    assert render(doc) == text
+    doc.edit(["missing"], None, "replace")
+    doc.edit(["a", "b"], None, "replace")
+    doc.edit(["x", "y", "z"], None, "upsert")
+    assert doc.text() == text
 
 
 def test_removing_a_key_from_an_inline_table_turns_it_into_a_standard_table() -> None:
@@ -494,9 +494,9 @@ def test_a_table_created_and_emptied_in_one_batch_is_not_written() -> None:
     # reference (live, codex 0.169.0): batch [new.a = 0, clear new.a] on "keep = 0" leaves the file
     # as it was; the reply's version is that of {"keep": 0, "new": {}} (its document's data)
     doc = EditDocument("keep = 0\n")
-    apply_edit(doc, ["new", "a"], 0, "replace")
-    apply_edit(doc, ["new", "a"], None, "replace")
-    assert render(doc) == "keep = 0\n"
+    doc.edit(["new", "a"], 0, "replace")
+    doc.edit(["new", "a"], None, "replace")
+    assert doc.text() == "keep = 0\n"
     assert doc.plain == {"keep": 0, "new": {}}
     assert edit_each("keep = 0\n", [("new.a", 0, "replace"), ("new.a", None, "replace")]) == "keep = 0\n\n[new]\n"
 
@@ -517,7 +517,7 @@ def test_a_path_through_an_array_of_tables_is_silently_not_written() -> None:
 
 def test_empty_segment_list_is_refused() -> None:
     with pytest.raises(EditError, match="keyPath must not be empty"):
-        apply_edit(EditDocument(), [], 1, "replace")
+        EditDocument().edit([], 1, "replace")
 
 
 # --------------------------------------------------------------------------------------------
@@ -605,7 +605,7 @@ def test_untouched_lines_survive_and_data_matches_a_dict_model(
     touched: set[str] = set()
     for table, key, value in edits:
         path = [*(table.split(".") if table else []), key]
-        apply_edit(doc, path, value, "replace")
+        doc.edit(path, value, "replace")
         parent: dict[str, Any] | None = model
         for part in path[:-1]:
             if value is None:  # clearing never creates parents
@@ -618,7 +618,7 @@ def test_untouched_lines_survive_and_data_matches_a_dict_model(
         elif parent is not None:
             parent[key] = value
         touched.add(f"{tomlkit.key(key).as_string()} = ")
-    out = render(doc)
+    out = doc.text()
     assert _typed(doc.plain) == _typed(model)
     # the text shows the same data, except tables that the edits created and then emptied again
     # (implicit tables with nothing in them are not rendered - the reference's too)
@@ -697,5 +697,5 @@ def test_quote_segment_paths_reach_the_same_keys_as_segment_lists() -> None:
     segments = ["zz", "a.b", 'we"ird']
     by_path = edit("", (".".join(quote_segment(s) for s in segments), 1, "replace"))
     doc = EditDocument()
-    apply_edit(doc, segments, 1, "replace")
-    assert by_path == render(doc) == '[zz."a.b"]\n\'we"ird\' = 1\n'
+    doc.edit(segments, 1, "replace")
+    assert by_path == doc.text() == '[zz."a.b"]\n\'we"ird\' = 1\n'

@@ -8,10 +8,10 @@ import contextlib
 import itertools
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from chamberlain import tomlengine
 from chamberlain.errors import (
@@ -19,30 +19,20 @@ from chamberlain.errors import (
     ConfigModelError,
     ConfigWriteError,
     InternalError,
-    InvalidRequest,
     RequirementsError,
     TomlParseError,
 )
 from chamberlain.store import model
 from chamberlain.store.atomic import atomic_write, file_lock, remove_stale_temp_files
 from chamberlain.store.features import RUNTIME_KEYS, effective_features
+from chamberlain.store.filecache import ParsedFile
 from chamberlain.store.keypath import KeyPathError, parse_key_path
-from chamberlain.store.layers import (
-    Layer,
-    LayerLoader,
-    LayerStack,
-    ParsedFile,
-    merge_values,
-    origins_of,
-    value_at,
-)
+from chamberlain.store.layers import Layer, LayerLoader, LayerStack, merge_values, origins_of, value_at
 from chamberlain.store.ops import ConfigView, Edit, LayerKind, Override, StartupWarning, WriteOutcome
 from chamberlain.store.requirements import Requirements, load_requirements, unrecognized_settings_warning
 from chamberlain.store.resolve import resolution_error
-from chamberlain.store.toml_edit import EditDocument, EditError, ValueRangeError, check_request_range
+from chamberlain.store.toml_edit import EditDocument, EditError
 from chamberlain.store.tomlfile import locate, plain_json
-
-__all__ = ["ConfigStore", "Edit", "PreparedRead", "StartupWarning", "WriteOutcome"]
 
 READONLY: Final = "configLayerReadonly"
 CONFLICT: Final = "configVersionConflict"
@@ -50,14 +40,11 @@ VALIDATION: Final = "configValidationError"
 REQUIREMENT_READONLY: Final = "configRequirementReadonly"
 
 _USING_DEFAULTS: Final = "Invalid configuration; using defaults."
-_PROFILE_MSG: Final = (
-    "`profile` is a legacy config selector and can no longer be written; "
-    "use `--profile <name>` with `<name>.config.toml` instead"
-)
-_PROFILES_MSG: Final = (
-    "`profiles` contains legacy config profile tables and can no longer be written; "
-    "use `--profile <name>` with `<name>.config.toml` instead"
-)
+#: Top-level keys a write may clear but not set, and why.
+_LEGACY_KEYS: Final = {
+    key: f"`{key}` {what} and can no longer be written; use `--profile <name>` with `<name>.config.toml` instead"
+    for key, what in (("profile", "is a legacy config selector"), ("profiles", "contains legacy config profile tables"))
+}
 #: The reference's okOverridden message per kind of overriding layer (its MDM, enterprise and
 #: packaged-defaults layers do not exist here).
 _OVERRIDE_MESSAGES: Final[Mapping[LayerKind, str]] = {
@@ -87,7 +74,6 @@ class PreparedRead:
     """A read's loaded stack and requirements; ``key`` identifies their content (a number
     given once per content, so that caching on it costs no hashing of the stack)."""
 
-    cwd: str | None
     stack: LayerStack
     reqs: Requirements
     key: int
@@ -97,21 +83,16 @@ logger = logging.getLogger(__name__)
 
 
 class ConfigStore:
-    def __init__(
-        self,
-        codex_home: Path,
-        system_dir: Path,
-        session_flags: Sequence[tuple[str, str]] = (),
-    ) -> None:
+    def __init__(self, codex_home: Path, system_dir: Path, session_flags: Sequence[tuple[str, str]] = ()) -> None:
         self.loader = LayerLoader(codex_home, system_dir, session_flags)
-        self.codex_home = codex_home
         self.system_dir = system_dir
         self.lock_path = str(codex_home / "config.toml.lock")
         self._requirements: tuple[Any, Requirements] | None = None
         #: bumped whenever requirements are reloaded: part of the read-cache key.
         self._requirements_generation = 0
-        self._session_problems: dict[tuple[Any, ...], str | None] = {}
-        self._requirements_wire: dict[int, dict[str, Any] | None] = {}
+        #: results memoised by content key (`_memo`)
+        self._session_problems: dict[Any, str | None] = {}
+        self._requirements_wire: dict[Any, dict[str, Any] | None] = {}
         self.requirements_path = str(system_dir / "requirements.toml")
         #: what the thread-agnostic stack and the requirements are read from, in ``stat`` order.
         self._watched = (self.loader.managed_path, self.loader.user_path, self.loader.system_path)
@@ -135,7 +116,7 @@ class ConfigStore:
         sig = (cache.signature(self.requirements_path), cache.signature(self.loader.managed_path))
         if self._requirements is not None and self._requirements[0] == sig:
             return self._requirements[1]
-        managed = self.loader.managed_file()
+        managed = self.loader.cache.get(self.loader.managed_path)
         reqs = load_requirements(self.system_dir, managed.plain if managed is not None else None)
         self._requirements = (sig, reqs)
         self._requirements_generation += 1
@@ -173,16 +154,12 @@ class ConfigStore:
         except (RequirementsError, TomlParseError) as exc:
             raise InternalError(f"{context}: {exc}") from None
 
-    def effective(
-        self, stack: LayerStack, reqs: Requirements, runtime: Mapping[str, bool]
-    ) -> dict[str, Any]:
+    def effective(self, stack: LayerStack, reqs: Requirements, runtime: Mapping[str, bool]) -> dict[str, Any]:
         """The ``config`` object of config/read for a stack. Raises ConfigModelError."""
         merged = stack.merge()
         config = model.render_config(merged, base_dir=self._base_dir)
-        effective = effective_features(_configured_features(merged), reqs.feature_pins(), runtime)
-        features = dict(config.get("features") or {})
-        for key in RUNTIME_KEYS:
-            features[key] = effective[key]
+        effective = effective_features(merged, reqs.feature_pins(), runtime)
+        features = {**(config.get("features") or {}), **{key: effective[key] for key in RUNTIME_KEYS}}
         config["features"] = dict(sorted(features.items()))
         return reqs.apply_pins(config)
 
@@ -207,12 +184,8 @@ class ConfigStore:
     def _prepare(self, cwd: str | None) -> PreparedRead:
         stack, reqs = self._load(cwd)
         content = (cwd, stack.signature(), self._requirements_generation)
-        key = self._keys.get(content)
-        if key is None:
-            if len(self._keys) >= _CACHE_ENTRIES:
-                self._keys.clear()  # a content seen again gets a new number: a cache miss, no more
-            key = self._keys[content] = next(_KEY_NUMBERS)
-        return PreparedRead(cwd, stack, reqs, key)
+        # once the memo is cleared, a content seen again gets a new number: a cache miss, no more
+        return PreparedRead(stack, reqs, _memo(self._keys, content, lambda: next(_KEY_NUMBERS)))
 
     def read(self, prepared: PreparedRead, include_layers: bool, runtime: Mapping[str, bool]) -> ConfigView:
         """config/read: the effective config, its origins and (when asked) the layers. Raises
@@ -236,21 +209,17 @@ class ConfigStore:
         ``prepared``: the thread-agnostic ``prepare_read(None)`` the caller already made."""
         if prepared is None:
             prepared = self.prepare_read(None)
-        key = prepared.key
-        if key in self._requirements_wire:
-            return self._requirements_wire[key]
+        return _memo(self._requirements_wire, prepared.key, lambda: self._requirements_of(prepared))
+
+    def _requirements_of(self, prepared: PreparedRead) -> dict[str, Any] | None:
         try:
             config = model.render_config(prepared.stack.merge(), base_dir=self._base_dir)
         except ConfigModelError:
             config = {}
         try:
-            wire = prepared.reqs.wire(config)
+            return prepared.reqs.wire(config)
         except RequirementsError as exc:
             raise InternalError(f"failed to read configuration layers: {exc}") from None
-        if len(self._requirements_wire) > _CACHE_ENTRIES:
-            self._requirements_wire.clear()
-        self._requirements_wire[key] = wire
-        return wire
 
     def check_loadable(self, context: str) -> None:
         """Load the thread-agnostic stack; InternalError(``<context>: <why>``) when it fails."""
@@ -270,21 +239,18 @@ class ConfigStore:
         except InternalError:  # a layer or the requirements do not load: not worth caching
             failure = self._load_failure()
             return failure.details if failure is not None else None
-        key = (prepared.key, tuple(sorted(runtime.items())))
-        if key not in self._session_problems:
+
+        def problem() -> str | None:
             failure = self._load_failure()
             if failure is not None:
-                problem = failure.details
-            else:
-                problem = resolution_error(self.effective(prepared.stack, prepared.reqs, runtime))
-            if len(self._session_problems) > _CACHE_ENTRIES:
-                self._session_problems.clear()
-            self._session_problems[key] = problem
-        return self._session_problems[key]
+                return failure.details
+            return resolution_error(self.effective(prepared.stack, prepared.reqs, runtime))
+
+        return _memo(self._session_problems, (prepared.key, tuple(sorted(runtime.items()))), problem)
 
     def feature_states(self, runtime: Mapping[str, bool], cwd: str | None = None) -> dict[str, bool]:
         stack, reqs = self._load(cwd)
-        return effective_features(_configured_features(stack.merge()), reqs.feature_pins(), runtime)
+        return effective_features(stack.merge(), reqs.feature_pins(), runtime)
 
     # -- writes (blocking: call in a worker thread) ---------------------------------------------
 
@@ -294,11 +260,6 @@ class ConfigStore:
 
     def write(self, edits: Sequence[Edit], file_path: str | None, expected_version: str | None) -> WriteOutcome:
         """config/value/write and config/batchWrite: all edits or none (spec §5.3)."""
-        for edit in edits:
-            try:
-                check_request_range(edit.value)
-            except ValueRangeError as exc:
-                raise InvalidRequest(f"Invalid request: {exc}") from None
         target = self._check_target(file_path)
         try:
             with file_lock(self.lock_path) as locked:
@@ -371,11 +332,8 @@ class ConfigStore:
                 raise ConfigWriteError(
                     REQUIREMENT_READONLY, f"`{pinned}` is managed by requirements and cannot be changed"
                 )
-        if edit.value is not None:
-            if segments[0] == "profile":
-                raise ConfigWriteError(VALIDATION, _PROFILE_MSG)
-            if segments[0] == "profiles":
-                raise ConfigWriteError(VALIDATION, _PROFILES_MSG)
+        if edit.value is not None and segments[0] in _LEGACY_KEYS:
+            raise ConfigWriteError(VALIDATION, _LEGACY_KEYS[segments[0]])
         try:
             doc.edit(segments, edit.value, edit.merge_strategy)  # type: ignore[arg-type]
         except EditError as exc:
@@ -413,9 +371,10 @@ class ConfigStore:
         before_pins = model.render_config(merged, base_dir=self._base_dir)
         lines: list[str] = []
         for layer in stack.layers:
-            label = _layer_label(layer)
+            label = _LAYER_LABELS.get(layer.name.kind)
             if label is not None and layer.enabled:
-                lines += [f"  {label}: `{key}` is ignored." for key in model.unknown_keys(layer.file.plain)]
+                named = label.format(file=layer.name.file)
+                lines += [f"  {named}: `{key}` is ignored." for key in model.unknown_keys(layer.file.plain)]
         lines += reqs.unknown_setting_lines()
         out: list[StartupWarning] = []
         summary = unrecognized_settings_warning(lines)
@@ -430,7 +389,7 @@ class ConfigStore:
         try:
             stack = self.loader.stack(None)
         except TomlParseError as exc:
-            return _invalid_config_warning(exc)
+            return StartupWarning(_USING_DEFAULTS, str(exc), exc.path, exc.line, exc.column, exc.column)
         except (ConfigFileError, OSError) as exc:
             return StartupWarning(_USING_DEFAULTS, str(exc))
         try:
@@ -456,45 +415,35 @@ def _persist_error(path: str) -> InternalError:
     return InternalError(f"failed to persist config.toml: failed to persist config at {path}")
 
 
-def _configured_features(merged: Mapping[str, Any]) -> Mapping[str, Any]:
-    features = merged.get("features")
-    return features if isinstance(features, dict) else {}
+_Value = TypeVar("_Value")
 
 
-def _layer_label(layer: Layer) -> str | None:
-    label = _LAYER_LABELS.get(layer.name.kind)
-    return None if label is None else label.format(file=layer.name.file)
-
-
-def _invalid_config_warning(exc: TomlParseError) -> StartupWarning:
-    return StartupWarning(
-        _USING_DEFAULTS, str(exc), exc.path, exc.line, exc.column, exc.column
-    )
+def _memo(cache: dict[Any, _Value], key: Any, compute: Callable[[], _Value]) -> _Value:
+    """``cache[key]``, computed once; the cache is emptied when it holds `_CACHE_ENTRIES`."""
+    if key in cache:
+        return cache[key]
+    if len(cache) >= _CACHE_ENTRIES:
+        cache.clear()
+    value = cache[key] = compute()
+    return value
 
 
 def _override_status(
     paths: Sequence[Sequence[str]], user: ParsedFile, above: Sequence[Layer]
 ) -> tuple[Literal["ok", "okOverridden"], Override | None]:
-    """okOverridden from the first edited path whose effective value is not the user's (§5.3 step 7)."""
+    """okOverridden from the first edited path whose effective value is not the user's (§5.3 step 7):
+    the user's value merged with each higher layer's, lowest first; named by the highest layer."""
     higher = [layer for layer in above if layer.enabled]
-    if not higher:
-        return "ok", None
     for segments in paths:
-        user_found, user_value = value_at(user.json, segments)
-        for layer in higher:
-            found, _ = value_at(layer.file.json, segments)
-            if not found:
-                continue
-            merged: Any = user_value if user_found else None
-            effective_found = user_found
-            for lower_to_higher in reversed(higher):
-                f, v = value_at(lower_to_higher.file.json, segments)
-                if f:
-                    merged = merge_values(merged, v) if effective_found else v
-                    effective_found = True
-            if not user_found or merged != user_value:
-                source = layer.name
-                message = _OVERRIDE_MESSAGES[source.kind].format(file=source.file, folder=source.folder)
-                return "okOverridden", Override(message, layer.metadata, plain_json(merged))
-            break
+        found = [(layer, v) for layer in higher for f, v in [value_at(layer.file.json, segments)] if f]
+        if not found:
+            continue
+        user_found, merged = value_at(user.json, segments)
+        user_value = merged
+        for i, (_, v) in enumerate(reversed(found)):
+            merged = merge_values(merged, v) if user_found or i else v
+        if not user_found or merged != user_value:
+            source = found[0][0].name
+            message = _OVERRIDE_MESSAGES[source.kind].format(file=source.file, folder=source.folder)
+            return "okOverridden", Override(message, found[0][0].metadata, plain_json(merged))
     return "ok", None

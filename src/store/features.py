@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Final
 
-__all__ = ["FeatureSpec", "REGISTRY", "BY_NAME", "RUNTIME_KEYS", "effective_features"]
+import msgspec
 
 
-@dataclass(frozen=True, slots=True)
-class FeatureSpec:
+class FeatureSpec(msgspec.Struct, frozen=True, rename="camel"):
     name: str
     stage: str
     display_name: str | None
@@ -21,53 +18,37 @@ class FeatureSpec:
     default_enabled: bool
 
 
-def _load() -> tuple[FeatureSpec, ...]:
-    raw = json.loads(resources.files("chamberlain.data").joinpath("features.json").read_text())
-    return tuple(
-        FeatureSpec(
-            f["name"], f["stage"], f["displayName"], f["description"], f["announcement"],
-            f["defaultEnabled"],
-        )
-        for f in raw["features"]
-    )
+class _Registry(msgspec.Struct):
+    features: tuple[FeatureSpec, ...]
 
 
 #: Every feature flag of codex-cli 0.169.0 in its registry order (what experimentalFeature/list pages).
-REGISTRY: Final[tuple[FeatureSpec, ...]] = _load()
+REGISTRY: Final = msgspec.json.decode(
+    resources.files("chamberlain.data").joinpath("features.json").read_bytes(), type=_Registry
+).features
 BY_NAME: Final[Mapping[str, FeatureSpec]] = {f.name: f for f in REGISTRY}
 
 #: The flags ``experimentalFeature/enablement/set`` accepts; also always present in
 #: ``config/read`` → ``config.features``.
-RUNTIME_KEYS: Final[tuple[str, ...]] = (
-    "api_key_cyber_access_programs",
-    "api_key_model_discovery",
-    "auth_elicitation",
-    "background_paginated_rollout_migration",
-    "codex_apps_mcp_2026_07_28",
-    "daybreak_program_propagation",
-    "mcp_2026_07_28",
-    "mcp_connection_sharing",
-    "mcp_lazy_stdio_startup",
-    "memories",
-    "mentions_v2",
-    "remote_control",
-    "remote_plugin",
-    "tool_suggest",
-    "windows_sandbox_service",
+RUNTIME_KEYS: Final = tuple(
+    "api_key_cyber_access_programs api_key_model_discovery auth_elicitation "
+    "background_paginated_rollout_migration codex_apps_mcp_2026_07_28 daybreak_program_propagation "
+    "mcp_2026_07_28 mcp_connection_sharing mcp_lazy_stdio_startup memories mentions_v2 remote_control "
+    "remote_plugin tool_suggest windows_sandbox_service".split()
 )
 _RUNTIME: Final = frozenset(RUNTIME_KEYS)
 
 
 def effective_features(
-    configured: Mapping[str, Any],
-    pins: Mapping[str, bool],
-    runtime: Mapping[str, bool],
+    merged: Mapping[str, Any], pins: Mapping[str, bool], runtime: Mapping[str, bool]
 ) -> dict[str, bool]:
-    """The effective state of every registered flag.
+    """The effective state of every registered flag, given the merged layers' data.
 
     Precedence (spec §7.1): requirement pin > config layers (session flags included) > runtime
     enablement (only for the runtime keys) > the built-in default.
     """
+    configured = merged.get("features")
+    configured = configured if isinstance(configured, dict) else {}
     out: dict[str, bool] = {}
     for spec in REGISTRY:
         name = spec.name

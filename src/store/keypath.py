@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["KeyPathError", "parse_key_path", "quote_segment"]
-
 EMPTY_PATH: Final = "keyPath must not be empty"
 EMPTY_SEGMENT: Final = "keyPath segments must not be empty"
 UNTERMINATED_QUOTE: Final = "unterminated quoted keyPath segment"
@@ -28,19 +26,14 @@ RUST_WHITESPACE: Final = frozenset(
 class KeyPathError(Exception):
     """A keyPath the reference rejects; ``str()`` is the reference's exact message."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
 
 def parse_key_path(key_path: str) -> list[str]:
     """Split ``key_path`` into segments, or raise :class:`KeyPathError` with the reference message."""
     if all(ch in RUST_WHITESPACE for ch in key_path):
         raise KeyPathError(EMPTY_PATH)
     segments: list[str] = []
-    current: list[str] = []
-    quoted = False
-    chars = iter(key_path)
+    current: list[str] = []  # the characters of the segment being read
+    quoted, chars = False, iter(key_path)
     for ch in chars:
         if quoted:
             if ch == '"':

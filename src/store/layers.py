@@ -9,26 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from chamberlain.errors import ConfigFileError, TomlParseError
 from chamberlain.store.filecache import FileCache, ParsedFile, session_flags_document
 from chamberlain.store.ops import LayerRef, LayerSource, LayerView
-from chamberlain.store.tomlfile import EMPTY_VERSION, is_leaf
-
-__all__ = [
-    "FileCache",
-    "Layer",
-    "LayerLoader",
-    "LayerStack",
-    "ParsedFile",
-    "merge_values",
-    "origins_of",
-    "session_flags_document",
-    "value_at",
-]
+from chamberlain.store.tomlfile import DATETIME_KEY, EMPTY_VERSION
 
 DEFAULT_ROOT_MARKERS: Final = (".git",)
 _UNTRUSTED: Final = (
@@ -39,8 +27,6 @@ _UNTRUSTED: Final = (
 _NOT_TRUSTED: Final = (
     "To load project-local config, hooks, and exec policies, add {key} as a trusted project in {user}."
 )
-
-
 EMPTY_FILE: Final = ParsedFile("", {}, {}, EMPTY_VERSION)
 
 
@@ -84,14 +70,15 @@ def value_at(data: Any, segments: Sequence[str]) -> tuple[bool, Any]:
 
 
 def _leaves(value: Any, prefix: str) -> Iterator[str]:
-    if is_leaf(value) and not isinstance(value, list):
-        yield prefix
-    elif isinstance(value, dict):
+    """Tables are walked (the Number quirk's too), datetimes (``{DATETIME_KEY: text}``) are leaves."""
+    if isinstance(value, dict) and not (len(value) == 1 and DATETIME_KEY in value):
         for key, sub in value.items():
             yield from _leaves(sub, f"{prefix}.{key}" if prefix else key)
-    else:  # arrays: elements are leaves addressed by index
+    elif isinstance(value, list):  # elements are leaves addressed by index
         for i, sub in enumerate(value):
             yield from _leaves(sub, f"{prefix}.{i}")
+    else:
+        yield prefix
 
 
 def origins_of(layers: Sequence[Layer], hidden: frozenset[str] = frozenset()) -> dict[str, LayerRef]:
@@ -107,17 +94,9 @@ def origins_of(layers: Sequence[Layer], hidden: frozenset[str] = frozenset()) ->
             continue
         meta = layer.metadata
         for path in _leaves(layer.file.json, ""):
-            if path not in out and not _is_hidden(path, hidden):
+            if path not in out and not (hidden and any(path == h or path.startswith(h + ".") for h in hidden)):
                 out[path] = meta
     return out
-
-
-def _is_hidden(path: str, hidden: frozenset[str]) -> bool:
-    if not hidden:
-        return False
-    if path in hidden:
-        return True
-    return any(path.startswith(h + ".") for h in hidden)
 
 
 @dataclass(slots=True)
@@ -126,46 +105,28 @@ class LayerStack:
 
     layers: list[Layer]
     user: Layer
-    merged: dict[str, Any] = field(default_factory=dict)
 
     def merge(self) -> dict[str, Any]:
         merged: dict[str, Any] = {}
         for layer in reversed(self.layers):
             if layer.enabled:
                 merged = merge_values(merged, layer.file.plain)
-        self.merged = merged
-        return merged
-
-    def merged_json(self) -> dict[str, Any]:
-        merged: dict[str, Any] = {}
-        for layer in reversed(self.layers):
-            if layer.enabled:
-                merged = merge_values(merged, layer.file.json)
         return merged
 
     def signature(self) -> tuple[Any, ...]:
         """Identifies the stack's content: which layers, their versions and whether enabled."""
-        return tuple(
-            (layer.name, layer.file.version, layer.disabled_reason) for layer in self.layers
-        )
+        return tuple((layer.name, layer.file.version, layer.disabled_reason) for layer in self.layers)
 
 
 class LayerLoader:
     """Builds layer stacks for one server: user config, system dir, session flags, project dirs."""
 
-    def __init__(
-        self,
-        codex_home: Path,
-        system_dir: Path,
-        session_flags: Sequence[tuple[str, str]] = (),
-        cache: FileCache | None = None,
-    ) -> None:
+    def __init__(self, codex_home: Path, system_dir: Path, session_flags: Sequence[tuple[str, str]] = ()) -> None:
         self.codex_home = codex_home
-        self.system_dir = system_dir
         self.user_path = str(codex_home / "config.toml")
         self.system_path = str(system_dir / "config.toml")
         self.managed_path = str(system_dir / "managed_config.toml")
-        self.cache = cache or FileCache()
+        self.cache = FileCache()
         flags_doc = session_flags_document(session_flags)
         self.session_flags: ParsedFile | None = (
             ParsedFile.from_document(flags_doc.as_string(), flags_doc) if session_flags else None
@@ -176,67 +137,48 @@ class LayerLoader:
     def user_layer(self, user: ParsedFile | None) -> Layer:
         return Layer(LayerSource("user", self.user_path), user or EMPTY_FILE)
 
-    def managed_file(self) -> ParsedFile | None:
-        return self.cache.get(self.managed_path)
-
-    def base_layers(self, user_override: ParsedFile | None = None) -> tuple[list[Layer], list[Layer]]:
-        """(layers above the user layer, [user, system]) — no project layers.
-
-        ``user_override`` replaces what is on disk (used to validate a write before persisting).
-        Raises TomlParseError for an unparsable file.
-        """
+    def base_layers(self) -> tuple[list[Layer], list[Layer]]:
+        """(layers above the user layer, [user, system]) — no project layers. Raises
+        TomlParseError for an unparsable file."""
         above: list[Layer] = []
-        managed = self.managed_file()
+        managed = self.cache.get(self.managed_path)
         if managed is not None:
             above.append(Layer(LayerSource("legacyManagedConfigTomlFromFile", self.managed_path), managed))
         if self.session_flags is not None:
             above.append(Layer(LayerSource("sessionFlags"), self.session_flags))
-        user = user_override if user_override is not None else self.cache.get(self.user_path)
         system = self.cache.get(self.system_path)
-        below = [
-            self.user_layer(user),
-            Layer(LayerSource("system", self.system_path), system or EMPTY_FILE),
-        ]
-        return above, below
+        user = self.user_layer(self.cache.get(self.user_path))
+        return above, [user, Layer(LayerSource("system", self.system_path), system or EMPTY_FILE)]
 
-    def stack(self, cwd: str | None = None, user_override: ParsedFile | None = None) -> LayerStack:
-        above, below = self.base_layers(user_override)
+    def stack(self, cwd: str | None = None) -> LayerStack:
+        above, below = self.base_layers()
         project: list[Layer] = []
         if cwd is not None:
-            base = LayerStack(above + below, below[0])
-            project = self._project_layers(Path(cwd), base.merge())
-        layers = above + project + below
-        return LayerStack(layers, below[0])
+            project = self._project_layers(Path(cwd), LayerStack(above + below, below[0]).merge())
+        return LayerStack(above + project + below, below[0])
 
     # -- project layers (§3.3) -------------------------------------------------------------------
 
     def _project_layers(self, cwd: Path, base: Mapping[str, Any]) -> list[Layer]:
-        markers = base.get("project_root_markers", list(DEFAULT_ROOT_MARKERS))
-        if not isinstance(markers, list):
-            markers = list(DEFAULT_ROOT_MARKERS)
-        root = _project_root(cwd, [m for m in markers if isinstance(m, str)])
-        repo = _git_root(cwd)
-        home = _real(self.codex_home)
+        markers = base.get("project_root_markers")
+        markers = markers if isinstance(markers, list) else DEFAULT_ROOT_MARKERS
+        root = _marked_dir(cwd, [m for m in markers if isinstance(m, str)]) or cwd
+        repo = _marked_dir(cwd, [".git"])
+        home = os.path.realpath(self.codex_home)
         trust = _trust_table(base.get("projects"))
-        dirs = [root]
-        if cwd != root:
-            rel = cwd.relative_to(root).parts
-            for i in range(1, len(rel) + 1):
-                dirs.append(root.joinpath(*rel[:i]))
         layers: list[Layer] = []
-        for d in reversed(dirs):  # closest to cwd first
+        for d in (cwd, *cwd.parents[: len(cwd.relative_to(root).parts)]):  # closest to cwd first
             dot = d / ".codex"
-            if not dot.is_dir() or _real(dot) == home:
+            if not dot.is_dir() or os.path.realpath(dot) == home:
                 continue
-            decided = _trust_decision(d, root, repo, trust)
-            reason: str | None
+            # the trust entry of the folder, else of the project root, else of the repository
+            real = [os.path.realpath(c) for c in (d, root, repo) if c is not None]
+            decided = next((trust[r] for r in real if r in trust), None)
+            reason: str | None = None
             if decided is None:
-                key = repo or root
-                reason = _NOT_TRUSTED.format(key=key, user=self.user_path)
+                reason = _NOT_TRUSTED.format(key=repo or root, user=self.user_path)
             elif decided[1] != "trusted":
                 reason = _UNTRUSTED.format(key=decided[0])
-            else:
-                reason = None
             cfg = str(dot / "config.toml")
             try:
                 parsed = self.cache.get(cfg) or EMPTY_FILE
@@ -248,37 +190,15 @@ class LayerLoader:
         return layers
 
 
-def _real(p: Path) -> str:
-    try:
-        return os.path.realpath(p)
-    except OSError:
-        return str(p)
-
-
-def _is_git_marker(d: Path) -> bool:
-    git = d / ".git"
-    return git.is_file() or (git / "HEAD").is_file()
-
-
 def _has_marker(d: Path, marker: str) -> bool:
     if marker == ".git":
-        return _is_git_marker(d)
+        return (d / ".git").is_file() or (d / ".git" / "HEAD").is_file()
     return os.path.lexists(d / marker)
 
 
-def _project_root(cwd: Path, markers: list[str]) -> Path:
-    if markers:
-        for d in (cwd, *cwd.parents):
-            if any(_has_marker(d, m) for m in markers):
-                return d
-    return cwd
-
-
-def _git_root(cwd: Path) -> Path | None:
-    for d in (cwd, *cwd.parents):
-        if _is_git_marker(d):
-            return d
-    return None
+def _marked_dir(cwd: Path, markers: list[str]) -> Path | None:
+    """The closest of ``cwd`` and its parents holding one of ``markers``."""
+    return next((d for d in (cwd, *cwd.parents) if any(_has_marker(d, m) for m in markers)), None)
 
 
 def _trust_table(projects: Any) -> dict[str, tuple[str, str]]:
@@ -287,17 +207,5 @@ def _trust_table(projects: Any) -> dict[str, tuple[str, str]]:
     if isinstance(projects, dict):
         for key, entry in projects.items():
             if isinstance(entry, dict) and isinstance(entry.get("trust_level"), str):
-                out[_real(Path(key))] = (key, entry["trust_level"])
+                out[os.path.realpath(Path(key))] = (key, entry["trust_level"])
     return out
-
-
-def _trust_decision(
-    d: Path, root: Path, repo: Path | None, trust: Mapping[str, tuple[str, str]]
-) -> tuple[str, str] | None:
-    for candidate in (d, root, repo):
-        if candidate is None:
-            continue
-        hit = trust.get(_real(candidate))
-        if hit is not None:
-            return hit
-    return None

@@ -23,13 +23,12 @@ in document order. Quirks worth knowing, all observed:
 
 from __future__ import annotations
 
-import json
-from importlib import resources
 from typing import Any, Final
 
 from chamberlain.errors import ConfigModelError
 from chamberlain.serde_walk import type_info, unknown_fields
 from chamberlain.store import model_schema as s
+from chamberlain.store.features import BY_NAME
 from chamberlain.store.model_shapes import (
     ApprovalPolicy,
     Features,
@@ -54,13 +53,11 @@ from chamberlain.store.model_spec import (
     meta,
     opt,
     read_as,
+    same,
     struct,
     struct_text,
     table,
 )
-from chamberlain.store.tomlfile import toml_datetime_text
-
-__all__ = ["render_config", "toml_datetime_text", "unknown_keys"]
 
 _TOGGLE: Final = s._TOGGLE
 # The members of the wire `Config`: the 27 typed ones in their fixed order (spec §4.3), then the
@@ -111,8 +108,7 @@ ConfigToml: Final = struct(
     opt("ghost_snapshot", s._GHOST_SNAPSHOT),
     opt("allow_symlinked_codex_home show_raw_agent_reasoning", bool),
     opt("plan_mode_reasoning_effort", str),
-    ("include_environment_context_time", bool, True),
-    ("include_permissions_instructions", bool, True),
+    same("include_environment_context_time include_permissions_instructions", bool, True),
     opt("mcp_oauth_callback_port", U16),
     opt("model_instructions_file", AbsPath),
     opt("feedback", struct("FeedbackConfigToml", opt("enabled", bool))),
@@ -217,12 +213,7 @@ def unknown_keys(layer: dict[str, Any]) -> list[str]:
     return sorted(found)
 
 
-def _load_feature_names() -> frozenset[str]:
-    data = json.loads(resources.files("chamberlain.data").joinpath("features.json").read_text("utf-8"))
-    return frozenset(str(f["name"]) for f in data["features"])
-
-
 # Legacy `[features]` keys the reference still accepts without a warning (observed: `connectors`;
 # `apps_mcp_gateway` is reported as unknown).
 _LEGACY_FEATURE_ALIASES: Final[frozenset[str]] = frozenset({"connectors"})
-_KNOWN_FEATURES: Final[frozenset[str]] = _load_feature_names() | _LEGACY_FEATURE_ALIASES
+_KNOWN_FEATURES: Final[frozenset[str]] = frozenset(BY_NAME) | _LEGACY_FEATURE_ALIASES

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
-from chamberlain.serde_walk import capped
 from chamberlain.store.model_shapes import (
     APP_TOOL_APPROVAL,
     KEYMAP_DEFAULT,
     ApprovalPolicy,
     Features,
-    Flattened,
     Keymap,
     MicrophoneChannel,
     Notifications,
     ScrollSpeed,
     WebSearchTool,
+    flattened,
     record,
 )
 from chamberlain.store.model_spec import (
@@ -31,7 +30,6 @@ from chamberlain.store.model_spec import (
     U64,
     USIZE,
     AbsPath,
-    _plain,
     enum,
     factory,
     meta,
@@ -97,17 +95,13 @@ _APPS_DEFAULT: Final = struct(
     "AppsDefaultConfig",
     ("enabled", bool, True),
     opt("approvals_reviewer", REVIEWER),
-    ("destructive_enabled", bool, True),
-    ("open_world_enabled", bool, True),
+    same("destructive_enabled open_world_enabled", bool, True),
     opt("default_tools_approval_mode", APP_TOOL_APPROVAL),
     default=True,
 )
 
 
-class AppsConfigToml(Flattened):
-    fields = struct("AppsConfigToml", opt("_default", _APPS_DEFAULT))
-    extra = capped(_APP)
-
+AppsConfigToml: Final = flattened(struct("AppsConfigToml", opt("_default", _APPS_DEFAULT)), _APP)
 
 _ORIGIN: Final = struct("BrowserUseOriginPolicyConfigToml", opt("access downloads uploads full_cdp_access", ALLOW_DENY))
 _BROWSER_USE: Final = struct(
@@ -116,13 +110,9 @@ _BROWSER_USE: Final = struct(
     opt("default_origin_policy", _ORIGIN),
     opt("origins", table(_ORIGIN)),
 )
-
-
 ComputerUseWindowsExeConfigToml: Final = record(
     "ComputerUseWindowsExeConfigToml", arity=4, required=("publisher_name", "product_name", "access")
 )
-
-
 _COMPUTER_USE: Final = struct(
     "ComputerUseConfigToml",
     opt("default_app_access", ALLOW_DENY),
@@ -176,8 +166,8 @@ _MEMORIES: Final = struct(
 )
 
 
-class AgentsToml(Flattened):
-    fields = struct(
+AgentsToml: Final = flattened(
+    struct(
         "AgentsToml",
         opt("enabled", bool),
         opt("max_concurrent_threads_per_session", USIZE),
@@ -185,13 +175,9 @@ class AgentsToml(Flattened):
         opt("default_subagent_model default_subagent_reasoning_effort", str),
         opt("job_max_runtime_seconds", U64),
         opt("interrupt_message", bool),
-    )
-    extra = capped(
-        struct(
-            "AgentRoleToml", opt("description", str), opt("config_file", AbsPath), opt("nickname_candidates", list[str])
-        )
-    )
-
+    ),
+    struct("AgentRoleToml", opt("description", str), opt("config_file", AbsPath), opt("nickname_candidates", seq(str))),
+)
 
 _AUTO_REVIEW: Final = struct(
     "AutoReviewToml",
@@ -239,7 +225,7 @@ def _read_hook_handler(value: Any, path: str) -> Any:
     if isinstance(value, dict) and value.get("type") == "command":
         defaults = {"commandWindows": None, "timeout": None, "async": False, "statusMessage": None}
         value = {"type": "command", "command": value.get("command")} | {k: value.get(k, d) for k, d in defaults.items()}
-    return _plain(value)
+    return value
 
 
 HookHandler: Final = shape("HookHandler", _read_hook_handler)
@@ -256,11 +242,7 @@ _HOOKS: Final = struct(
     positional=False,
     silent=True,
 )
-
-
 QuickDial: Final = record("QuickDial", arity=2, required=("input",))
-
-
 _EFFECTS: Final = struct(
     "TuiEffects", same("starfield shimmer welcome effort progress title", bool, True), default=True
 )
@@ -347,17 +329,9 @@ _SKILLS: Final = struct(
     omit_defaults=True,
 )
 _PLUGIN: Final = struct("PluginConfig", opt("enabled", bool), default=True, omit_defaults=True)
-
-
 ToolSuggestDiscoverable: Final = record("ToolSuggestDiscoverable", arity=2, required=("type",))
-
-
 ToolSuggestDisabledTool: Final = record("ToolSuggestDisabledTool", arity=2, required=("type",))
-
-
 PermissionProfileToml: Final = record("PermissionProfileToml", arity=5)
-
-
 _TOOL_SUGGEST: Final = struct(
     "ToolSuggestConfig",
     ("discoverables", seq(ToolSuggestDiscoverable), []),

@@ -5,17 +5,16 @@ checks and renders it (nested structs through `read_as`). Internal to `chamberla
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, ClassVar, Final
 
 from chamberlain.errors import ConfigModelError
 from chamberlain.serde_text import invalid_type, missing_field, one_of, unknown_variant
-from chamberlain.serde_walk import toml_enum_error
+from chamberlain.serde_walk import capped, toml_enum_error
 from chamberlain.store.model_spec import (
     U64,
     Shape,
-    _Datetime,
     _join,
-    _plain,
     enum,
     located,
     model_error,
@@ -27,22 +26,33 @@ from chamberlain.store.model_spec import (
 )
 
 
-def _fail(detail: str, path: str) -> ConfigModelError:
-    return ConfigModelError(detail, path)
-
-
 def _untagged(name: str, path: str) -> ConfigModelError:
-    return _fail(f"data did not match any variant of untagged enum {name}", path)
+    return ConfigModelError(f"data did not match any variant of untagged enum {name}", path)
+
+
+def untagged(name: str, accepts: Callable[[Any], bool]) -> Any:
+    """A `Shape` of an untagged enum of plain variants: a value ``accepts`` takes passes as given."""
+
+    def read(value: Any, path: str) -> Any:
+        if accepts(value):
+            return value
+        raise _untagged(name, path)
+
+    return shape(name, read)
 
 
 def _str_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
+def _u16(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**16
+
+
 def _read_workspace_ids(value: Any, path: str) -> Any:
     if isinstance(value, str):
         if "," in value:
-            raise _fail(_WORKSPACE_ID_COMMAS, path)
+            raise ConfigModelError(_WORKSPACE_ID_COMMAS, path)
         return value
     if _str_list(value):
         return list(value)
@@ -80,83 +90,61 @@ def _read_web_search_tool(value: Any, path: str) -> Any:
 WebSearchTool: Final = shape("WebSearchTool", _read_web_search_tool)
 
 
-def _read_notifications(value: Any, path: str) -> Any:
-    if isinstance(value, bool) or _str_list(value):
-        return _plain(value)
-    raise _untagged("Notifications", path)
-
-
-Notifications: Final = shape("Notifications", _read_notifications)
-
-
-def _read_microphone_channel(value: Any, path: str) -> Any:
-    def channel(v: Any) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**16
-
-    if channel(value) or (isinstance(value, list) and all(channel(v) for v in value)):
-        return _plain(value)
-    raise _untagged("MicrophoneChannels", path)
-
-
-MicrophoneChannel: Final = shape("MicrophoneChannel", _read_microphone_channel)
+Notifications: Final = untagged("Notifications", lambda v: isinstance(v, bool) or _str_list(v))
+MicrophoneChannel: Final = untagged(
+    "MicrophoneChannels", lambda v: _u16(v) or (isinstance(v, list) and all(map(_u16, v)))
+)
+_FEATURE_TOML: Final = untagged("FeatureToml", lambda v: isinstance(v, (bool, dict)))
 
 
 def _read_scroll_speed(value: Any, path: str) -> Any:
     speed = read_as(float, value, path)
     if not (math.isfinite(speed) and speed > 0):
-        raise _fail("tui.mouse_scroll_speed must be a finite positive number", path)
+        raise ConfigModelError("tui.mouse_scroll_speed must be a finite positive number", path)
     return speed
 
 
 ScrollSpeed: Final = shape("ScrollSpeed", _read_scroll_speed)
 
 
-class Record(Shape):
-    """A struct not modelled field by field: its shape and required fields checked, passed through."""
+def record(
+    name: str, arity: int, required: tuple[str, ...] = (), *, closed: bool = False, inner: Any = None
+) -> Any:
+    """A `Shape` of a struct not modelled field by field: its form and ``required`` fields checked
+    (``closed``: no other fields; ``inner``: a check of the whole value after those), passed through."""
 
-    serde_name: ClassVar[str]
-    arity: ClassVar[int]
-    required: ClassVar[tuple[str, ...]] = ()
-    closed: ClassVar[bool] = False
-
-    def __init_subclass__(cls, arity: int = 0, required: tuple[str, ...] = (), closed: bool = False) -> None:
-        super().__init_subclass__()
-        cls.serde_name, cls.arity, cls.required, cls.closed = cls.__name__, arity, required, closed
-
-    @classmethod
-    def read(cls, value: Any, path: str) -> Any:
+    def read(value: Any, path: str) -> Any:
         if isinstance(value, list):
-            if not cls.required and not value:
+            if not required and not value:
                 return {}
-            count = "element" if cls.arity == 1 else "elements"
-            detail = f"invalid length {len(value)}, expected struct {cls.serde_name} with {cls.arity} {count}"
-            raise _fail(detail, path)
+            count = "element" if arity == 1 else "elements"
+            raise ConfigModelError(f"invalid length {len(value)}, expected struct {name} with {arity} {count}", path)
         if not isinstance(value, dict):
-            raise _fail(invalid_type(value, f"struct {cls.serde_name}"), path)
-        for k in value if cls.closed else ():
-            if k not in cls.required:
-                raise _fail(f"unknown field `{k}`, expected {one_of(cls.required)}", path)
-        for k in cls.required:
+            raise ConfigModelError(invalid_type(value, f"struct {name}"), path)
+        for k in value if closed else ():
+            if k not in required:
+                raise ConfigModelError(f"unknown field `{k}`, expected {one_of(required)}", path)
+        for k in required:
             if k not in value:
-                raise _fail(missing_field(k), path)
-        return _plain(value)
+                raise ConfigModelError(missing_field(k), path)
+        if inner is not None:
+            inner(value, path)
+        return value
+
+    return shape(name, read)
 
 
-def record(name: str, arity: int, required: tuple[str, ...] = ()) -> Any:
-    """A `Record` named ``name``."""
-    return type(name, (Record,), {}, arity=arity, required=required)
+def _check_idp(value: dict[str, Any], path: str) -> None:
+    idp = value["idp"]
+    if not isinstance(idp, dict):
+        raise ConfigModelError(invalid_type(idp, "struct McpServerIdpOAuthConfig"), _join(path, "idp"))
+    if "issuer" not in idp:
+        raise ConfigModelError(missing_field("issuer"), _join(path, "idp"))
 
 
-class McpEnterpriseManagedAuthConfig(Record, arity=1, required=("idp",), closed=True):
-    @classmethod
-    def read(cls, value: Any, path: str) -> Any:
-        rendered = super().read(value, path)
-        idp = value["idp"]
-        if not isinstance(idp, dict):
-            raise _fail(invalid_type(idp, "struct McpServerIdpOAuthConfig"), _join(path, "idp"))
-        if "issuer" not in idp:
-            raise _fail(missing_field("issuer"), _join(path, "idp"))
-        return rendered
+McpEnterpriseManagedAuthConfig: Final = record(
+    "McpEnterpriseManagedAuthConfig", 1, ("idp",), closed=True, inner=_check_idp
+)
 
 
 _GRANULAR: Final = struct(
@@ -173,14 +161,14 @@ _APPROVAL_VARIANTS: Final = ("untrusted", "on-failure", "on-request", "granular"
 
 def _read_approval_policy(value: Any, path: str) -> Any:
     if type(value) is str and value == "granular":
-        raise _fail("invalid type: unit variant, expected newtype variant", path)
+        raise ConfigModelError("invalid type: unit variant, expected newtype variant", path)
     if isinstance(value, dict) and len(value) == 1 and "granular" in value:
         payload = value["granular"]
         if not isinstance(payload, dict):
-            raise _fail(invalid_type(payload, "struct GranularApprovalConfig"), path)
+            raise ConfigModelError(invalid_type(payload, "struct GranularApprovalConfig"), path)
         for name in ("sandbox_approval", "rules", "mcp_elicitations"):
             if name not in payload:
-                raise _fail(missing_field(name), path)
+                raise ConfigModelError(missing_field(name), path)
         return {"granular": read_as(_GRANULAR, payload, path)}
     err = toml_enum_error(value, _APPROVAL_VARIANTS, {}, path)
     if err is not None:
@@ -194,20 +182,20 @@ ApprovalPolicy: Final = shape("ApprovalPolicy", _read_approval_policy)
 
 def _read_thread_store(value: Any, path: str) -> Any:
     if not isinstance(value, (dict, list)):
-        raise _fail(invalid_type(value, "internally tagged enum ThreadStoreToml"), path)
+        raise ConfigModelError(invalid_type(value, "internally tagged enum ThreadStoreToml"), path)
     items = value if isinstance(value, dict) else {}
     if not value or (isinstance(value, dict) and "type" not in value):
-        raise _fail(missing_field("type"), path)
+        raise ConfigModelError(missing_field("type"), path)
     tag = value[0] if isinstance(value, list) else items["type"]
-    if not isinstance(tag, str) or isinstance(tag, _Datetime):
-        raise _fail(invalid_type(tag, "variant identifier"), path)
+    if type(tag) is not str:  # a `_Datetime` is not one either
+        raise ConfigModelError(invalid_type(tag, "variant identifier"), path)
     if tag == "local":
         return {"type": "local"}
     if tag == "in_memory":
         if "id" not in items:
-            raise _fail(missing_field("id"), path)
+            raise ConfigModelError(missing_field("id"), path)
         return {"type": "in_memory", "id": read_as(str, items["id"], _join(path, "id"))}
-    raise _fail(unknown_variant(tag, ("local", "in_memory")), path)
+    raise ConfigModelError(unknown_variant(tag, ("local", "in_memory")), path)
 
 
 ThreadStore: Final = shape("ThreadStore", _read_thread_store)
@@ -215,19 +203,19 @@ ThreadStore: Final = shape("ThreadStore", _read_thread_store)
 
 def _read_keymap(value: Any, path: str) -> Any:
     if isinstance(value, list) and value:
-        raise _fail(invalid_type(value[0], "struct TuiGlobalKeymap"), path)
+        raise ConfigModelError(invalid_type(value[0], "struct TuiGlobalKeymap"), path)
     if isinstance(value, list):
-        return _plain(KEYMAP_DEFAULT)
+        return KEYMAP_DEFAULT
     if not isinstance(value, dict):
-        raise _fail(invalid_type(value, "struct TuiKeymap"), path)
+        raise ConfigModelError(invalid_type(value, "struct TuiKeymap"), path)
     out: dict[str, Any] = {}
     for section, actions in _KEYMAP_SECTIONS:
         given = value.get(section)
         rendered: dict[str, Any] = {a: None for a in actions.split()}
         if isinstance(given, dict):
-            rendered.update((k, _plain(v)) for k, v in given.items() if k in rendered)
+            rendered.update((k, v) for k, v in given.items() if k in rendered)
         elif given is not None:
-            raise _fail(invalid_type(given, "a map"), _join(path, section))
+            raise ConfigModelError(invalid_type(given, "a map"), _join(path, section))
         out[section] = rendered
     return out
 
@@ -297,21 +285,15 @@ _KEYMAP_SECTIONS: Final[tuple[tuple[str, str], ...]] = (
 KEYMAP_DEFAULT: Final = {s: {a: None for a in actions.split()} for s, actions in _KEYMAP_SECTIONS}
 
 
-def _read_feature_toml(value: Any, path: str) -> Any:
-    if isinstance(value, (bool, dict)):
-        return _plain(value)
-    raise _untagged("FeatureToml", path)
-
-
 def _read_features(value: Any, path: str) -> Any:
     if not isinstance(value, dict):
-        raise _fail(invalid_type(value, "struct FeaturesToml"), path)
+        raise ConfigModelError(invalid_type(value, "struct FeaturesToml"), path)
     read: dict[str, Any] = {}
     for key, item in value.items():  # in document order, as serde reads them
         if key == "network_proxy":
-            read[key] = _read_feature_toml(item, _join(path, key))
+            read[key] = _FEATURE_TOML.read(item, _join(path, key))
         elif not isinstance(item, bool):  # placed at the value in a file, named `features` in the text
-            raise located(_fail(invalid_type(item, "a boolean"), path), _join(path, key))
+            raise located(ConfigModelError(invalid_type(item, "a boolean"), path), _join(path, key))
         else:
             read[key] = item
     out: dict[str, Any] = {"network_proxy": read.pop("network_proxy", None)}
@@ -351,13 +333,7 @@ _MCP_STDIO_ONLY: Final = ("args", "env", "env_vars", "cwd")
 _MCP_HTTP_KEPT: Final = ("bearer_token_env_var", "http_headers", "env_http_headers", "auth")
 _MCP_HTTP_ONLY: Final = ("url", *_MCP_HTTP_KEPT[:3], "oauth", "oauth_resource", "auth")  # in the reference's order
 _MCP_TAIL: Final = (
-    "default_tools_approval_mode",
-    "enabled_tools",
-    "disabled_tools",
-    "scopes",
-    "oauth",
-    "oauth_resource",
-    "tools",
+    "default_tools_approval_mode", "enabled_tools", "disabled_tools", "scopes", "oauth", "oauth_resource", "tools"
 )
 
 
@@ -365,23 +341,23 @@ def _mcp_transport(raw: dict[str, Any], path: str) -> dict[str, Any]:
     if "command" in raw:
         for name in _MCP_HTTP_ONLY:
             if name in raw:
-                raise _fail(f"{name} is not supported for stdio", path)
+                raise ConfigModelError(f"{name} is not supported for stdio", path)
         out: dict[str, Any] = {"command": raw["command"], "args": raw.get("args", [])}
         out.update((k, raw[k]) for k in ("env", "env_vars", "cwd") if k in raw and (k != "env_vars" or raw[k]))
         return out
     if "url" in raw:
         for name in _MCP_STDIO_ONLY:
             if name in raw:
-                raise _fail(f"{name} is not supported for streamable_http", path)
+                raise ConfigModelError(f"{name} is not supported for streamable_http", path)
         return {"url": raw["url"], **{k: raw[k] for k in _MCP_HTTP_KEPT if k in raw}}
-    raise _fail("invalid transport", path)
+    raise ConfigModelError("invalid transport", path)
 
 
 def _read_mcp_server(value: Any, path: str) -> Any:
     if isinstance(value, list) and not value:
-        raise _fail("invalid length 0, expected struct RawMcpServerConfig with 30 elements", path)
+        raise ConfigModelError("invalid length 0, expected struct RawMcpServerConfig with 30 elements", path)
     if not isinstance(value, dict):
-        raise _fail(invalid_type(value, "struct RawMcpServerConfig"), path)
+        raise ConfigModelError(invalid_type(value, "struct RawMcpServerConfig"), path)
     raw: dict[str, Any] = read_as(_RAW_MCP_SERVER, value, path)
     out = _mcp_transport(raw, path)
     out["environment_id"] = raw.get("environment_id", "local")
@@ -393,7 +369,7 @@ def _read_mcp_server(value: Any, path: str) -> Any:
     for secs in (startup, raw.get("tool_timeout_sec")):
         if secs is not None and (secs < 0 or math.isnan(secs) or math.isinf(secs)):
             reason = "value is negative" if secs < 0 else "value is either too big or NaN"
-            raise _fail(f"cannot convert float seconds to Duration: {reason}", path)
+            raise ConfigModelError(f"cannot convert float seconds to Duration: {reason}", path)
     if startup is not None:
         out["startup_timeout_sec"] = startup
     out["tool_timeout_sec"] = raw.get("tool_timeout_sec")
@@ -423,11 +399,11 @@ _RESERVED_PROVIDER_IDS: Final = ("amazon-bedrock", "openai", "ollama", "lmstudio
 
 def _read_model_providers(value: Any, path: str) -> Any:
     if not isinstance(value, dict):
-        raise _fail(invalid_type(value, "a map"), path)
+        raise ConfigModelError(invalid_type(value, "a map"), path)
     reserved = [k for k in value if k in _RESERVED_PROVIDER_IDS]
     if reserved:
         ids = ", ".join(f"`{k}`" for k in reserved)
-        raise _fail(
+        raise ConfigModelError(
             f"model_providers contains reserved built-in provider IDs: {ids}. Built-in providers "
             f"cannot be overridden. Rename your custom provider (for example, `{reserved[0]}-custom`).",
             path,
@@ -436,10 +412,10 @@ def _read_model_providers(value: Any, path: str) -> Any:
     for key, entry in value.items():
         entry_path = _join(path, key)
         if isinstance(entry, dict) and entry.get("wire_api") == "chat":
-            raise _fail(_WIRE_API_CHAT, _join(entry_path, "wire_api"))
+            raise ConfigModelError(_WIRE_API_CHAT, _join(entry_path, "wire_api"))
         rendered = read_as(_MODEL_PROVIDER, entry, entry_path)
         if not rendered["name"]:
-            raise _fail(f"model_providers.{key}: provider name must not be empty", path)
+            raise ConfigModelError(f"model_providers.{key}: provider name must not be empty", path)
         out[key] = rendered
     return out
 
@@ -453,22 +429,18 @@ _WIRE_API_CHAT: Final = (
 )
 
 
-class Flattened(Shape):
-    """A struct with a flattened map of the remaining keys: its ``fields``, then each other key
-    read as ``extra`` (capped: serde buffers it). Its unknown keys are silent."""
+def flattened(fields: Any, extra: Any) -> Any:
+    """A `Shape` of a struct with a flattened map of the remaining keys, named as ``fields`` (a
+    Struct): its fields, then each other key read as ``extra`` (capped: serde buffers it). Its
+    unknown keys are silent."""
+    known, extra, name = frozenset(fields.__struct_encode_fields__), capped(extra), fields.__name__
 
-    fields: ClassVar[Any]
-    extra: ClassVar[Any]
-
-    @classmethod
-    def read(cls, value: Any, path: str, base_dir: str | None = None) -> Any:
+    def read(value: Any, path: str, base_dir: str | None = None) -> Any:
         if not isinstance(value, dict):
-            raise _fail(invalid_type(value, f"struct {cls.__name__}"), path)
-        known = set(cls.fields.__struct_encode_fields__)
-        out: dict[str, Any] = read_as(cls.fields, {k: v for k, v in value.items() if k in known}, path, base_dir)
-        out.update((k, read_as(cls.extra, v, path, base_dir)) for k, v in value.items() if k not in known)
+            raise ConfigModelError(invalid_type(value, f"struct {name}"), path)
+        out: dict[str, Any] = read_as(fields, {k: v for k, v in value.items() if k in known}, path, base_dir)
+        out.update((k, read_as(extra, v, path, base_dir)) for k, v in value.items() if k not in known)
         return out
 
-    @classmethod
-    def render(cls, value: Any, base_dir: str | None) -> Any:
-        return cls.read(value, "", base_dir)
+    render = classmethod(lambda cls, value, base_dir: read(value, "", base_dir))
+    return type(name, (Shape,), {"__slots__": (), "render": render}, read=read)

@@ -13,10 +13,10 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Final, Literal, Optional, TypeAlias
 
 import msgspec
+from chamberlain import tomlengine
 from chamberlain.errors import ConfigModelError
 from chamberlain.serde_text import invalid_type
 from chamberlain.serde_walk import SerdeError, first_error, positional_to_map, toml_enum, type_info
-from chamberlain.store.tomlfile import toml_datetime_text
 from msgspec import Meta
 
 
@@ -29,22 +29,11 @@ class _Datetime(str):
 def _prepare(value: Any) -> Any:
     """Turn datetimes into `_Datetime` text, recursively (also makes a private copy)."""
     if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
-        return _Datetime(toml_datetime_text(value))
+        return _Datetime(tomlengine.value_repr(value))
     if isinstance(value, Mapping):
         return {str(k): _prepare(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_prepare(v) for v in value]
-    return value
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready deep copy (also of defaults): `_Datetime` back to plain str."""
-    if isinstance(value, _Datetime):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
     return value
 
 
@@ -216,7 +205,7 @@ def _shape_hook(base_dir: str | None, tp: type, value: Any) -> Any:
 
 def _unshape(value: Any) -> Any:
     if isinstance(value, Shape):
-        return _plain(value.value)
+        return value.value  # to_builtins walks it on (copies it, `_Datetime` to str)
     if isinstance(value, str):
         return str(value)  # a `_Datetime`
     raise NotImplementedError  # msgspec's hook protocol: "not a type this hook converts"

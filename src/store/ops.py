@@ -11,18 +11,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = [
-    "ConfigView",
-    "Edit",
-    "LayerKind",
-    "LayerRef",
-    "LayerSource",
-    "LayerView",
-    "Override",
-    "StartupWarning",
-    "WriteOutcome",
-]
-
 #: The kinds of layer the loader builds (spec §3.1), highest precedence first.
 LayerKind = Literal["sessionFlags", "legacyManagedConfigTomlFromFile", "project", "user", "system"]
 

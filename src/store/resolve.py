@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-__all__ = ["resolution_error", "BUILTIN_PROVIDERS", "BUILTIN_PERMISSION_PROFILES"]
-
 BUILTIN_PROVIDERS: Final = frozenset({"openai", "ollama", "lmstudio", "amazon-bedrock"})
 BUILTIN_PERMISSION_PROFILES: Final = frozenset({":read-only", ":workspace", ":danger-full-access"})
 _INSTRUCTION_FILES: Final = (
@@ -47,19 +45,14 @@ def resolution_error(config: Mapping[str, Any]) -> str | None:
 
 def _permissions_error(default: Any, profiles: Any) -> str | None:
     defined = profiles if isinstance(profiles, dict) else {}
-    if isinstance(default, str):
-        if default.startswith(":"):
-            if default not in BUILTIN_PERMISSION_PROFILES:
-                return f"default_permissions refers to unknown built-in profile `{default}`"
-            return None
-        if not defined:
-            return "default_permissions requires a `[permissions]` table"
-        if default not in defined:
-            return f"default_permissions refers to undefined profile `{default}`"
-        return None
-    if defined:
-        return "config defines `[permissions]` profiles but does not set `default_permissions`"
-    return None
+    if not isinstance(default, str):
+        return "config defines `[permissions]` profiles but does not set `default_permissions`" if defined else None
+    if default.startswith(":"):
+        known = default in BUILTIN_PERMISSION_PROFILES
+        return None if known else f"default_permissions refers to unknown built-in profile `{default}`"
+    if not defined:
+        return "default_permissions requires a `[permissions]` table"
+    return None if default in defined else f"default_permissions refers to undefined profile `{default}`"
 
 
 def _unreadable(path: str) -> str | None:

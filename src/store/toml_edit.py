@@ -25,16 +25,13 @@ Where the reference prints a cosmetic quirk (``t= "scalar"`` for a table replace
 
 from __future__ import annotations
 
-import copy
-import datetime as dt
 import math
 import re
 import tomllib
 from typing import Any, Final, Literal, TypeAlias
 
 from chamberlain import tomlengine
-
-__all__ = ["EditDocument", "EditError", "ValueRangeError", "apply_edit", "check_request_range", "render"]
+from chamberlain.store.layers import merge_values
 
 NON_TABLE_PARENT: Final = "cannot set value on non-table parent"
 NULL_VALUE: Final = "invalid value: invalid type: null, expected any valid TOML value"
@@ -52,14 +49,11 @@ Strategy: TypeAlias = Literal["replace", "upsert"]
 class EditError(Exception):
     """An edit the reference refuses; ``str()`` is the reference's exact message."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
 
 class ValueRangeError(EditError):
     """An integer outside u64/i64 range. The reference refuses it while *decoding the request*
-    (``-32600 "Invalid request: <message>"``, no ``data``), before any edit of the batch runs."""
+    (``-32600 "Invalid request: <message>"``, no ``data``): ``protocol/jsonvalue`` answers that
+    for the wire; here it only guards direct callers."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -76,20 +70,21 @@ class EditDocument:
         """``model``, when given, is a settled model of ``text`` (see :meth:`settled_model`); it
         is used instead of scanning the text and is edited in place."""
         self.source = text[1:] if text.startswith("\ufeff") else text
-        self._plain: dict[str, Any] = tomllib.loads(self.source) if plain is None else plain
+        #: the document's data after the edits so far - what the reference's write reports the
+        #: ``version`` of (shared: do not mutate); the data of :meth:`text` while ``exact``.
+        self.plain: dict[str, Any] = tomllib.loads(self.source) if plain is None else plain
         self._model: tomlengine.Document | None = None
         self._given = model
         #: False once the plain data may differ from the rendered text's (then it is re-read).
-        self._exact = "\r" not in text
+        self.exact = "\r" not in text
         self._rendered: str | None = self.source
 
     @property
     def model(self) -> tomlengine.Document:
-        if self._model is None and self._given is not None:
-            self._model, self._given = self._given, None
         if self._model is None:
             # the reference re-renders the whole file with "\n" line ends (CRLF files come back as LF)
-            self._model = tomlengine.parse(self.source.replace("\r\n", "\n"))
+            self._model = self._given or tomlengine.parse(self.source.replace("\r\n", "\n"))
+            self._given = None
         return self._model
 
     @property
@@ -131,78 +126,34 @@ class EditDocument:
             self._rendered = self.model.render()
         return self._rendered
 
-    @property
-    def plain(self) -> dict[str, Any]:
-        """The document's data after the edits so far - what the reference's write reports the
-        ``version`` of (shared: do not mutate). It equals the data of :meth:`text` when
-        :attr:`exact`; otherwise the text must be read again for what is on disk."""
-        return self._plain
-
-    @property
-    def exact(self) -> bool:
-        return self._exact
-
     def edit(self, segments: list[str], value: Any, strategy: Strategy) -> None:
         """One keyPath edit (``value`` is decoded JSON; ``None`` clears the key)."""
         if not segments:
             raise EditError(EMPTY_PATH)
         if value is not None:
             _check_json_value(value)
-        plain = self._plain
+        plain = self.plain
         before = _value_at_path(plain, segments)
         new_plain = _clear_plain(plain, segments) if value is None else _merge_plain(plain, segments, value, strategy)
         after = _value_at_path(new_plain, segments)
         if _same_value(before, after):
             return
-        self._plain = new_plain
+        self.plain = new_plain
         self._rendered = None
         if after is _MISSING:
             # a table left empty by the removal stays in the data but an implicit one is not rendered
             self.model.clear_path(segments)
-            self._exact = False
+            self.exact = False
         elif not self.model.set_path(segments, tomlengine.item_from_plain(after)):
-            self._exact = False
-
-
-def apply_edit(doc: EditDocument, segments: list[str], value: Any, strategy: Strategy) -> None:
-    """Apply one edit to ``doc`` in place (``value`` is decoded JSON; ``None`` clears the key)."""
-    doc.edit(segments, value, strategy)
-
-
-def render(doc: EditDocument) -> str:
-    """The file bytes (as text) for ``doc``."""
-    return doc.text()
+            self.exact = False
 
 
 # --------------------------------------------------------------------------------------------
 # Step 1: the plain merge (spec §5.5), mirroring the reference's `apply_merge`/`clear_path`
 
 
-class _Missing:
-    def __repr__(self) -> str:
-        return "<missing>"
-
-
-_MISSING: Final = _Missing()
+_MISSING: Final = object()
 _INDEX_RE: Final = re.compile(r"[+-]?[0-9]+")
-
-
-def check_request_range(value: Any) -> None:
-    """Raise :class:`ValueRangeError` for an integer outside i64/u64 anywhere in ``value``: the
-    reference refuses such a request while decoding it, before any edit runs."""
-    if isinstance(value, bool):
-        return
-    if isinstance(value, int):
-        if value > U64_MAX:
-            raise ValueRangeError(f"invalid type: integer `{value}` as u128, expected any value")
-        if value < I64_MIN:
-            raise ValueRangeError(f"invalid type: integer `{value}` as i128, expected any value")
-    elif isinstance(value, dict):
-        for item in value.values():
-            check_request_range(item)
-    elif isinstance(value, list):
-        for item in value:
-            check_request_range(item)
 
 
 def _check_json_value(value: Any) -> None:
@@ -217,124 +168,57 @@ def _check_json_value(value: Any) -> None:
             raise ValueRangeError(f"invalid type: integer `{value}` as i128, expected any value")
         if value > I64_MAX:
             raise EditError(U64_TOO_LARGE)
-    elif isinstance(value, dict):
-        for item in value.values():
-            _check_json_value(item)
-    elif isinstance(value, list):
-        for item in value:
+    elif isinstance(value, (dict, list)):
+        for item in value.values() if isinstance(value, dict) else value:
             _check_json_value(item)
 
 
 def _value_at_path(root: Any, segments: list[str]) -> Any:
     current = root
     for segment in segments:
-        if isinstance(current, dict):
-            if segment not in current:
-                return _MISSING
+        if isinstance(current, dict) and segment in current:
             current = current[segment]
-        elif isinstance(current, list):
-            if not _INDEX_RE.fullmatch(segment):
-                return _MISSING
-            index = int(segment)
-            if not 0 <= index < len(current):
-                return _MISSING
-            current = current[index]
+        elif isinstance(current, list) and _INDEX_RE.fullmatch(segment) and 0 <= int(segment) < len(current):
+            current = current[int(segment)]
         else:
             return _MISSING
     return current
 
 
 def _merge_plain(root: dict[str, Any], segments: list[str], value: Any, strategy: Strategy) -> dict[str, Any]:
-    """``root`` with the edit applied, copy-on-write: every table on the path is a fresh copy."""
-    *parents, last = segments
-    new_root = dict(root)
-    current = new_root
-    for depth, segment in enumerate(parents, start=1):
-        child = current.get(segment, _MISSING)
-        if isinstance(child, dict):
-            child = dict(child)
-        elif child is _MISSING or depth < len(parents):
-            child = {}  # a missing parent, or a non-table one with further parents, becomes a table
-        else:
+    """``root`` with the edit applied, copy-on-write: every table on the path is a fresh copy. A
+    missing parent, or a non-table one with further parents, becomes a table."""
+    head, *rest = segments
+    if not rest:  # the request's value is shared, never copied: no one mutates plain data
+        return {**root, head: merge_values(root.get(head), value) if strategy == "upsert" else value}
+    child = root.get(head, _MISSING)
+    if not isinstance(child, dict):
+        if child is not _MISSING and len(rest) == 1:
             raise EditError(NON_TABLE_PARENT)
-        current[segment] = child
-        current = child
-    existing = current.get(last, _MISSING)
-    if strategy == "upsert" and isinstance(existing, dict) and isinstance(value, dict):
-        current[last] = _deep_merged(existing, value)
-    else:
-        current[last] = copy.deepcopy(value)
-    return new_root
-
-
-def _deep_merged(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in overlay.items():
-        existing = out.get(key)
-        if isinstance(existing, dict) and isinstance(value, dict):
-            out[key] = _deep_merged(existing, value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+        child = {}
+    return {**root, head: _merge_plain(child, rest, value, strategy)}
 
 
 def _clear_plain(root: dict[str, Any], segments: list[str]) -> dict[str, Any]:
-    *parents, last = segments
-    chain: list[dict[str, Any]] = [root]
-    current: Any = root
-    for segment in parents:
-        if not isinstance(current, dict) or segment not in current:
-            return root
-        current = current[segment]
-        chain.append(current)
-    if not isinstance(current, dict) or last not in current:
+    """``root`` without the key at ``segments`` (``root`` itself when there is none), copy-on-write."""
+    head, *rest = segments
+    if head not in root:
         return root
-    replacement = dict(current)
-    del replacement[last]
-    for holder, segment in zip(reversed(chain[:-1]), reversed(parents), strict=True):
-        copied = dict(holder)
-        copied[segment] = replacement
-        replacement = copied
-    return replacement
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, str):
-        return "str"
-    if isinstance(value, dict):
-        return "table"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dt.datetime):
-        return "datetime"
-    if isinstance(value, dt.date):
-        return "date"
-    if isinstance(value, dt.time):
-        return "time"
-    return type(value).__name__
+    if not rest:
+        return {k: v for k, v in root.items() if k != head}
+    child = root[head]
+    cleared = _clear_plain(child, rest) if isinstance(child, dict) else child
+    return root if cleared is child else {**root, head: cleared}
 
 
 def _same_value(a: Any, b: Any) -> bool:
     """Typed equality: 1, 1.0 and true differ; -0.0 and 0.0 differ (the reference rewrites)."""
-    if a is _MISSING or b is _MISSING:
-        return a is b
-    kind = _kind(a)
-    if kind != _kind(b):
+    if type(a) is not type(b):
         return False
-    if kind == "table":
+    if isinstance(a, dict):
         return a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
-    if kind == "array":
-        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
-    if kind == "float":
-        if math.isnan(a) or math.isnan(b):
-            return math.isnan(a) and math.isnan(b)
-        return bool(a == b and math.copysign(1.0, a) == math.copysign(1.0, b))
-    return bool(a == b)
-
-
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(_same_value, a, b))
+    if isinstance(a, float) and (math.isnan(a) or math.isnan(b)):
+        return math.isnan(a) and math.isnan(b)
+    return bool(a == b) and (not isinstance(a, float) or math.copysign(1.0, a) == math.copysign(1.0, b))

@@ -3,30 +3,17 @@ JSON rendering of a layer (with its two quirks) and the content-hash ``version``
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import re
 import tomllib
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from chamberlain import tomlengine
 from chamberlain.errors import TomlParseError
 from chamberlain.tomlengine.fastload import fast_loads
-
-__all__ = [
-    "DATETIME_KEY",
-    "EMPTY_VERSION",
-    "NUMBER_KEY",
-    "toml_datetime_text",
-    "file_json",
-    "is_leaf",
-    "layer_json",
-    "load_toml",
-    "locate",
-    "plain_json",
-    "version_of",
-]
 
 #: ``sha256`` of ``{}``: the version of an empty or missing layer.
 EMPTY_VERSION: Final = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
@@ -64,73 +51,40 @@ def load_toml(text: str, path: str) -> dict[str, Any]:
     return plain
 
 
+#: tomlkit's error class -> (columns past tomlkit's, the toml crate's wording)
+_KIT_WORDING: Final = {
+    "EmptyKeyError": (0, "unquoted keys cannot be empty, expected letters, numbers, `-`, `_`"),
+    "InvalidControlChar": (1, 'invalid basic string, expected `"`'),
+    "InvalidCharInStringError": (1, "missing escaped value, expected " + ", ".join(f"`{c}`" for c in 'befnr\\"xuU')),
+}
+
+
 def _syntax_error(text: str, path: str, exc: tomllib.TOMLDecodeError) -> TomlParseError:
-    """Word a syntax error as the reference's ``toml`` crate does. Only failing files get here, so
-    the cold path may use tomlkit's richer error classes (imported only now)."""
+    """Word a syntax error as the reference's ``toml`` crate does, for the common cases. Only
+    failing files get here, so the cold path may use tomlkit's richer error classes (imported only
+    now); else tomllib's own text."""
     import tomlkit
     import tomlkit.exceptions as tke
 
     try:
         tomlkit.parse(text)
-    except tke.ParseError as kit_exc:
-        line, col, reason = _describe(text, kit_exc)
-        return TomlParseError(path, line, col, reason)
+    except tke.ParseError as kit:
+        line, col, message = kit.line, kit.col + 1, str(kit)
+        lines = text.split("\n")
+        src = lines[line - 1] if 0 < line <= len(lines) else ""
+        at = message.rfind(" at line ")
+        shift, reason = _KIT_WORDING.get(type(kit).__name__, (0, message[:at] if at >= 0 else message))
+        if "already exists" in message:
+            col, shift, reason = 1, 0, "duplicate key"
+        elif isinstance(kit, tke.UnexpectedCharError) and re.search(r"=\s*$", src[: kit.col]):
+            col, shift, reason = len(src) + 1, 0, "string values must be quoted, expected literal string"
+        return TomlParseError(path, line, col + shift, reason)
     except Exception:
         pass
     match = _TOMLLIB_POSITION_RE.match(str(exc))
     assert match is not None
     reason, line_text, col_text = match.group(1), match.group(2), match.group(3)
     return TomlParseError(path, int(line_text or 1), int(col_text or 1), reason[:1].lower() + reason[1:])
-
-
-def _describe(text: str, exc: Any) -> tuple[int, int, str]:
-    """Word a tomlkit error the way the reference's TOML parser does, for the common cases."""
-    import tomlkit.exceptions as tke
-
-    line, col = exc.line, exc.col + 1
-    lines = text.split("\n")
-    src = lines[line - 1] if 0 < line <= len(lines) else ""
-    before = src[: exc.col]
-    if "already exists" in str(exc):
-        return line, 1, "duplicate key"
-    if isinstance(exc, tke.EmptyKeyError):
-        return line, col, "unquoted keys cannot be empty, expected letters, numbers, `-`, `_`"
-    if isinstance(exc, tke.UnexpectedCharError) and re.search(r"=\s*$", before):
-        return line, len(src) + 1, "string values must be quoted, expected literal string"
-    if isinstance(exc, tke.InvalidControlChar):
-        return line, col + 1, 'invalid basic string, expected `"`'
-    if isinstance(exc, tke.InvalidCharInStringError):
-        return line, col + 1, (
-            "missing escaped value, expected `b`, `e`, `f`, `n`, `r`, `\\`, `\"`, `x`, `u`, `U`"
-        )
-    message = str(exc)
-    at = message.rfind(" at line ")
-    return line, col, (message[:at] if at >= 0 else message)
-
-
-def toml_datetime_text(value: dt.datetime | dt.date | dt.time) -> str:
-    """The reference's display of a TOML date/time: ``T`` separator, ``Z``, trimmed fraction."""
-
-    def clock(t: dt.time | dt.datetime) -> str:
-        text = f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
-        if t.microsecond:
-            text += "." + f"{t.microsecond:06d}".rstrip("0")
-        return text
-
-    if isinstance(value, dt.datetime):
-        text = f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{clock(value)}"
-        offset = value.utcoffset()
-        if offset is not None:
-            minutes = int(offset.total_seconds()) // 60
-            if minutes == 0:
-                text += "Z"
-            else:
-                sign = "+" if minutes > 0 else "-"
-                text += f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-        return text
-    if isinstance(value, dt.date):
-        return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
-    return clock(value)
 
 
 def _raw_datetime_text(item: Any) -> str:
@@ -158,28 +112,13 @@ def file_json(text: str, plain: dict[str, Any]) -> dict[str, Any]:
     if _DATETIME_RE.search(text) is None:  # no datetime anywhere: only free-form tables differ
         shared = dict(plain)
         for key in _FREEFORM_JSON_TABLES & shared.keys():
-            shared[key] = _freeform_json(shared[key])
+            shared[key] = layer_json(shared[key], _freeform=True, _top=False)
         return shared
     if _LOSSY_DATETIME_RE.search(text) is None:
-        out: dict[str, Any] = layer_json(plain)
-        return out
+        return cast("dict[str, Any]", layer_json(plain))
     import tomlkit
 
-    body = text[1:] if text.startswith("\ufeff") else text
-    raw: dict[str, Any] = layer_json(tomlkit.parse(body))
-    return raw
-
-
-def _freeform_json(value: Any) -> Any:
-    """A free-form table without datetimes: numbers get the NUMBER_KEY quirk, the rest is shared."""
-    kind = type(value)
-    if kind is str or kind is bool:
-        return value
-    if kind is dict:
-        return {key: _freeform_json(item) for key, item in value.items()}
-    if kind is list:
-        return [_freeform_json(item) for item in value]
-    return layer_json(value, _freeform=True, _top=False)
+    return cast("dict[str, Any]", layer_json(tomlkit.parse(text[1:] if text.startswith("\ufeff") else text)))
 
 
 def layer_json(doc: Any, *, _freeform: bool = False, _top: bool = True) -> Any:
@@ -199,16 +138,15 @@ def layer_json(doc: Any, *, _freeform: bool = False, _top: bool = True) -> Any:
         return [layer_json(v, _freeform=_freeform, _top=False) for v in doc]
     if isinstance(doc, bool):
         return bool(doc)
-    if isinstance(doc, int):
-        return {NUMBER_KEY: _number_text(int(doc))} if _freeform else int(doc)
-    if isinstance(doc, float):
-        return {NUMBER_KEY: _number_text(float(doc))} if _freeform else float(doc)
+    if isinstance(doc, (int, float)):  # (tomlkit's items subclass them)
+        number = int(doc) if isinstance(doc, int) else float(doc)
+        return {NUMBER_KEY: _number_text(number)} if _freeform else number
     if isinstance(doc, str):
         return str(doc)
     if isinstance(doc, (dt.datetime, dt.date, dt.time)):
         if hasattr(doc, "as_string"):
             return {DATETIME_KEY: _raw_datetime_text(doc)}
-        return {DATETIME_KEY: toml_datetime_text(doc)}
+        return {DATETIME_KEY: tomlengine.value_repr(doc)}  # the reference's display of it
     return doc
 
 
@@ -228,13 +166,6 @@ def plain_json(value: Any) -> Any:
     return value
 
 
-def is_leaf(value: Any) -> bool:
-    """Origins treat datetimes as leaves; tables (including the Number quirk's) are walked."""
-    if isinstance(value, dict):
-        return len(value) == 1 and DATETIME_KEY in value
-    return True
-
-
 def version_of(value: Any) -> str:
     """``sha256:`` + hex digest of the compact, key-sorted JSON of a layer (non-ASCII kept)."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -242,43 +173,27 @@ def version_of(value: Any) -> str:
 
 
 def _split_key(text: str) -> list[str]:
-    """Split a TOML key (``a."b.c".d``) into its segments."""
+    """The segments of a TOML key (``a."b.c".d``); ``[""]`` (matching no path) when it is none."""
+    try:
+        table: Any = tomllib.loads(f"{text} = 0")
+    except tomllib.TOMLDecodeError:
+        return [""]
     out: list[str] = []
-    cur = ""
-    quote: str | None = None
-    for ch in text.strip():
-        if quote:
-            if ch == quote:
-                quote = None
-            else:
-                cur += ch
-        elif ch in "\"'":
-            quote = ch
-        elif ch == ".":
-            out.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    out.append(cur.strip())
+    while isinstance(table, dict):
+        ((key, table),) = table.items()
+        out.append(key)
     return out
 
 
 def _value_end(line: str, start: int) -> int:
-    """Index one past the value that starts at ``start`` (a trailing comment excluded)."""
-    quote: str | None = None
-    end = start
-    for i in range(start, len(line)):
-        ch = line[i]
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "#":
-            break
-        if not ch.isspace():
-            end = i + 1
-    return end
+    """Index one past the value that starts at ``start``: before the first ``#`` after which the
+    value reads as TOML (a trailing comment), else the first ``#`` (a value going on below)."""
+    cuts = [i for i in range(start, len(line)) if line[i] == "#"] + [len(line)]
+    for cut in cuts:
+        with contextlib.suppress(tomllib.TOMLDecodeError):
+            tomllib.loads(f"x = {line[start:cut]}")
+            return len(line[:cut].rstrip())
+    return len(line[: cuts[0]].rstrip())
 
 
 def locate(text: str, dotted: str | None) -> tuple[int, int, int]:
