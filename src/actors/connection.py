@@ -15,6 +15,7 @@ is answered and written, then the actor returns — within ``STOP_GRACE_S``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -117,6 +118,10 @@ class ConnectionActor:
         self.caller = Caller(DEFAULT_ORIGINATOR, default_agent, False, self)
         self._in_flight = 0
         self._out: trio.MemorySendChannel[bytes] | None = None
+        #: frames handed to the outbox (or to a task waiting to put them there) not yet written;
+        #: while it is 0 and nobody writes, an answer may be written by the task that made it
+        self._unwritten = 0
+        self._writing = False
         self._answers: trio.Nursery | None = None  # tasks of answers waiting for outbox room
         self._drained: trio.Event | None = None  # set when the last in-flight request is answered
         self._stopping = False
@@ -190,7 +195,13 @@ class ConnectionActor:
         async with receive_out:
             try:
                 async for frame in receive_out:
-                    await self._write(_take_queued(receive_out, frame))
+                    frames = _take_queued(receive_out, frame)
+                    self._writing = True
+                    try:
+                        await self._write(frames)
+                    finally:
+                        self._writing = False
+                        self._unwritten -= len(frames)
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 logger.debug("%s: client went away while writing: %r", self.label, exc)
                 scope.cancel(reason="client output closed")
@@ -238,7 +249,9 @@ class ConnectionActor:
             case _ if route.owner not in self.inboxes:  # a server run without that actor
                 raise InvalidRequest(f"Invalid request: `{req.method}` is not served by this server (Chamberlain)")
             case _:
-                self._submit(req.id, route.owner, msg, msg.reply)
+                frame = self._submit(req.id, route.owner, msg, msg.reply)
+                if frame is not None:
+                    await self._write_now(req.id, frame)
 
     def _gate(self, route: Route[Any]) -> None:
         if not self.initialized:
@@ -255,22 +268,22 @@ class ConnectionActor:
             return InvalidRequest(f"{method} requires experimentalApi capability")
         return InvalidRequest(f"Invalid request: `{method}` is not served by this server (Chamberlain)")
 
-    def _submit(self, request_id: RequestId, owner: str, msg: Any, reply: Answer[res.WireResult]) -> None:
-        """Hand a request to its owner without waiting (or have it answered at once, when the
-        owner is idle: ``serve_now``); Overloaded when it cannot queue."""
+    def _submit(self, request_id: RequestId, owner: str, msg: Any, reply: Answer[res.WireResult]) -> bytes | None:
+        """Hand a request to its owner without waiting; Overloaded when it cannot queue. When the
+        owner is idle it answers at once (``serve_now``): then the answer frame is returned."""
         if self._in_flight >= MAX_IN_FLIGHT:
             raise Overloaded()
         serve_now = self.direct.get(owner)
         # Only with nothing of ours in flight: an answer is never written before an earlier one.
         if not self._in_flight and serve_now is not None and serve_now(msg):
-            self._queue(request_id, self._frame_of(request_id, reply))
-            return
+            return self._frame_of(request_id, reply)
         try:
             self.inboxes[owner].send_nowait(msg)
         except trio.WouldBlock:
             raise Overloaded() from None
         self._in_flight += 1
         reply.on_done(lambda: self._answered(request_id, reply))
+        return None
 
     @staticmethod
     def _frame_of(request_id: RequestId, reply: Answer[res.WireResult]) -> bytes:
@@ -289,11 +302,24 @@ class ConnectionActor:
             self._drained.set()
         self._queue(request_id, frame)
 
+    async def _write_now(self, request_id: RequestId, frame: bytes) -> None:
+        """An answer made in this task: written here when nothing is queued or being written
+        (sparing the writer task a wake-up per request), else queued behind what is."""
+        if self._unwritten or self._writing or self._out is None:
+            self._queue(request_id, frame)
+            return
+        self._writing = True
+        try:
+            await self.transport.send_frame(frame)
+        finally:
+            self._writing = False
+
     def _queue(self, request_id: RequestId, frame: bytes) -> None:
         """Queue a response; a task waits for room only when the outbox is full (reading goes on)."""
         try:
             assert self._out is not None
             self._out.send_nowait(frame)
+            self._unwritten += 1
         except trio.WouldBlock:
             self._send_later(request_id, frame)
         except (trio.ClosedResourceError, trio.BrokenResourceError):
@@ -302,9 +328,11 @@ class ConnectionActor:
     def _send_later(self, request_id: RequestId, frame: bytes) -> None:
         try:
             assert self._answers is not None
-            self._answers.start_soon(self._send, frame)
+            self._answers.start_soon(functools.partial(self._send, frame, counted=True))
         except RuntimeError:  # the connection has finished: nobody will read it
             logger.debug("%s: connection closed before the answer to %r", self.label, request_id)
+            return
+        self._unwritten += 1  # waiting for room already: nothing may overtake it
 
     # -- what the connection answers itself ----------------------------------------------------
 
@@ -382,19 +410,30 @@ class ConnectionActor:
             self._out.send_nowait(frame)
         except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
             return False
+        self._unwritten += 1
         return True
 
     async def notify(self, method: str, params: Any) -> None:
         if self.wants(method):
             await self._send(encode_notification(method, params))
 
-    async def _send(self, frame: bytes) -> None:
-        """Queue a frame; waits only while the outbox is full (``send`` would yield every time)."""
+    async def _send(self, frame: bytes, *, counted: bool = False) -> None:
+        """Queue a frame; waits only while the outbox is full (``send`` would yield every time).
+        ``counted``: already in ``_unwritten`` (see ``_send_later``)."""
         assert self._out is not None
+        if not counted:
+            self._unwritten += 1  # counted while waiting for room too: nothing may overtake it
         try:
             self._out.send_nowait(frame)
         except trio.WouldBlock:
-            await self._out.send(frame)
+            try:
+                await self._out.send(frame)
+            except BaseException:
+                self._unwritten -= 1
+                raise
+        except BaseException:
+            self._unwritten -= 1
+            raise
 
 
 def _take_queued(receive_out: trio.MemoryReceiveChannel[bytes], first: bytes) -> list[bytes]:
