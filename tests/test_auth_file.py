@@ -31,6 +31,7 @@ from chamberlain.store.auth_policy import (
     check_login_allowed,
     forced_workspace_ids,
     stored_auth_allowed,
+    workspace_restriction_message,
 )
 from chamberlain.store.auth_secret import Secret
 
@@ -102,6 +103,29 @@ def test_file_is_readable_exactly_when_the_reference_could_read_it(case: dict[st
     else:
         with pytest.raises(AuthFileInvalid):
             decode_auth(data)
+
+
+@pytest.mark.parametrize(
+    ("text", "readable"),
+    [
+        ('{"OPENAI_API_KEY":"sk-x","zz":{"OPENAI_API_KEY":1,"OPENAI_API_KEY":2}}', True),
+        ('{"OPENAI_API_KEY":"sk-x","OPENAI_API_KEY":"sk-y"}', False),
+        ('{"tokens":{"id_token":"ID","access_token":"a","refresh_token":"r","refresh_token":"s"}}', False),
+        ('{"tokens":{"id_token":"ID","access_token":"a","refresh_token":"r","zz":[1],"zz":[2]}}', True),
+        (
+            '{"tokens":{"id_token":"ID","access_token":"a","refresh_token":"r",'
+            '"oauth_provenance":{"issuer":"i","client_id":"c","issuer":"j"}}}',
+            False,
+        ),
+    ],
+)
+def test_only_repeated_known_members_make_the_file_unreadable(text: str, readable: bool) -> None:
+    text = text.replace('"ID"', json.dumps(jwt({})))
+    if readable:
+        decode_auth(text.encode())
+    else:
+        with pytest.raises(AuthFileInvalid, match="duplicate"):
+            decode_auth(text.encode())
 
 
 def test_missing_auth_mode_resolves_from_the_key() -> None:
@@ -225,10 +249,15 @@ def test_external_workspace_refusal_lists_ids_as_the_reference() -> None:
     assert forced_workspace_ids("ws-allowed") == ("ws-allowed",) and forced_workspace_ids(None) is None
 
 
+def test_workspace_restriction_message_joins_ids_as_the_reference() -> None:
+    assert workspace_restriction_message(["ws-a", "ws-b"]) == "Login is restricted to workspace id(s) ws-a, ws-b."
+
+
 def test_stored_credentials_violating_policy_are_not_usable() -> None:
     api = AuthDotJson.for_api_key(Secret("sk"))
     chat = decode_auth((FIXTURES / "chatgpt_browser.json").read_bytes())
     assert not stored_auth_allowed(api, "chatgpt", None) and stored_auth_allowed(api, "api", None)
+    assert not stored_auth_allowed(chat, "api", None) and stored_auth_allowed(chat, "chatgpt", None)
     assert stored_auth_allowed(chat, None, ("acct-123",)) and not stored_auth_allowed(chat, None, ("ws-other",))
 
 

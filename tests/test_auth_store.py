@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
 import os
 import re
 import stat
@@ -265,3 +267,28 @@ def test_watch_sees_creation_replacement_and_deletion(tmp_path: Path) -> None:
     assert watch.changed() is False and watch.get() == OTHER
     storage.delete()
     assert watch.changed() is True and watch.load() is None
+
+
+def test_no_log_line_or_error_of_the_store_shows_a_secret(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, no_keyring: None
+) -> None:
+    secret = "sk-never-shown-0123456789"
+    auth = AuthDotJson.for_api_key(Secret(secret))
+    errors: list[str] = []
+    caplog.set_level(logging.DEBUG)
+    for mode in CredentialsStoreMode:
+        storage = create_auth_storage(str(tmp_path / mode.value), mode)
+        for action in (functools.partial(storage.save, auth), storage.load, storage.delete):
+            try:
+                action()
+            except AuthStorageError as exc:
+                errors.append(f"{exc} {exc!r}")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "auth.json").write_text(f'{{"OPENAI_API_KEY": "{secret}", "tokens": {{"id_token": "{secret}"}}}}')
+    assert create_auth_storage(str(broken), CredentialsStoreMode.FILE).load() is None
+    failing = create_auth_storage(str(tmp_path / "k"), CredentialsStoreMode.AUTO, BrokenKeyring())
+    failing.save(auth)
+    assert errors and caplog.records  # the keyring failures were reported and logged
+    text = "\n".join(errors + [record.getMessage() for record in caplog.records])
+    assert secret not in text
