@@ -174,6 +174,14 @@ def test_plan_mapping(raw: str | None) -> None:
     assert plan_type_from_raw(raw) == {"Education": "edu"}.get(raw or "", "unknown")
 
 
+def test_payload_padding_is_optional_but_never_partial() -> None:
+    body = b64(b'{"email":"a@xy"}')  # 22 characters: two "=" when padded
+    assert parse_id_token(f"h.{body}.s").email == parse_id_token(f"h.{body}==.s").email == "a@xy"
+    for bad in (f"h.{body}=.s", f"h.{body}===.s", f"h.{body[:5]}=={body[5:]}.s"):
+        with pytest.raises(JwtError):
+            parse_id_token(bad)
+
+
 def test_a_token_that_is_not_a_jwt_has_the_references_message() -> None:
     with pytest.raises(JwtError, match=r"^invalid ID token format$"):
         parse_id_token("not-a-jwt")
