@@ -17,6 +17,8 @@ Read as the reference reads (each point observed on the binary):
 * ``last_refresh`` is RFC 3339 with an offset (``T``, ``t`` or a space; ``Z``/``z``; any
   fraction; second 60) and is written back in UTC, with 0, 3, 6 or 9 fraction digits.
 
+The array forms of these objects that the reference also reads: :mod:`auth_positional`.
+
 An unreadable file means "no credentials" to callers; it is never rewritten or removed by a read.
 """
 
@@ -28,6 +30,7 @@ from typing import Any, Final, Literal, final
 
 import msgspec
 from chamberlain.store.auth_jwt import IdTokenClaims, JwtError, jwt_expiration, parse_id_token
+from chamberlain.store.auth_positional import PositionalFormUnknown, objectify
 from chamberlain.store.auth_secret import Secret
 from msgspec import UNSET, UnsetType
 
@@ -233,7 +236,9 @@ def decode_auth(data: bytes) -> AuthDotJson:
     """Parse auth.json bytes (or a keyring value). Raises AuthFileInvalid."""
     try:
         auth = _DECODER.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except msgspec.ValidationError as exc:  # (a DecodeError subclass: first)
+        auth = _decode_positional(data, exc)
+    except msgspec.DecodeError as exc:
         raise AuthFileInvalid(str(exc)) from None
     _check_duplicates(data)
     if auth.tokens is not None:
@@ -242,6 +247,20 @@ def decode_auth(data: bytes) -> AuthDotJson:
         except JwtError as exc:
             raise AuthFileInvalid(f"tokens.id_token: {exc}") from None
     return auth
+
+
+def _decode_positional(data: bytes, error: msgspec.ValidationError) -> AuthDotJson:
+    """The file again, with the array forms the reference reads (:mod:`auth_positional`)."""
+    try:
+        plain, changed = objectify(msgspec.json.decode(data))
+    except PositionalFormUnknown as exc:
+        raise AuthFileInvalid(str(exc)) from None
+    if not changed:
+        raise AuthFileInvalid(str(error)) from None
+    try:
+        return msgspec.convert(plain, AuthDotJson, dec_hook=_dec_hook)
+    except msgspec.ValidationError as exc:
+        raise AuthFileInvalid(str(exc)) from None
 
 
 class _Pairs(dict[str, Any]):
@@ -270,8 +289,8 @@ def _check_duplicates(data: bytes) -> None:
     import json
 
     try:
-        top = json.loads(data, object_pairs_hook=_pairs)
-    except ValueError as exc:  # pragma: no cover - msgspec accepted the same bytes
+        top, _ = objectify(json.loads(data, object_pairs_hook=_pairs))
+    except (ValueError, PositionalFormUnknown) as exc:  # pragma: no cover - decoded once already
         raise AuthFileInvalid(str(exc)) from None
     tokens = top.get("tokens")
     nested = [top.get("bedrock_api_key"), tokens.get("oauth_provenance") if isinstance(tokens, dict) else None]

@@ -5,7 +5,7 @@ signature, exactly as tolerant as codex-cli 0.169.0 (observed on the binary):
   signature are not looked at;
 * the payload is base64url (``-_`` alphabet; ``=`` padding none or complete; a length of 1 mod 4, a space,
   ``+``/``/`` or non-zero unused trailing bits are refused) and holds one JSON object
-  (surrounding whitespace allowed, nothing after it);
+  (surrounding whitespace allowed, nothing after it), or serde's array form ``[email]``;
 * ``email``, the ``https://api.openai.com/profile`` and ``https://api.openai.com/auth`` objects
   and their ``email`` / ``chatgpt_plan_type`` / ``chatgpt_user_id`` / ``user_id`` /
   ``chatgpt_account_id`` members are typed: a wrong type or a repeated member makes the token
@@ -105,6 +105,10 @@ def _claims_object(token: str) -> dict[str, Any]:
         claims = json.loads(raw, object_pairs_hook=_pairs)
     except (msgspec.DecodeError, ValueError) as exc:
         raise JwtError(f"invalid JSON payload: {exc}") from None
+    if isinstance(claims, list):  # serde's positional form; only [email] is known (observed)
+        if any(value is not None for value in claims[1:]):
+            raise JwtError("JWT payload array with members at unknown positions")
+        claims = {"email": claims[0]} if claims else {}
     if not isinstance(claims, dict):
         raise JwtError("JWT payload is not an object")
     _check_members(claims, _TYPED_TOP)
