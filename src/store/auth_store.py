@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
 
 __all__ = [
+    "AUTH_LOCKS",
     "KEYRING_SERVICE",
     "NO_KEYRING_DETAIL",
     "AuthStorage",
@@ -47,9 +48,12 @@ __all__ = [
     "acquire_auth_locks",
     "auth_file_path",
     "create_auth_storage",
+    "delete_auth_file",
     "keyring_account",
     "locked",
+    "read_auth_file",
     "release_auth_locks",
+    "write_auth_file",
 ]
 
 logger = logging.getLogger(__name__)
