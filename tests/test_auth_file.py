@@ -31,6 +31,7 @@ from chamberlain.store.auth_policy import (
     check_login_allowed,
     forced_workspace_ids,
     stored_auth_allowed,
+    workspace_restriction_message,
 )
 from chamberlain.store.auth_secret import Secret
 
@@ -104,6 +105,29 @@ def test_file_is_readable_exactly_when_the_reference_could_read_it(case: dict[st
             decode_auth(data)
 
 
+@pytest.mark.parametrize(
+    ("text", "readable"),
+    [
+        ('{"OPENAI_API_KEY":"sk-x","zz":{"OPENAI_API_KEY":1,"OPENAI_API_KEY":2}}', True),
+        ('{"OPENAI_API_KEY":"sk-x","OPENAI_API_KEY":"sk-y"}', False),
+        ('{"tokens":{"id_token":"ID","access_token":"a","refresh_token":"r","refresh_token":"s"}}', False),
+        ('{"tokens":{"id_token":"ID","access_token":"a","refresh_token":"r","zz":[1],"zz":[2]}}', True),
+        (
+            '{"tokens":{"id_token":"ID","access_token":"a","refresh_token":"r",'
+            '"oauth_provenance":{"issuer":"i","client_id":"c","issuer":"j"}}}',
+            False,
+        ),
+    ],
+)
+def test_only_repeated_known_members_make_the_file_unreadable(text: str, readable: bool) -> None:
+    text = text.replace('"ID"', json.dumps(jwt({})))
+    if readable:
+        decode_auth(text.encode())
+    else:
+        with pytest.raises(AuthFileInvalid, match="duplicate"):
+            decode_auth(text.encode())
+
+
 def test_missing_auth_mode_resolves_from_the_key() -> None:
     assert decode_auth(b'{"OPENAI_API_KEY":"sk-legacy"}').resolved_mode() == "apikey"
     assert decode_auth(b'{"OPENAI_API_KEY":null}').resolved_mode() == "chatgpt"
@@ -148,6 +172,14 @@ def test_jwt_claims_follow_the_specs_fallbacks() -> None:
 @pytest.mark.parametrize("raw", ["Education", "galactic", None])
 def test_plan_mapping(raw: str | None) -> None:
     assert plan_type_from_raw(raw) == {"Education": "edu"}.get(raw or "", "unknown")
+
+
+def test_payload_padding_is_optional_but_never_partial() -> None:
+    body = b64(b'{"email":"a@xy"}')  # 22 characters: two "=" when padded
+    assert parse_id_token(f"h.{body}.s").email == parse_id_token(f"h.{body}==.s").email == "a@xy"
+    for bad in (f"h.{body}=.s", f"h.{body}===.s", f"h.{body[:5]}=={body[5:]}.s"):
+        with pytest.raises(JwtError):
+            parse_id_token(bad)
 
 
 def test_a_token_that_is_not_a_jwt_has_the_references_message() -> None:
@@ -225,10 +257,15 @@ def test_external_workspace_refusal_lists_ids_as_the_reference() -> None:
     assert forced_workspace_ids("ws-allowed") == ("ws-allowed",) and forced_workspace_ids(None) is None
 
 
+def test_workspace_restriction_message_joins_ids_as_the_reference() -> None:
+    assert workspace_restriction_message(["ws-a", "ws-b"]) == "Login is restricted to workspace id(s) ws-a, ws-b."
+
+
 def test_stored_credentials_violating_policy_are_not_usable() -> None:
     api = AuthDotJson.for_api_key(Secret("sk"))
     chat = decode_auth((FIXTURES / "chatgpt_browser.json").read_bytes())
     assert not stored_auth_allowed(api, "chatgpt", None) and stored_auth_allowed(api, "api", None)
+    assert not stored_auth_allowed(chat, "api", None) and stored_auth_allowed(chat, "chatgpt", None)
     assert stored_auth_allowed(chat, None, ("acct-123",)) and not stored_auth_allowed(chat, None, ("ws-other",))
 
 

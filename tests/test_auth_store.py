@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
 import os
 import re
 import stat
@@ -86,6 +88,10 @@ def test_file_mode_writes_the_references_bytes_with_mode_0600_and_its_lock_file(
     storage.save(API)
     assert (tmp_path / "auth.json").read_bytes() == b'{\n  "auth_mode": "apikey",\n  "OPENAI_API_KEY": "sk-test"\n}'
     assert mode_of(tmp_path / "auth.json") == 0o600 and mode_of(tmp_path / "auth.json.lock") == 0o600
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode_of(tmp_path / "auth.lock") == 0o644 & ~umask
+    assert (tmp_path / "auth.lock").read_bytes() == b"" == (tmp_path / "auth.json.lock").read_bytes()
     assert storage.load() == API
 
 
@@ -107,7 +113,7 @@ def test_logout_deletes_auth_json_only(tmp_path: Path) -> None:
     storage = create_auth_storage(str(tmp_path), CredentialsStoreMode.FILE)
     storage.save(API)
     assert storage.delete() is True and storage.delete() is False
-    assert sorted(os.listdir(tmp_path)) == ["auth.json.lock"] and storage.load() is None
+    assert sorted(os.listdir(tmp_path)) == ["auth.json.lock", "auth.lock"] and storage.load() is None
 
 
 def test_unreadable_file_is_no_credentials_and_is_left_alone(tmp_path: Path) -> None:
@@ -119,7 +125,7 @@ def test_unreadable_file_is_no_credentials_and_is_left_alone(tmp_path: Path) -> 
 def test_stale_temp_files_of_a_killed_writer_are_removed_by_the_next_write(tmp_path: Path) -> None:
     (tmp_path / ".auth.json.4242-0.tmp").write_bytes(b'{"OPENAI_API_KEY":"half')
     create_auth_storage(str(tmp_path), CredentialsStoreMode.FILE).save(API)
-    assert sorted(os.listdir(tmp_path)) == ["auth.json", "auth.json.lock"]
+    assert sorted(os.listdir(tmp_path)) == ["auth.json", "auth.json.lock", "auth.lock"]
 
 
 def test_ephemeral_mode_keeps_nothing_on_disk_and_is_shared_per_home(tmp_path: Path) -> None:
@@ -258,6 +264,31 @@ def test_watch_sees_creation_replacement_and_deletion(tmp_path: Path) -> None:
     storage.save(OTHER)
     assert watch.changed() is True and watch.load() == OTHER
     watch.remember(encode_auth_file(OTHER), OTHER)
-    assert watch.changed() is False
+    assert watch.changed() is False and watch.get() == OTHER
     storage.delete()
     assert watch.changed() is True and watch.load() is None
+
+
+def test_no_log_line_or_error_of_the_store_shows_a_secret(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, no_keyring: None
+) -> None:
+    secret = "sk-never-shown-0123456789"
+    auth = AuthDotJson.for_api_key(Secret(secret))
+    errors: list[str] = []
+    caplog.set_level(logging.DEBUG)
+    for mode in CredentialsStoreMode:
+        storage = create_auth_storage(str(tmp_path / mode.value), mode)
+        for action in (functools.partial(storage.save, auth), storage.load, storage.delete):
+            try:
+                action()
+            except AuthStorageError as exc:
+                errors.append(f"{exc} {exc!r}")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "auth.json").write_text(f'{{"OPENAI_API_KEY": "{secret}", "tokens": {{"id_token": "{secret}"}}}}')
+    assert create_auth_storage(str(broken), CredentialsStoreMode.FILE).load() is None
+    failing = create_auth_storage(str(tmp_path / "k"), CredentialsStoreMode.AUTO, BrokenKeyring())
+    failing.save(auth)
+    assert errors and caplog.records  # the keyring failures were reported and logged
+    text = "\n".join(errors + [record.getMessage() for record in caplog.records])
+    assert secret not in text

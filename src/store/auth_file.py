@@ -17,6 +17,8 @@ Read as the reference reads (each point observed on the binary):
 * ``last_refresh`` is RFC 3339 with an offset (``T``, ``t`` or a space; ``Z``/``z``; any
   fraction; second 60) and is written back in UTC, with 0, 3, 6 or 9 fraction digits.
 
+The array forms of these objects that the reference also reads: :mod:`auth_positional`.
+
 An unreadable file means "no credentials" to callers; it is never rewritten or removed by a read.
 """
 
@@ -28,6 +30,7 @@ from typing import Any, Final, Literal, final
 
 import msgspec
 from chamberlain.store.auth_jwt import IdTokenClaims, JwtError, jwt_expiration, parse_id_token
+from chamberlain.store.auth_positional import PositionalFormUnknown, objectify
 from chamberlain.store.auth_secret import Secret
 from msgspec import UNSET, UnsetType
 
@@ -224,13 +227,18 @@ _DECODER: Final = msgspec.json.Decoder(AuthDotJson, dec_hook=_dec_hook)
 _ENCODER: Final = msgspec.json.Encoder(enc_hook=_enc_hook)
 _KNOWN_TOP: Final = frozenset(f.encode_name for f in msgspec.structs.fields(AuthDotJson))
 _KNOWN_TOKENS: Final = frozenset(f.encode_name for f in msgspec.structs.fields(TokenData))
+_KNOWN_NESTED: Final = frozenset(
+    f.encode_name for kind in (OAuthProvenance, BedrockApiKey) for f in msgspec.structs.fields(kind)
+)
 
 
 def decode_auth(data: bytes) -> AuthDotJson:
     """Parse auth.json bytes (or a keyring value). Raises AuthFileInvalid."""
     try:
         auth = _DECODER.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except msgspec.ValidationError as exc:  # (a DecodeError subclass: first)
+        auth = _decode_positional(data, exc)
+    except msgspec.DecodeError as exc:
         raise AuthFileInvalid(str(exc)) from None
     _check_duplicates(data)
     if auth.tokens is not None:
@@ -241,26 +249,57 @@ def decode_auth(data: bytes) -> AuthDotJson:
     return auth
 
 
+def _decode_positional(data: bytes, error: msgspec.ValidationError) -> AuthDotJson:
+    """The file again, with the array forms the reference reads (:mod:`auth_positional`)."""
+    try:
+        plain, changed = objectify(msgspec.json.decode(data))
+    except PositionalFormUnknown as exc:
+        raise AuthFileInvalid(str(exc)) from None
+    if not changed:
+        raise AuthFileInvalid(str(error)) from None
+    try:
+        return msgspec.convert(plain, AuthDotJson, dec_hook=_dec_hook)
+    except msgspec.ValidationError as exc:
+        raise AuthFileInvalid(str(exc)) from None
+
+
+class _Pairs(dict[str, Any]):
+    """A JSON object that remembers which member names it saw more than once."""
+
+    repeated: frozenset[str] = frozenset()
+
+
+def _pairs(items: list[tuple[str, Any]]) -> _Pairs:
+    obj = _Pairs(items)
+    if len(obj) != len(items):
+        names = [name for name, _ in items]
+        obj.repeated = frozenset(name for name in obj if names.count(name) > 1)
+    return obj
+
+
+def _repeats_known(obj: Any, known: frozenset[str]) -> bool:
+    return isinstance(obj, _Pairs) and bool(obj.repeated & known)
+
+
 def _check_duplicates(data: bytes) -> None:
-    """A known member given twice is an error to the reference (msgspec keeps the last one)."""
-    if not any(data.count(b'"' + name.encode() + b'"') > 1 for name in _KNOWN_TOP | _KNOWN_TOKENS):
-        return  # the common case: no name even appears twice
+    """A known member given twice is an error to the reference (msgspec keeps the last one);
+    repeats inside unknown members are not (observed)."""
+    if not any(data.count(b'"' + name.encode() + b'"') > 1 for name in _KNOWN_TOP | _KNOWN_TOKENS | _KNOWN_NESTED):
+        return  # the common case: no known name even appears twice
     import json
 
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        names = [key for key, _ in items]
-        result = dict(items)
-        known = _KNOWN_TOP if "OPENAI_API_KEY" in result or "auth_mode" in result else _KNOWN_TOKENS
-        if "refresh_token" in result or "id_token" in result:
-            known = _KNOWN_TOKENS
-        if len(set(names)) != len(names) and any(names.count(n) > 1 for n in known & set(names)):
-            raise AuthFileInvalid("duplicate member in auth.json")
-        return result
-
     try:
-        json.loads(data, object_pairs_hook=pairs)
-    except ValueError as exc:
+        top, _ = objectify(json.loads(data, object_pairs_hook=_pairs))
+    except (ValueError, PositionalFormUnknown) as exc:  # pragma: no cover - decoded once already
         raise AuthFileInvalid(str(exc)) from None
+    tokens = top.get("tokens")
+    nested = [top.get("bedrock_api_key"), tokens.get("oauth_provenance") if isinstance(tokens, dict) else None]
+    if (
+        _repeats_known(top, _KNOWN_TOP)
+        or _repeats_known(tokens, _KNOWN_TOKENS)
+        or any(_repeats_known(obj, _KNOWN_NESTED) for obj in nested)
+    ):
+        raise AuthFileInvalid("duplicate member in auth.json")
 
 
 def encode_auth_file(auth: AuthDotJson) -> bytes:

@@ -3,9 +3,9 @@ signature, exactly as tolerant as codex-cli 0.169.0 (observed on the binary):
 
 * three non-empty ``.``-separated segments (a fourth and later are ignored); the header and the
   signature are not looked at;
-* the payload is base64url (``-_`` alphabet; ``=`` padding optional; a length of 1 mod 4, a space,
+* the payload is base64url (``-_`` alphabet; ``=`` padding none or complete; a length of 1 mod 4, a space,
   ``+``/``/`` or non-zero unused trailing bits are refused) and holds one JSON object
-  (surrounding whitespace allowed, nothing after it);
+  (surrounding whitespace allowed, nothing after it), or serde's array form ``[email]``;
 * ``email``, the ``https://api.openai.com/profile`` and ``https://api.openai.com/auth`` objects
   and their ``email`` / ``chatgpt_plan_type`` / ``chatgpt_user_id`` / ``user_id`` /
   ``chatgpt_account_id`` members are typed: a wrong type or a repeated member makes the token
@@ -68,7 +68,8 @@ def _payload(token: str) -> bytes:
         raise JwtError("invalid ID token format")
     segment = parts[1]
     body = segment.rstrip("=")
-    if not _B64URL.fullmatch(segment) or len(segment) - len(body) > (-len(body)) % 4 or len(body) % 4 == 1:
+    padding = len(segment) - len(body)
+    if not _B64URL.fullmatch(segment) or padding not in (0, -len(body) % 4) or len(body) % 4 == 1:
         raise JwtError("Invalid padding or symbol in base64 payload")
     tail = len(body) % 4
     if tail and _ALPHABET.index(body[-1]) & (0x0F if tail == 2 else 0x03):
@@ -79,13 +80,18 @@ def _payload(token: str) -> bytes:
         raise JwtError(f"invalid base64 payload: {exc}") from None
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            seen.setdefault("\0duplicates", []).append(key)
-        seen[key] = value
-    return seen
+class _Claims(dict[str, Any]):
+    """A JSON object that remembers which member names it saw more than once."""
+
+    repeated: frozenset[str] = frozenset()
+
+
+def _pairs(items: list[tuple[str, Any]]) -> _Claims:
+    obj = _Claims(items)
+    if len(obj) != len(items):
+        names = [name for name, _ in items]
+        obj.repeated = frozenset(name for name in obj if names.count(name) > 1)
+    return obj
 
 
 _TYPED_TOP: Final = ("email", PROFILE_CLAIMS, AUTH_CLAIMS)
@@ -96,9 +102,13 @@ def _claims_object(token: str) -> dict[str, Any]:
     raw = _payload(token)
     try:
         msgspec.json.decode(raw)  # the syntax check: strict JSON, UTF-8, nothing trailing
-        claims = json.loads(raw, object_pairs_hook=_no_duplicates)
+        claims = json.loads(raw, object_pairs_hook=_pairs)
     except (msgspec.DecodeError, ValueError) as exc:
         raise JwtError(f"invalid JSON payload: {exc}") from None
+    if isinstance(claims, list):  # serde's positional form; only [email] is known (observed)
+        if any(value is not None for value in claims[1:]):
+            raise JwtError("JWT payload array with members at unknown positions")
+        claims = {"email": claims[0]} if claims else {}
     if not isinstance(claims, dict):
         raise JwtError("JWT payload is not an object")
     _check_members(claims, _TYPED_TOP)
@@ -106,7 +116,7 @@ def _claims_object(token: str) -> dict[str, Any]:
 
 
 def _check_members(obj: dict[str, Any], typed: tuple[str, ...]) -> None:
-    if any(key in typed for key in obj.get("\0duplicates", ())):
+    if isinstance(obj, _Claims) and obj.repeated & set(typed):
         raise JwtError("duplicate claim")
     for key in typed:
         value = obj.get(key)

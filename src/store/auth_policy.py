@@ -81,8 +81,9 @@ def check_external_workspace(allowed: Sequence[str] | None, account_id: str) -> 
 
 
 def workspace_restriction_message(allowed: Sequence[str]) -> str:
-    """The ``account/login/completed.error`` of a browser/device login into another workspace
-    (observed with one id; the separator for several is not verified)."""
+    """Why a browser/device login into another workspace fails (observed with one id and with
+    two: ``ws-a, ws-b``); the browser flow's completion error carries it after
+    ``Login server error: ``."""
     return f"Login is restricted to workspace id(s) {', '.join(allowed)}."
 
 
@@ -91,8 +92,7 @@ def stored_auth_allowed(
 ) -> bool:
     """Whether stored credentials may be used under the policy. The app-server ignores (never
     deletes) those that violate it: an API key under ``chatgpt``, ChatGPT tokens under ``api``,
-    tokens of a workspace not allowed (observed for the first and the last: ``account/read`` ->
-    ``account: null``; ChatGPT tokens under ``api`` is assumed by symmetry)."""
+    tokens of a workspace not allowed (all three observed: ``account/read`` -> ``account: null``)."""
     mode = auth.resolved_mode()
     if forced == "chatgpt" and mode == "apikey":
         return False

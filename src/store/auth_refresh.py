@@ -7,7 +7,7 @@ file's newest timestamp is confirmed by comparing bytes, so a same-size rewrite 
 timestamp tick is still seen. Past the window, :meth:`AuthFileWatch.changed` costs one ``stat``.
 
 **Refresh across processes** (spec §14.2; the reference does not do this, openai/codex #10332):
-every refresher takes the exclusive ``flock`` on ``auth.json.lock``, re-reads the stored
+every refresher takes the auth locks (:func:`~chamberlain.store.auth_store.acquire_auth_locks`), re-reads the stored
 credentials, refreshes only if they are *still* stale, writes the result atomically and lets go;
 the second process blocks on the lock, then re-reads the first one's rotated tokens, finds them
 fresh and adopts them without spending the (now used) refresh token.
@@ -33,21 +33,20 @@ uses :func:`refresh_locked`, which is the same sequence with ``refresh`` called 
 
 from __future__ import annotations
 
-import fcntl
-import os
+import threading
 import time
 from collections.abc import Callable
 from typing import Final, final
 
-from chamberlain.store.atomic import remove_stale_temp_files
 from chamberlain.store.auth_file import AuthDotJson, AuthFileInvalid, decode_auth
 from chamberlain.store.auth_store import (
     AuthStorage,
+    EphemeralAuthStorage,
     FileAuthStorage,
+    acquire_auth_locks,
     auth_file_path,
-    auth_lock_path,
     read_auth_file,
-    write_auth_file,
+    release_auth_locks,
 )
 from chamberlain.store.filecache import RACY_WINDOW_NS, FileCache, Signature
 
@@ -88,6 +87,10 @@ class AuthFileWatch:
         self._signature, self._data, self._checked_ns = signature, data, now
         return self._auth
 
+    def get(self) -> AuthDotJson | None:
+        """What :meth:`load` would return, without reading when nothing changed."""
+        return self._auth if not self.changed() else self.load()
+
     def remember(self, data: bytes | None, auth: AuthDotJson | None) -> None:
         """Record a write (or delete, ``None``) this process just made: not a change."""
         self._signature = _STAT.signature(self.path)
@@ -116,47 +119,55 @@ class AuthFileWatch:
         return not same
 
 
+_EPHEMERAL_REFRESH: Final = threading.Lock()
+
+
 @final
 class RefreshSession:
-    """The auth lock held across a refresh, with the credentials as re-read under it."""
+    """The auth locks held across a refresh, with the credentials as re-read under them. An
+    ``ephemeral`` store is serialised by an in-process lock instead (nothing goes to disk)."""
 
-    def __init__(self, storage: AuthStorage, fd: int) -> None:
+    def __init__(self, storage: AuthStorage, fds: tuple[int, ...] | None) -> None:
         self.storage = storage
-        self._fd: int | None = fd
-        self.current: AuthDotJson | None = self._reload()
+        self._fds = fds
+        self._open = True
+        self.current: AuthDotJson | None = (
+            read_auth_file(storage.home) if isinstance(storage, FileAuthStorage) else storage.load()
+        )
 
     @classmethod
     def open(cls, storage: AuthStorage) -> RefreshSession:
-        """Block until the lock is ours (run in a worker thread), then re-read."""
-        os.makedirs(storage.home, exist_ok=True)
-        fd = os.open(auth_lock_path(storage.home), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        """Block until the locks are ours (run it in a worker thread), then re-read."""
+        if isinstance(storage, EphemeralAuthStorage):
+            _EPHEMERAL_REFRESH.acquire()
+            fds = None
+        else:
+            fds = acquire_auth_locks(storage.home)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            remove_stale_temp_files(auth_file_path(storage.home))
-            return cls(storage, fd)
+            return cls(storage, fds)
         except BaseException:
-            os.close(fd)
+            cls._release(fds)
             raise
 
-    def _reload(self) -> AuthDotJson | None:
-        if isinstance(self.storage, FileAuthStorage):
-            return read_auth_file(self.storage.home)
-        return self.storage.load()
+    @staticmethod
+    def _release(fds: tuple[int, ...] | None) -> None:
+        if fds is None:
+            _EPHEMERAL_REFRESH.release()
+        else:
+            release_auth_locks(fds)
 
     def commit(self, auth: AuthDotJson) -> None:
-        """Store the refreshed credentials (atomic replace for ``file``) before the lock goes."""
-        if self._fd is None:
+        """Store the refreshed credentials (atomic replace for ``file``) before the locks go."""
+        if not self._open:
             raise RuntimeError("refresh session already closed")
-        if isinstance(self.storage, FileAuthStorage):
-            write_auth_file(self.storage.home, auth)  # under our lock already
-        else:
-            self.storage.save(auth)
+        self.storage.save_locked(auth)  # under our locks already
         self.current = auth
 
     def close(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)  # closing the last descriptor releases the flock
+        """Release the locks (idempotent, never blocks)."""
+        if self._open:
+            self._open = False
+            self._release(self._fds)
 
     def __enter__(self) -> RefreshSession:
         return self
@@ -170,8 +181,12 @@ def refresh_locked(
     is_stale: Callable[[AuthDotJson], bool],
     refresh: Callable[[AuthDotJson], AuthDotJson],
 ) -> AuthDotJson | None:
-    """Under the auth lock: re-read; if the credentials are still stale, ``refresh`` them and
-    write the result; else return what a sibling already stored. None when nothing is stored."""
+    """Under the auth locks: re-read; if the credentials are still stale, ``refresh`` them and
+    write the result; else return what a sibling already stored. None when nothing is stored.
+
+    ``is_stale`` sees the re-read credentials: compare them with the snapshot the caller decided
+    to refresh (same refresh token and still near expiry -> stale; a rotated refresh token means
+    a sibling refreshed: adopt). Raising from ``refresh`` leaves the store as it was."""
     with RefreshSession.open(storage) as session:
         current = session.current
         if current is not None and is_stale(current):

@@ -4,9 +4,10 @@ failure texts. Every call blocks (file I/O, flock, the OS keyring): actors run t
 ``trio.to_thread.run_sync``.
 
 * ``file``: ``$CODEX_HOME/auth.json``, written by atomic replace (:mod:`atomic`, mode 0600 on
-  every write) under an exclusive ``flock`` on ``auth.json.lock`` (0600), the lock the reference
-  creates beside it; stale temp files of a killed writer are removed under that lock, as for
-  ``config.toml``.
+  every write) under exclusive ``flock`` s on ``auth.lock`` then ``auth.json.lock``: the two lock
+  files the reference creates beside it and locks, in that order, around its own writes
+  (observed: holding either one delays its writes). Stale temp files of a killed writer are
+  removed under the locks, as for ``config.toml``.
 * ``ephemeral``: one process-wide map keyed like the keyring account; nothing touches the disk.
 * ``keyring``: service ``Codex Auth``, account ``cli|<first 16 hex of sha256(canonical home)>``,
   value = the compact JSON; a successful save deletes ``auth.json``. No usable keyring is an
@@ -18,6 +19,7 @@ failure texts. Every call blocks (file I/O, flock, the OS keyring): actors run t
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -26,13 +28,14 @@ from collections.abc import Iterator
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final, Protocol, final
 
-from chamberlain.store.atomic import atomic_write, file_lock, remove_stale_temp_files
+from chamberlain.store.atomic import atomic_write, remove_stale_temp_files
 from chamberlain.store.auth_file import AuthDotJson, AuthFileInvalid, decode_auth, encode_auth_compact, encode_auth_file
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
 
 __all__ = [
+    "AUTH_LOCKS",
     "KEYRING_SERVICE",
     "NO_KEYRING_DETAIL",
     "AuthStorage",
@@ -42,10 +45,15 @@ __all__ = [
     "EphemeralAuthStorage",
     "FileAuthStorage",
     "KeyringAuthStorage",
+    "acquire_auth_locks",
     "auth_file_path",
-    "auth_lock_path",
     "create_auth_storage",
+    "delete_auth_file",
     "keyring_account",
+    "locked",
+    "read_auth_file",
+    "release_auth_locks",
+    "write_auth_file",
 ]
 
 logger = logging.getLogger(__name__)
@@ -75,10 +83,6 @@ def auth_file_path(home: str) -> str:
     return os.path.join(home, "auth.json")
 
 
-def auth_lock_path(home: str) -> str:
-    return os.path.join(home, "auth.json.lock")
-
-
 def keyring_account(home: str) -> str:
     """``cli|`` + the first 16 hex digits of SHA-256 of the canonical home (the home as given
     when it cannot be resolved, as the reference)."""
@@ -96,21 +100,54 @@ class AuthStorage(Protocol):
         """The stored credentials; None when there are none or they cannot be read."""
         ...
 
-    def save(self, auth: AuthDotJson) -> None: ...
+    def save(self, auth: AuthDotJson) -> None:
+        """Store them (takes the auth locks where the store touches the disk)."""
+        ...
+
+    def save_locked(self, auth: AuthDotJson) -> None:
+        """:meth:`save` for a caller that already holds :func:`acquire_auth_locks`."""
+        ...
 
     def delete(self) -> bool:
         """Remove them; whether anything was removed."""
         ...
 
 
+#: the reference's lock files, in the order it takes them (observed: while it waits for
+#: ``auth.json.lock`` it already holds ``auth.lock``), with the modes it creates them with.
+AUTH_LOCKS: Final = (("auth.lock", 0o644), ("auth.json.lock", 0o600))
+
+
+def acquire_auth_locks(home: str) -> tuple[int, ...]:
+    """Block until this process holds both auth locks (exclusive ``flock``, the reference's
+    order, so neither side can deadlock the other); creates the home if missing. The returned
+    descriptors are the locks: pass them to :func:`release_auth_locks` (from any thread)."""
+    os.makedirs(home, exist_ok=True)
+    fds: list[int] = []
+    try:
+        for name, mode in AUTH_LOCKS:
+            fds.append(os.open(os.path.join(home, name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, mode))
+            fcntl.flock(fds[-1], fcntl.LOCK_EX)
+        remove_stale_temp_files(auth_file_path(home))  # a killed writer's (none is mid-write now)
+    except BaseException:
+        release_auth_locks(tuple(fds))
+        raise
+    return tuple(fds)
+
+
+def release_auth_locks(fds: tuple[int, ...]) -> None:
+    for fd in reversed(fds):
+        os.close(fd)  # closing the only descriptor of the open file releases its flock
+
+
 @contextlib.contextmanager
 def locked(home: str) -> Iterator[None]:
-    """Hold the cross-process auth lock (``auth.json.lock``); creates the home if missing."""
-    os.makedirs(home, exist_ok=True)
-    with file_lock(auth_lock_path(home)) as taken:
-        if taken:
-            remove_stale_temp_files(auth_file_path(home))  # a killed writer's (none is mid-write)
+    """Hold the cross-process auth locks for the block."""
+    fds = acquire_auth_locks(home)
+    try:
         yield
+    finally:
+        release_auth_locks(fds)
 
 
 def read_auth_file(home: str) -> AuthDotJson | None:
@@ -154,7 +191,10 @@ class FileAuthStorage:
 
     def save(self, auth: AuthDotJson) -> None:
         with locked(self.home):
-            write_auth_file(self.home, auth)
+            self.save_locked(auth)
+
+    def save_locked(self, auth: AuthDotJson) -> None:
+        write_auth_file(self.home, auth)
 
     def delete(self) -> bool:
         with locked(self.home):
@@ -180,6 +220,8 @@ class EphemeralAuthStorage:
     def save(self, auth: AuthDotJson) -> None:
         with _EPHEMERAL_LOCK:
             _EPHEMERAL[self._key] = auth
+
+    save_locked = save
 
     def delete(self) -> bool:
         with _EPHEMERAL_LOCK:
@@ -238,6 +280,12 @@ class KeyringAuthStorage:
             raise AuthStorageError(f"failed to deserialize CLI auth from keyring: {exc}") from None
 
     def save(self, auth: AuthDotJson) -> None:
+        self._save(auth, lock=True)
+
+    def save_locked(self, auth: AuthDotJson) -> None:
+        self._save(auth, lock=False)
+
+    def _save(self, auth: AuthDotJson, *, lock: bool) -> None:
         from keyring.errors import KeyringError
 
         backend = self._keyring("failed to write OAuth tokens to keyring")
@@ -248,7 +296,7 @@ class KeyringAuthStorage:
             logger.warning("%s", message)
             raise AuthStorageError(message) from None
         try:
-            with locked(self.home):
+            with locked(self.home) if lock else contextlib.nullcontext():
                 delete_auth_file(self.home)
         except OSError as exc:
             logger.warning("failed to remove CLI auth fallback file: %s", exc.strerror)
@@ -289,6 +337,13 @@ class AutoAuthStorage:
         except AuthStorageError as exc:
             logger.warning("failed to save auth to keyring, falling back to file storage: %s", exc)
             self.file.save(auth)
+
+    def save_locked(self, auth: AuthDotJson) -> None:
+        try:
+            self.keyring.save_locked(auth)
+        except AuthStorageError as exc:
+            logger.warning("failed to save auth to keyring, falling back to file storage: %s", exc)
+            self.file.save_locked(auth)
 
     def delete(self) -> bool:
         return self.keyring.delete()  # it removes auth.json too
