@@ -44,7 +44,7 @@ from chamberlain.store.auth_file import AuthDotJson
 from chamberlain.store.auth_store import AuthStorageError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from collections.abc import Awaitable, Callable
 
     from chamberlain.actors.caller import Caller
     from chamberlain.actors.config_actor import ConfigMsg
@@ -67,9 +67,13 @@ class AuthActor:
         config: trio.MemorySendChannel[ConfigMsg] | None,
         hub: Hub,
         callback_port: int | None = None,
+        config_now: Callable[[ConfigMsg], bool] | None = None,
     ) -> None:
         """``config``: the ConfigActor's inbox (a clone this actor owns), for the account keys of
-        the effective config; None runs on the defaults."""
+        the effective config; None runs on the defaults. ``config_now``: its ``serve_now``
+        (answers at once when the ConfigActor is idle, so account requests do not make it busy
+        for the config requests of the same moment)."""
+        self._config_now = config_now
         self.home = str(codex_home)
         self._config = config
         self.hub = hub
@@ -152,8 +156,10 @@ class AuthActor:
         from chamberlain.actors.config_actor import ReadEffective
 
         reply: Reply[dict[str, Any]] = Reply()
+        msg = ReadEffective(reply)
         try:
-            self._config.send_nowait(ReadEffective(reply))
+            if self._config_now is None or not self._config_now(msg):
+                self._config.send_nowait(msg)
             return AuthSettings.from_config(await reply.wait())
         except (trio.WouldBlock, trio.ClosedResourceError, Exception) as exc:  # an unreadable config
             logger.debug("account settings from defaults: %s", describe(exc))

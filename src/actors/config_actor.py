@@ -143,7 +143,7 @@ class ConfigActor:
         would have done exactly this next; doing it here saves the hop to its task and back
         (the profile of a config/read showed that hop as a third of its CPU). False: send it."""
         inbox = self._inbox
-        if inbox is None or isinstance(msg, WriteConfig | GetWarnings | ReadEffective):
+        if inbox is None or isinstance(msg, WriteConfig | GetWarnings):
             return False
         if inbox.statistics().tasks_waiting_receive == 0:  # busy, or handed a message not yet run
             return False
@@ -162,13 +162,15 @@ class ConfigActor:
                 msg.reply.set(res.write_result(outcome))
             case GetWarnings():
                 msg.reply.set(await trio.to_thread.run_sync(self._warnings))
-            case ReadEffective():
-                msg.reply.set(self._effective())
             case _:
                 self._answer(msg)
 
-    def _answer(self, msg: ReadConfig | ReadRequirements | ListFeatures | SetEnablement | ReloadMcpServers) -> None:
+    def _answer(
+        self, msg: ReadConfig | ReadRequirements | ListFeatures | SetEnablement | ReloadMcpServers | ReadEffective
+    ) -> None:
         match msg:
+            case ReadEffective():
+                msg.reply.set(self._effective())
             case ReadConfig():
                 msg.reply.set(self._read(msg))
             case ReadRequirements():

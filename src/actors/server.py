@@ -101,7 +101,9 @@ class Server:
             self._config_actor = ConfigActor(self.store)
             inbox = await supervisor.start(self._config_actor.run)
             s = self.settings
-            auth = AuthActor(s.codex_home, s.environ, inbox.clone(), self.hub, s.login_callback_port)
+            auth = AuthActor(
+                s.codex_home, s.environ, inbox.clone(), self.hub, s.login_callback_port, self._config_actor.serve_now
+            )
             auth_inbox = await supervisor.start(auth.run)
             with inbox, auth_inbox:
                 self._config_inbox, self._auth_inbox = inbox, auth_inbox
