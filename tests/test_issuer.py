@@ -136,6 +136,7 @@ def test_status_text_uses_the_rust_http_reason_phrases() -> None:
     assert status_text(410) == "410 Gone"
     assert status_text(413) == "413 Payload Too Large"
     assert status_text(418) == "418 I'm a teapot"
+    assert status_text(425) == "425 Too Early"
     assert status_text(499) == "499 <unknown status code>"
 
 

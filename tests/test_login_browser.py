@@ -316,6 +316,32 @@ async def test_cancelling_the_run_closes_the_listener_and_open_connections(
     assert attempt.failure is None and attempt.saved == []
 
 
+async def test_a_crashing_flow_still_frees_the_port(
+    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+) -> None:
+    _flow, browser = clients
+    closed = httpx.AsyncClient()
+    await closed.aclose()  # the token exchange raises RuntimeError: a bug, not a login failure
+    login = BrowserLogin(client=closed, endpoints=Endpoints(issuer=fake.issuer, callback_ports=(0,)),
+                         originator="probe", persist=Attempt(fake, closed)._save)
+    crashed: list[BaseException] = []
+
+    async def run(*, task_status: trio.TaskStatus[str]) -> None:
+        try:
+            await login.run(task_status=task_status)
+        except* RuntimeError as group:
+            crashed.extend(group.exceptions)
+
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            auth_url: str = await nursery.start(run)
+            with pytest.raises(httpx.HTTPError):
+                await browser.get(fake.authorize(auth_url))
+        port = urlsplit(dict(parse_qsl(urlsplit(auth_url).query))["redirect_uri"]).port
+        assert port is not None and await binds_at_once(fake, _flow, port)
+    assert len(crashed) == 1
+
+
 # --- binding: a stale login server, a foreign listener, both ports taken
 
 

@@ -202,17 +202,27 @@ def check_workspace(id_token: str, allowed: Sequence[str] | None) -> None:
 # --- HTTP plumbing
 
 
+class _NoResponse(Exception):
+    """A request that got no usable response; ``text`` is the reference HTTP client's wording."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
 async def _post(client: httpx.AsyncClient, url: str, body: bytes, content_type: str) -> httpx.Response:
-    """POST without the client's identifying defaults; transport failures stay httpx errors."""
+    """POST without the client's identifying defaults. Raises _NoResponse when no response came
+    (``error sending request for url (<url>)``) or its body could not be read."""
     request = client.build_request("POST", url, content=body, headers={"Content-Type": content_type})
     for name in _NOT_FOR_ISSUER:
         request.headers.pop(name, None)
-    return await client.send(request)
-
-
-def _sending_failed(url: str) -> str:
-    """The reference HTTP client's text for a request that got no response."""
-    return f"error sending request for url ({url})"
+    try:
+        return await client.send(request)
+    except httpx.DecodingError:
+        raise _NoResponse(_DECODE_ERROR) from None
+    except httpx.RequestError as exc:
+        logger.debug("issuer request failed: %s", type(exc).__name__)
+        raise _NoResponse(f"error sending request for url ({url})") from None
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any] | None:
@@ -257,7 +267,6 @@ async def exchange_code(
     failure_prefix: str = "Token exchange failed: ",
 ) -> IssuedTokens:
     """The authorization-code grant; raises LoginFailed with ``failure_prefix`` + the reason."""
-    url = endpoints.token_url
     body = form_encode([
         ("grant_type", "authorization_code"),
         ("client_id", endpoints.client_id),
@@ -266,10 +275,9 @@ async def exchange_code(
         ("code_verifier", verifier),
     ])
     try:
-        response = await _post(client, url, body.encode(), FORM)
-    except httpx.TransportError as exc:
-        logger.debug("token exchange transport failure: %s", type(exc).__name__)
-        raise LoginFailed(failure_prefix + _sending_failed(url)) from None
+        response = await _post(client, endpoints.token_url, body.encode(), FORM)
+    except _NoResponse as exc:
+        raise LoginFailed(failure_prefix + exc.text) from None
     if not response.is_success:
         detail = _token_error_detail(response.text)
         raise LoginFailed(
@@ -295,8 +303,7 @@ async def exchange_api_key(client: httpx.AsyncClient, endpoints: Endpoints, id_t
     ])
     try:
         response = await _post(client, endpoints.token_url, body.encode(), FORM)
-    except httpx.TransportError as exc:
-        logger.debug("API key exchange transport failure: %s", type(exc).__name__)
+    except _NoResponse:
         return None
     if not response.is_success:
         logger.debug("API key exchange failed with status %s", response.status_code)
@@ -348,8 +355,8 @@ async def request_user_code(client: httpx.AsyncClient, endpoints: Endpoints) -> 
     prefix = "failed to request device code: "
     try:
         response = await _post(client, url, msgspec.json.encode({"client_id": endpoints.client_id}), JSON)
-    except httpx.TransportError:
-        raise InternalError(prefix + _sending_failed(url)) from None
+    except _NoResponse as exc:
+        raise InternalError(prefix + exc.text) from None
     if response.status_code == 404:
         raise InvalidRequest(
             "device code login is not enabled for this Codex server. "
@@ -384,8 +391,8 @@ async def poll_device_token(client: httpx.AsyncClient, endpoints: Endpoints, cod
     while True:
         try:
             response = await _post(client, url, body, JSON)
-        except httpx.TransportError:
-            raise LoginFailed(_sending_failed(url)) from None
+        except _NoResponse as exc:
+            raise LoginFailed(exc.text) from None
         if response.is_success:
             return _device_grant(_json_object(response))
         if _is_slow_down(response):
