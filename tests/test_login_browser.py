@@ -201,6 +201,38 @@ async def test_state_mismatch_is_refused_and_the_attempt_keeps_waiting(
     assert not fake.requests_to(Endpoint.TOKEN_CODE)[1:]
 
 
+async def read_until(stream: trio.SocketStream, marker: bytes) -> bytes:
+    data = b""
+    while marker not in data:
+        chunk = await stream.receive_some(65536)
+        assert chunk, f"connection closed before {marker!r}: {data!r}"
+        data += chunk
+    return data
+
+
+async def test_replies_that_do_not_end_the_attempt_keep_the_connection_open(
+    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+) -> None:
+    flow, _browser = clients
+    request = "GET {} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            attempt = await Attempt(fake, flow).start(nursery)
+            async with await trio.open_tcp_stream("127.0.0.1", attempt.port) as stream:
+                await stream.send_all(request.format("/nope").encode())
+                not_found = await read_until(stream, b"Not Found")
+                await stream.send_all(request.format("/auth/callback?state=wrong").encode())
+                mismatch = await read_until(stream, b"State mismatch")
+                await stream.send_all(request.format("/success").encode())
+                success = await read_until(stream, b"</html>")
+                assert await stream.receive_some(1024) == b""  # the final reply closes the connection
+            await attempt.done.wait()
+    assert not_found.startswith(b"HTTP/1.1 404 Not Found\r\n") and b"onnection" not in not_found
+    assert mismatch.startswith(b"HTTP/1.1 400 Bad Request\r\n") and b"onnection" not in mismatch
+    assert success.startswith(b"HTTP/1.1 200 OK\r\n") and b"Connection: close\r\n" in success
+    assert attempt.failure is None
+
+
 # --- routes that end the attempt with a failure
 
 

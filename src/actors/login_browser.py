@@ -25,6 +25,7 @@ from chamberlain.actors.callback_http import (
     HttpReply,
     bind_callback_listener,
     error_page,
+    finish_request,
     read_request_target,
     success_page,
     text_reply,
@@ -172,22 +173,28 @@ class BrowserLogin:
         async with stream:
             conn = h11.Connection(h11.SERVER)
             try:
-                target = await read_request_target(stream, conn)
-                if target is None:
-                    return
-                # one request at a time, as the reference's server loop handles them
-                async with self._lock:
-                    if self._ended is not None:
-                        return
-                    routed = await self._route(target)
-                    self._ended = routed.ended
-                try:
-                    await write_reply(stream, conn, routed.reply)
-                finally:
-                    if routed.ended is not None:
-                        self._finished.set()
+                while await self._exchange(stream, conn):
+                    conn.start_next_cycle()
             except (trio.BrokenResourceError, trio.ClosedResourceError, h11.ProtocolError) as exc:
                 logger.debug("login callback connection ended early: %s", type(exc).__name__)
+
+    async def _exchange(self, stream: trio.SocketStream, conn: h11.Connection) -> bool:
+        """Answer one request; True when the connection stays open for another."""
+        target = await read_request_target(stream, conn)
+        if target is None:
+            return False
+        # one request at a time, as the reference's server loop handles them
+        async with self._lock:
+            if self._ended is not None:
+                return False
+            routed = await self._route(target)
+            self._ended = routed.ended
+        try:
+            await write_reply(stream, conn, routed.reply, close=routed.ended is not None)
+        finally:
+            if routed.ended is not None:
+                self._finished.set()
+        return routed.ended is None and await finish_request(stream, conn)
 
     async def _route(self, target: str) -> _Routed:
         parts = urlsplit(target)
