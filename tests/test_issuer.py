@@ -157,8 +157,9 @@ async def test_code_exchange_sends_the_reference_form_and_returns_the_tokens(
         f"grant_type=authorization_code&client_id={CLIENT_ID}&code={code}"
         f"&redirect_uri=http%3A%2F%2F127.0.0.1%3A1455%2Fauth%2Fcallback&code_verifier={pkce.verifier}"
     )
+    # the reference's header set: no User-Agent, originator, Accept-Encoding or Connection
+    assert set(request.headers) == {"host", "accept", "content-type", "content-length"}
     assert request.headers["content-type"] == "application/x-www-form-urlencoded"
-    assert "user-agent" not in request.headers and "originator" not in request.headers
     assert jwt.decode(tokens.id_token, options={"verify_signature": False})["email"] == "user@example.com"
     assert tokens.refresh_token and tokens.api_key is None
     assert tokens.access_token not in repr(tokens) and tokens.refresh_token not in repr(tokens)
@@ -250,6 +251,7 @@ async def test_user_code_request_posts_the_client_id_as_json(fake: FakeOpenAI, c
     [request] = fake.requests_to(Endpoint.DEVICE_USERCODE)
     assert request.body == f'{{"client_id":"{CLIENT_ID}"}}'.encode()
     assert request.headers["content-type"] == "application/json"
+    assert set(request.headers) == {"host", "accept", "content-type", "content-length"}
     assert code.interval_s == 1 and code.user_code
     assert code.device_auth_id not in repr(code)
 

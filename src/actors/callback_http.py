@@ -96,7 +96,9 @@ async def bind_callback_listener(ports: Sequence[int]) -> trio.SocketListener:
                 return await _listen(port)
             except OSError as exc:
                 if exc.errno != errno.EADDRINUSE:
-                    raise InternalError(f"failed to start login server: {exc.strerror or exc}") from None
+                    # Rust's io::Error wording: "<strerror> (os error <n>)"
+                    reason = f"{exc.strerror} (os error {exc.errno})"
+                    raise InternalError(f"failed to start login server: {reason}") from None
             if index == 0 and attempt == 0:
                 await _send_cancel(port)
             await trio.sleep(BIND_RETRY_DELAY_S)

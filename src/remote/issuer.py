@@ -70,8 +70,11 @@ DEVICE_MAX_WAIT_S: Final = 15 * 60.0
 SLOW_DOWN_STEP_S: Final = 5.0
 FORM: Final = "application/x-www-form-urlencoded"
 JSON: Final = "application/json"
-#: Headers a shared client may carry by default that issuer calls never send (§6.2.3, §17).
-_NOT_FOR_ISSUER: Final = ("user-agent", "originator", "authorization", "chatgpt-account-id")
+#: Headers a shared client (or httpx itself) may add that the reference's issuer calls never send:
+#: they carry only Content-Type and Accept (checked side by side on one fake; §6.2.3, §17).
+_NOT_FOR_ISSUER: Final = (
+    "user-agent", "originator", "authorization", "chatgpt-account-id", "accept-encoding", "connection",
+)
 _UNSIGNED_INT: Final = re.compile(r"\+?[0-9]+")
 _DECODE_ERROR: Final = "error decoding response body"
 
