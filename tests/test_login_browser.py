@@ -164,6 +164,24 @@ async def test_success_redirect_carries_the_token_claims(
     )
 
 
+@pytest.mark.parametrize(
+    ("suffix", "entrypoint"), [("", None), (".onboarding_entrypoint=life_sciences", "life_sciences")]
+)
+async def test_a_life_sciences_state_suffix_is_accepted_and_names_the_onboarding_entrypoint(
+    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient], suffix: str, entrypoint: str | None
+) -> None:
+    flow, browser = clients
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            attempt = await Attempt(fake, flow).start(nursery)
+            callback = httpx.URL(fake.authorize(attempt.auth_url))
+            state = callback.params["state"] + suffix
+            page = await browser.get(callback.copy_merge_params({"state": state}), follow_redirects=True)
+            await attempt.done.wait()
+    assert page.status_code == 200 and attempt.failure is None
+    assert attempt.login.onboarding_entrypoint == entrypoint
+
+
 async def test_hosted_success_page_completes_the_attempt_at_once(
     fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
 ) -> None:
@@ -190,11 +208,12 @@ async def test_state_mismatch_is_refused_and_the_attempt_keeps_waiting(
             attempt = await Attempt(fake, flow).start(nursery)
             wrong = await browser.get(attempt.url("/auth/callback", code="x", state="wrong"))
             missing = await browser.get(attempt.url("/auth/callback", code="x"))
+            suffixed = await browser.get(attempt.url("/auth/callback", code="x", state=attempt.query["state"] + ".x"))
             other = await browser.get(attempt.url("/favicon.ico"))
             assert not attempt.done.is_set()
             await browser.get(fake.authorize(attempt.auth_url), follow_redirects=True)
             await attempt.done.wait()
-    for refused in (wrong, missing):
+    for refused in (wrong, missing, suffixed):
         assert (refused.status_code, refused.text) == (400, "State mismatch")
         assert refused.headers["content-type"] == "text/plain; charset=UTF-8"
     assert (other.status_code, other.text) == (404, "Not Found")

@@ -46,6 +46,10 @@ logger = logging.getLogger(__name__)
 Persist = Callable[[IssuedTokens], Awaitable[None]]
 
 CANCELLED: Final = "Login cancelled"
+#: A callback ``state`` with this suffix (added by the issuer) marks the Life Sciences onboarding:
+#: the completion then carries ``onboardingEntrypoint: "life_sciences"`` (observed on the reference).
+LIFE_SCIENCES_STATE_SUFFIX: Final = ".onboarding_entrypoint=life_sciences"
+LIFE_SCIENCES: Final = "life_sciences"
 MISSING_CODE: Final = "Missing authorization code. Sign-in could not be completed."
 NOT_SAVED: Final = "Sign-in completed but credentials could not be saved locally."
 ENTITLEMENT: Final = (
@@ -130,9 +134,16 @@ class BrowserLogin:
         self._lock = trio.Lock()
         self._ended: _Ended | None = None
         self._finished = trio.Event()
+        self._entrypoint: str | None = None
 
     def __repr__(self) -> str:
         return f"BrowserLogin(port={self._port}, ended={self._ended is not None})"
+
+    @property
+    def onboarding_entrypoint(self) -> str | None:
+        """After a successful ``run``: the ``onboardingEntrypoint`` of the completion (None or
+        ``"life_sciences"``), from the state of the callback that signed the user in."""
+        return self._entrypoint
 
     @property
     def _redirect_uri(self) -> str:
@@ -209,7 +220,12 @@ class BrowserLogin:
                 return _Routed(text_reply(404, "Not Found"))
 
     async def _callback(self, params: dict[str, str]) -> _Routed:
-        if params.get("state") != self._state:
+        state = params.get("state")
+        if state == self._state:
+            entrypoint = None
+        elif state == self._state + LIFE_SCIENCES_STATE_SUFFIX:
+            entrypoint = LIFE_SCIENCES
+        else:
             return _Routed(text_reply(400, "State mismatch"))
         error = params.get("error")
         if error is not None:
@@ -231,6 +247,7 @@ class BrowserLogin:
         except Exception as exc:
             logger.warning("login credentials could not be saved: %s", type(exc).__name__)
             return _failed(NOT_SAVED)
+        self._entrypoint = entrypoint
         if self._hosted:
             location = f"{self._endpoints.hosted_success_page}?source=login&app_brand={self._app_brand}"
             return _Routed(HttpReply(302, location=location), _Ended(None))
