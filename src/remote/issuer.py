@@ -15,7 +15,6 @@ import binascii
 import hashlib
 import json
 import logging
-import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ import trio
 from chamberlain.errors import InternalError, InvalidRequest
 from chamberlain.remote.errors import LoginFailed
 from chamberlain.remote.status import status_text
+from chamberlain.remote.usercode_json import decode_user_code
 
 if TYPE_CHECKING:
     from chamberlain.remote.endpoints import Endpoints
@@ -75,7 +75,6 @@ JSON: Final = "application/json"
 _NOT_FOR_ISSUER: Final = (
     "user-agent", "originator", "authorization", "chatgpt-account-id", "accept-encoding", "connection",
 )
-_UNSIGNED_INT: Final = re.compile(r"\+?[0-9]+")
 _DECODE_ERROR: Final = "error decoding response body"
 
 
@@ -339,19 +338,6 @@ class DeviceGrant:
     code_verifier: str = field(repr=False)
 
 
-def _user_code(body: dict[str, Any] | None) -> UserCode | None:
-    if body is None:
-        return None
-    device_auth_id = body.get("device_auth_id")
-    user_code = body.get("user_code", body.get("usercode"))
-    interval = body.get("interval", "0")
-    if not isinstance(device_auth_id, str) or not isinstance(user_code, str):
-        return None
-    if not isinstance(interval, str) or not _UNSIGNED_INT.fullmatch(interval.strip()):
-        return None
-    return UserCode(device_auth_id, user_code, int(interval.strip()))
-
-
 async def request_user_code(client: httpx.AsyncClient, endpoints: Endpoints) -> UserCode:
     """Step 1. Raises InvalidRequest (404: device code login not enabled) or InternalError."""
     url = endpoints.device_usercode_url
@@ -367,10 +353,11 @@ async def request_user_code(client: httpx.AsyncClient, endpoints: Endpoints) -> 
         )
     if not response.is_success:
         raise InternalError(f"{prefix}device code request failed with status {status_text(response.status_code)}")
-    code = _user_code(_json_object(response))
-    if code is None:
-        raise InternalError(prefix + _DECODE_ERROR)
-    return code
+    try:
+        device_auth_id, user_code, interval_s = decode_user_code(response.content.decode("utf-8", "replace"))
+    except ValueError as exc:
+        raise InternalError(prefix + str(exc)) from None
+    return UserCode(device_auth_id, user_code, interval_s)
 
 
 def _is_slow_down(response: httpx.Response) -> bool:
