@@ -21,6 +21,7 @@ from chamberlain.fake_openai import CLIENT_ID, Endpoint, FakeOpenAI, Identity, R
 from chamberlain.remote import issuer
 from chamberlain.remote.endpoints import Endpoints
 from chamberlain.remote.errors import LoginFailed
+from chamberlain.remote.id_token import id_token_problem
 from chamberlain.remote.status import status_text
 
 IO_BOUND_S = 10
@@ -215,6 +216,23 @@ def test_workspace_check_without_a_readable_claim_says_so(token: str) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("token", "problem"),
+    [
+        ("a.e30.c", None),
+        ("a.e31.c", "Invalid last symbol 49, offset 2."),
+        ("a.x.c", "Invalid input length: 1"),
+        ("a.eB.c", "Invalid last symbol 66, offset 1."),
+        ("a.e3=0.c", "Invalid symbol 61, offset 2."),
+        ("a.abcd!.c", "Invalid symbol 33, offset 4."),
+        ("a.\u00e9.c", "Invalid symbol 195, offset 0."),
+        ("a..c", "invalid ID token format"),
+    ],
+)
+def test_id_token_problems_are_worded_as_the_reference_parser_words_them(token: str, problem: str | None) -> None:
+    assert id_token_problem(token) == problem
+
+
 def test_status_text_uses_the_rust_http_reason_phrases() -> None:
     assert status_text(400) == "400 Bad Request"
     assert status_text(410) == "410 Gone"
@@ -286,13 +304,13 @@ async def test_code_exchange_without_a_listener_names_the_url(client: httpx.Asyn
     assert caught.value.message == f"Token exchange failed: error sending request for url ({base}/oauth/token)"
 
 
-async def test_code_exchange_success_without_tokens_is_a_decode_failure(
+async def test_code_exchange_success_without_tokens_is_an_invalid_response(
     fake: FakeOpenAI, client: httpx.AsyncClient
 ) -> None:
     fake.push(Endpoint.TOKEN_CODE, Reply(200, {"id_token": "x", "access_token": "y"}))
     with trio.fail_after(IO_BOUND_S), pytest.raises(LoginFailed) as caught:
         await issuer.exchange_code(client, endpoints_for(fake), "c", "r", "v")
-    assert caught.value.message == "Token exchange failed: error decoding response body"
+    assert caught.value.message == "Token exchange failed: OAuth token response is invalid"
 
 
 # --- API-key exchange

@@ -324,6 +324,21 @@ async def test_credentials_that_cannot_be_saved_end_the_attempt(
     assert attempt.failure == "Sign-in completed but credentials could not be saved locally."
 
 
+async def test_an_unreadable_id_token_is_not_saved(
+    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+) -> None:
+    flow, browser = clients
+    fake.push(Endpoint.TOKEN_CODE, Reply(200, {"id_token": "a.b", "access_token": "a", "refresh_token": "r"}))
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            attempt = await Attempt(fake, flow).start(nursery)
+            page = await browser.get(fake.authorize(attempt.auth_url))
+            await attempt.done.wait()
+    assert page.status_code == 200 and "Codex Sign-in Error" in page.text
+    assert attempt.failure == "Sign-in completed but credentials could not be saved locally."
+    assert attempt.saved == []
+
+
 async def test_a_failed_api_key_exchange_still_signs_in_without_a_key(
     fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
 ) -> None:

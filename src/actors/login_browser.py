@@ -33,6 +33,7 @@ from chamberlain.actors.callback_http import (
 )
 from chamberlain.remote import issuer
 from chamberlain.remote.errors import LoginFailed
+from chamberlain.remote.id_token import id_token_problem
 from chamberlain.remote.issuer import IssuedTokens
 
 if TYPE_CHECKING:
@@ -242,6 +243,9 @@ class BrowserLogin:
             return _failed(exc.message)
         api_key = await issuer.exchange_api_key(self._client, self._endpoints, tokens.id_token)
         tokens = IssuedTokens(tokens.id_token, tokens.access_token, tokens.refresh_token, api_key)
+        if id_token_problem(tokens.id_token) is not None:
+            # the reference's persist step cannot read the claims
+            return _failed(NOT_SAVED)
         try:
             await self._persist(tokens)
         except Exception as exc:

@@ -289,7 +289,7 @@ async def exchange_code(
     names = ("id_token", "access_token", "refresh_token")
     values = [tokens.get(name) for name in names]
     if not all(isinstance(value, str) for value in values):
-        raise LoginFailed(failure_prefix + _DECODE_ERROR)
+        raise LoginFailed(failure_prefix + "OAuth token response is invalid")
     id_token, access_token, refresh_token = (str(value) for value in values)
     return IssuedTokens(id_token, access_token, refresh_token)
 

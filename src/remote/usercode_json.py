@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from chamberlain.serde_text import invalid_type, missing_field
 
-__all__ = ["decode_user_code"]
+__all__ = ["decode_user_code", "json_error_text"]
 
 FIELDS: Final = ("device_auth_id", "user_code", "interval")
 ALIASES: Final = {"usercode": "user_code"}
@@ -56,6 +56,16 @@ def _syntax(text: str, i: int) -> _Fail:
             return _fail(text, "EOF while parsing a value", i + k)
         return _fail(text, "expected ident", i + k + 1)
     return _fail(text, "expected value", i + 1)
+
+
+def json_error_text(text: str, error: json.JSONDecodeError) -> str:
+    """serde_json's text for a document Python's json rejected, placed at the offending character."""
+    return str(_syntax(text, error.pos))
+
+
+def scalar_type_text(text: str, value: Any, expected: str) -> str:
+    """serde_json's text for a whole document that is the scalar ``value``."""
+    return str(_fail(text, _unexpected_type(value, expected), len(text.rstrip(" \t\n\r"))))
 
 
 def _eof_or(text: str, message: str, i: int) -> _Fail:
