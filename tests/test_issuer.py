@@ -21,11 +21,96 @@ from chamberlain.fake_openai import CLIENT_ID, Endpoint, FakeOpenAI, Identity, R
 from chamberlain.remote import issuer
 from chamberlain.remote.endpoints import Endpoints
 from chamberlain.remote.errors import LoginFailed
+from chamberlain.remote.id_token import id_token_problem
 from chamberlain.remote.status import status_text
 
 IO_BOUND_S = 10
 B64URL = re.compile(r"[A-Za-z0-9_-]+")
 BLANK_ERRORS = '{"error":"","error_description":" "}'
+
+
+#: Observed on the reference (0.169.0): user-code bodies and the decode error after
+#: ``failed to request device code: ``.
+USER_CODE_DECODE_ERRORS = [
+    ('{"device_auth_id": "d1", "user_code": "U-1", "interval": 5}',
+     'invalid type: integer `5`, expected a string at line 1 column 58'),
+    ('{"device_auth_id": "d1", "user_code": "U-1", "interval": null}',
+     'invalid type: null, expected a string at line 1 column 61'),
+    ('{"device_auth_id": "d1", "user_code": "U-1", "interval": "abc"}',
+     'invalid digit found in string at line 1 column 63'),
+    ('{"device_auth_id": "d1", "user_code": "U-1", "interval": {"a":1}}',
+     'invalid type: map, expected a string at line 1 column 57'),
+    ('{"device_auth_id": "d1", "user_code": "U-1", "interval": [1]}',
+     'invalid type: sequence, expected a string at line 1 column 57'),
+    ('{"device_auth_id": "d1"}',
+     'missing field `user_code` at line 1 column 24'),
+    ('not json',
+     'expected ident at line 1 column 2'),
+    ('',
+     'EOF while parsing a value at line 1 column 0'),
+    ('[1,2]',
+     'invalid type: integer `1`, expected a string at line 1 column 2'),
+    ('{"device_auth_id": "d1",\n "user_code": 7}',
+     'invalid type: integer `7`, expected a string at line 2 column 15'),
+    ('{"device_auth_id": "d1", "user_code": "U", "usercode": "V"}',
+     'duplicate field `user_code` at line 1 column 53'),
+    ('{"device_auth_id": "d1", "user_code": "U"} trailing',
+     'trailing characters at line 1 column 44'),
+    ('{"device_auth_id": "d1", "user_code": "U", "interval": ""}',
+     'cannot parse integer from empty string at line 1 column 58'),
+    ('{"device_auth_id": "d1", "user_code": "U", "interval": "99999999999999999999999"}',
+     'number too large to fit in target type at line 1 column 81'),
+    ('{"device_auth_id": true, "user_code": "U"}',
+     'invalid type: boolean `true`, expected a string at line 1 column 23'),
+    ('{"device_auth_id": 1.5, "user_code": "U"}',
+     'invalid type: number, expected a string at line 1 column 22'),
+    ('"str"',
+     'invalid type: string "str", expected struct UserCodeResp at line 1 column 5'),
+    ('{"device_auth_id": "d1", "user_code": "U", "interval": "-1"}',
+     'invalid digit found in string at line 1 column 60'),
+    ('  {"device_auth_id": "d1"  }  ',
+     'missing field `user_code` at line 1 column 28'),
+    ('{"device_auth_id": "d1", "device_auth_id": "d2", "user_code": "U"}',
+     'duplicate field `device_auth_id` at line 1 column 41'),
+    ('{"device_auth_id": "d1", "user_code": "U",}',
+     'trailing comma at line 1 column 43'),
+    ('{}',
+     'missing field `device_auth_id` at line 1 column 2'),
+    ('null',
+     'invalid type: null, expected struct UserCodeResp at line 1 column 4'),
+    ('{"device_auth_id": "d1", "user_code": "U", "interval": "abc"  }',
+     'invalid digit found in string at line 1 column 63'),
+    ('{"interval": "abc" , "device_auth_id": "d1", "user_code": "U"}',
+     'invalid digit found in string at line 1 column 19'),
+    ('{"interval": "abc"\n, "device_auth_id": "d1", "user_code": "U"}',
+     'invalid digit found in string at line 2 column 0'),
+    ('["d"]',
+     'invalid length 1, expected struct UserCodeResp with 3 elements at line 1 column 5'),
+    ('["d","U","3","x"]',
+     'trailing characters at line 1 column 14'),
+    ('["d","U","x"]',
+     'invalid digit found in string at line 1 column 13'),
+    ('[]',
+     'invalid length 0, expected struct UserCodeResp with 3 elements at line 1 column 2'),
+    ('{"device_auth_id": "d1", "user_code": "U", "interval":  {"a":1}}',
+     'invalid type: map, expected a string at line 1 column 56'),
+    ('{"device_auth_id": "d1", "user_code": "U", "interval": -5}',
+     'invalid type: integer `-5`, expected a string at line 1 column 57'),
+    ('{"device_auth_id": "d1", "user_code": "U", "interval": 1e3}',
+     'invalid type: number, expected a string at line 1 column 58'),
+    ('{"device_auth_id": "d1"  ,  "user_code"  "U"}',
+     'expected `:` at line 1 column 42'),
+    ('{"device_auth_id": "d1", 5: "U"}',
+     'key must be a string at line 1 column 26'),
+    ('{"device_auth_id": "d1", "user_code": "U", "extra": nope}',
+     'expected ident at line 1 column 54'),
+    ('{"device_auth_id": "d1", "user_code": "U"',
+     'EOF while parsing an object at line 1 column 41'),
+    ('hello',
+     'expected value at line 1 column 1'),
+    ('tru',
+     'EOF while parsing a value at line 1 column 3'),
+]
 
 
 @pytest.fixture
@@ -131,11 +216,29 @@ def test_workspace_check_without_a_readable_claim_says_so(token: str) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("token", "problem"),
+    [
+        ("a.e30.c", None),
+        ("a.e31.c", "Invalid last symbol 49, offset 2."),
+        ("a.x.c", "Invalid input length: 1"),
+        ("a.eB.c", "Invalid last symbol 66, offset 1."),
+        ("a.e3=0.c", "Invalid symbol 61, offset 2."),
+        ("a.abcd!.c", "Invalid symbol 33, offset 4."),
+        ("a.\u00e9.c", "Invalid symbol 195, offset 0."),
+        ("a..c", "invalid ID token format"),
+    ],
+)
+def test_id_token_problems_are_worded_as_the_reference_parser_words_them(token: str, problem: str | None) -> None:
+    assert id_token_problem(token) == problem
+
+
 def test_status_text_uses_the_rust_http_reason_phrases() -> None:
     assert status_text(400) == "400 Bad Request"
     assert status_text(410) == "410 Gone"
     assert status_text(413) == "413 Payload Too Large"
     assert status_text(418) == "418 I'm a teapot"
+    assert status_text(425) == "425 Too Early"
     assert status_text(499) == "499 <unknown status code>"
 
 
@@ -156,8 +259,9 @@ async def test_code_exchange_sends_the_reference_form_and_returns_the_tokens(
         f"grant_type=authorization_code&client_id={CLIENT_ID}&code={code}"
         f"&redirect_uri=http%3A%2F%2F127.0.0.1%3A1455%2Fauth%2Fcallback&code_verifier={pkce.verifier}"
     )
+    # the reference's header set: no User-Agent, originator, Accept-Encoding or Connection
+    assert set(request.headers) == {"host", "accept", "content-type", "content-length"}
     assert request.headers["content-type"] == "application/x-www-form-urlencoded"
-    assert "user-agent" not in request.headers and "originator" not in request.headers
     assert jwt.decode(tokens.id_token, options={"verify_signature": False})["email"] == "user@example.com"
     assert tokens.refresh_token and tokens.api_key is None
     assert tokens.access_token not in repr(tokens) and tokens.refresh_token not in repr(tokens)
@@ -200,13 +304,13 @@ async def test_code_exchange_without_a_listener_names_the_url(client: httpx.Asyn
     assert caught.value.message == f"Token exchange failed: error sending request for url ({base}/oauth/token)"
 
 
-async def test_code_exchange_success_without_tokens_is_a_decode_failure(
+async def test_code_exchange_success_without_tokens_is_an_invalid_response(
     fake: FakeOpenAI, client: httpx.AsyncClient
 ) -> None:
     fake.push(Endpoint.TOKEN_CODE, Reply(200, {"id_token": "x", "access_token": "y"}))
     with trio.fail_after(IO_BOUND_S), pytest.raises(LoginFailed) as caught:
         await issuer.exchange_code(client, endpoints_for(fake), "c", "r", "v")
-    assert caught.value.message == "Token exchange failed: error decoding response body"
+    assert caught.value.message == "Token exchange failed: OAuth token response is invalid"
 
 
 # --- API-key exchange
@@ -249,6 +353,7 @@ async def test_user_code_request_posts_the_client_id_as_json(fake: FakeOpenAI, c
     [request] = fake.requests_to(Endpoint.DEVICE_USERCODE)
     assert request.body == f'{{"client_id":"{CLIENT_ID}"}}'.encode()
     assert request.headers["content-type"] == "application/json"
+    assert set(request.headers) == {"host", "accept", "content-type", "content-length"}
     assert code.interval_s == 1 and code.user_code
     assert code.device_auth_id not in repr(code)
 
@@ -258,6 +363,8 @@ async def test_user_code_request_posts_the_client_id_as_json(fake: FakeOpenAI, c
     [
         ({"device_auth_id": "d", "user_code": "AB-12", "interval": " 7 "}, "AB-12", 7),
         ({"device_auth_id": "d", "usercode": "CD-34"}, "CD-34", 0),
+        ({"device_auth_id": "d", "user_code": "EF-56", "interval": "+3"}, "EF-56", 3),
+        ({"device_auth_id": "d", "user_code": "GH-78", "extra": [1, {"x": None}], "interval": " 4 "}, "GH-78", 4),
     ],
 )
 async def test_user_code_answer_reads_the_alias_and_a_string_interval(
@@ -267,6 +374,16 @@ async def test_user_code_answer_reads_the_alias_and_a_string_interval(
     with trio.fail_after(IO_BOUND_S):
         code = await issuer.request_user_code(client, endpoints_for(fake))
     assert (code.user_code, code.interval_s) == (user_code, interval)
+
+
+@pytest.mark.parametrize("body", ['["d","U"]', '[ "d" , "U" , "2" ]', '{"device_auth_id": "d", "user_code": "U"}  '])
+async def test_user_code_answer_may_be_a_sequence_or_end_in_whitespace(
+    fake: FakeOpenAI, client: httpx.AsyncClient, body: str
+) -> None:
+    fake.push(Endpoint.DEVICE_USERCODE, Reply(200, text=body))
+    with trio.fail_after(IO_BOUND_S):
+        code = await issuer.request_user_code(client, endpoints_for(fake))
+    assert code.user_code == "U" and code.interval_s in (0, 2)
 
 
 async def test_user_code_404_means_device_login_is_not_enabled(fake: FakeOpenAI, client: httpx.AsyncClient) -> None:
@@ -296,11 +413,11 @@ async def test_user_code_without_a_listener_names_the_url(client: httpx.AsyncCli
     )
 
 
-@pytest.mark.parametrize("body", [{"user_code": "x"}, {"device_auth_id": "d", "user_code": "x", "interval": 5}])
-async def test_user_code_answer_that_does_not_decode_is_an_internal_error(
-    fake: FakeOpenAI, client: httpx.AsyncClient, body: dict[str, Any]
+@pytest.mark.parametrize(("body", "error"), USER_CODE_DECODE_ERRORS)
+async def test_user_code_answer_that_does_not_decode_gives_serde_json_text(
+    fake: FakeOpenAI, client: httpx.AsyncClient, body: str, error: str
 ) -> None:
-    fake.push(Endpoint.DEVICE_USERCODE, Reply(200, body))
+    fake.push(Endpoint.DEVICE_USERCODE, Reply(200, text=body))
     with trio.fail_after(IO_BOUND_S), pytest.raises(InternalError) as caught:
         await issuer.request_user_code(client, endpoints_for(fake))
-    assert caught.value.message == "failed to request device code: error decoding response body"
+    assert caught.value.message == f"failed to request device code: {error}"

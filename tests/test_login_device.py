@@ -231,6 +231,47 @@ async def test_a_failed_exchange_is_reported_with_the_device_prefix(autojump_clo
         )
 
 
+@pytest.mark.parametrize(
+    ("id_token", "failure"),
+    [
+        ("a.b", "invalid ID token format"),
+        ("a.!!.c", "Invalid symbol 33, offset 0."),
+        ("a.abcde.c", "Invalid input length: 5"),
+        ("a.e30=.c", "Invalid padding"),
+        ("a.bm9wZQ.c", "expected ident at line 1 column 2"),
+        ("a.MQ.c", "invalid type: integer `1`, expected struct IdClaims at line 1 column 1"),
+    ],
+)
+async def test_an_unreadable_id_token_ends_the_attempt_with_the_parser_text(
+    autojump_clock: Any, id_token: str, failure: str
+) -> None:
+    async with device_setup(auto_approve_device=True) as (fake, client, endpoints):
+        saved = Saved()
+        fake.push(Endpoint.TOKEN_CODE, Reply(200, {"id_token": id_token, "access_token": "a", "refresh_token": "r"}))
+        with trio.fail_after(BOUND_S):
+            code = await request_device_code(client, endpoints)
+            assert await outcome(DeviceLogin(client=client, endpoints=endpoints, code=code, persist=saved)) == failure
+        assert saved.tokens == []
+
+
+async def test_an_undecodable_token_answer_is_an_invalid_response(autojump_clock: Any) -> None:
+    async with device_setup(auto_approve_device=True) as (fake, client, endpoints):
+        fake.push(Endpoint.TOKEN_CODE, Reply(200, text="nope"))
+        with trio.fail_after(BOUND_S):
+            code = await request_device_code(client, endpoints)
+            failure = await outcome(DeviceLogin(client=client, endpoints=endpoints, code=code, persist=Saved()))
+        assert failure == "device code exchange failed: OAuth token response is invalid"
+
+
+async def test_an_undecodable_poll_answer_ends_the_attempt(autojump_clock: Any) -> None:
+    async with device_setup() as (fake, client, endpoints):
+        fake.push(Endpoint.DEVICE_TOKEN, Reply(200, {"authorization_code": "c"}))
+        with trio.fail_after(BOUND_S):
+            code = await request_device_code(client, endpoints)
+            failure = await outcome(DeviceLogin(client=client, endpoints=endpoints, code=code, persist=Saved()))
+        assert failure == "error decoding response body"
+
+
 async def test_a_persist_failure_propagates_unchanged(autojump_clock: Any) -> None:
     async def refuse(tokens: IssuedTokens) -> None:
         raise PermissionError(13, "Permission denied")

@@ -1,5 +1,6 @@
 """The loopback side of the browser login (spec account.md §6.2.2): binding the callback port the
-way the reference does, one HTTP/1.1 exchange per connection with h11, and the two pages.
+way the reference does, HTTP/1.1 with h11 (keep-alive until a reply ends the attempt), and the
+two pages.
 
 ``bind_callback_listener`` binds ``127.0.0.1`` on the first free port of a list: a busy first port
 gets one ``GET /cancel`` (a stale login server of ours gives way), then ten binds 200 ms apart; the
@@ -27,6 +28,7 @@ __all__ = [
     "HttpReply",
     "bind_callback_listener",
     "error_page",
+    "finish_request",
     "read_request_target",
     "success_page",
     "text_reply",
@@ -94,7 +96,9 @@ async def bind_callback_listener(ports: Sequence[int]) -> trio.SocketListener:
                 return await _listen(port)
             except OSError as exc:
                 if exc.errno != errno.EADDRINUSE:
-                    raise InternalError(f"failed to start login server: {exc.strerror or exc}") from None
+                    # Rust's io::Error wording: "<strerror> (os error <n>)"
+                    reason = f"{exc.strerror} (os error {exc.errno})"
+                    raise InternalError(f"failed to start login server: {reason}") from None
             if index == 0 and attempt == 0:
                 await _send_cancel(port)
             await trio.sleep(BIND_RETRY_DELAY_S)
@@ -125,14 +129,29 @@ async def read_request_target(stream: trio.abc.Stream, conn: h11.Connection) -> 
         return None
 
 
-async def write_reply(stream: trio.abc.Stream, conn: h11.Connection, reply: HttpReply) -> None:
-    """Send ``reply`` with ``Connection: close``; the caller closes the stream."""
+async def finish_request(stream: trio.abc.Stream, conn: h11.Connection) -> bool:
+    """Read the rest of the current request (a body is ignored); True when the connection can
+    carry another request."""
+    while conn.their_state is h11.SEND_BODY:
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            conn.receive_data(bytes(await stream.receive_some(READ_CHUNK_BYTES)))
+        elif isinstance(event, h11.ConnectionClosed):
+            return False
+    return conn.our_state is h11.DONE and conn.their_state is h11.DONE
+
+
+async def write_reply(stream: trio.abc.Stream, conn: h11.Connection, reply: HttpReply, *, close: bool) -> None:
+    """Send ``reply``. A reply that ends the attempt says ``Connection: close`` (the caller then
+    closes the stream); the others leave the connection open, as the reference's server does."""
     headers: list[tuple[str, str]] = []
     if reply.content_type is not None:
         headers.append(("Content-Type", reply.content_type))
     if reply.location is not None:
         headers.append(("Location", reply.location))
-    headers += [("Content-Length", str(len(reply.body))), ("Connection", "close")]
+    headers.append(("Content-Length", str(len(reply.body))))
+    if close:
+        headers.append(("Connection", "close"))
     reason = (reason_phrase(reply.status) or "").encode()
     data = conn.send(h11.Response(status_code=reply.status, headers=headers, reason=reason)) or b""
     if reply.body:

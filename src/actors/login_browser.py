@@ -25,6 +25,7 @@ from chamberlain.actors.callback_http import (
     HttpReply,
     bind_callback_listener,
     error_page,
+    finish_request,
     read_request_target,
     success_page,
     text_reply,
@@ -32,6 +33,7 @@ from chamberlain.actors.callback_http import (
 )
 from chamberlain.remote import issuer
 from chamberlain.remote.errors import LoginFailed
+from chamberlain.remote.id_token import id_token_problem
 from chamberlain.remote.issuer import IssuedTokens
 
 if TYPE_CHECKING:
@@ -45,6 +47,10 @@ logger = logging.getLogger(__name__)
 Persist = Callable[[IssuedTokens], Awaitable[None]]
 
 CANCELLED: Final = "Login cancelled"
+#: A callback ``state`` with this suffix (added by the issuer) marks the Life Sciences onboarding:
+#: the completion then carries ``onboardingEntrypoint: "life_sciences"`` (observed on the reference).
+LIFE_SCIENCES_STATE_SUFFIX: Final = ".onboarding_entrypoint=life_sciences"
+LIFE_SCIENCES: Final = "life_sciences"
 MISSING_CODE: Final = "Missing authorization code. Sign-in could not be completed."
 NOT_SAVED: Final = "Sign-in completed but credentials could not be saved locally."
 ENTITLEMENT: Final = (
@@ -129,9 +135,16 @@ class BrowserLogin:
         self._lock = trio.Lock()
         self._ended: _Ended | None = None
         self._finished = trio.Event()
+        self._entrypoint: str | None = None
 
     def __repr__(self) -> str:
         return f"BrowserLogin(port={self._port}, ended={self._ended is not None})"
+
+    @property
+    def onboarding_entrypoint(self) -> str | None:
+        """After a successful ``run``: the ``onboardingEntrypoint`` of the completion (None or
+        ``"life_sciences"``), from the state of the callback that signed the user in."""
+        return self._entrypoint
 
     @property
     def _redirect_uri(self) -> str:
@@ -172,22 +185,28 @@ class BrowserLogin:
         async with stream:
             conn = h11.Connection(h11.SERVER)
             try:
-                target = await read_request_target(stream, conn)
-                if target is None:
-                    return
-                # one request at a time, as the reference's server loop handles them
-                async with self._lock:
-                    if self._ended is not None:
-                        return
-                    routed = await self._route(target)
-                    self._ended = routed.ended
-                try:
-                    await write_reply(stream, conn, routed.reply)
-                finally:
-                    if routed.ended is not None:
-                        self._finished.set()
+                while await self._exchange(stream, conn):
+                    conn.start_next_cycle()
             except (trio.BrokenResourceError, trio.ClosedResourceError, h11.ProtocolError) as exc:
                 logger.debug("login callback connection ended early: %s", type(exc).__name__)
+
+    async def _exchange(self, stream: trio.SocketStream, conn: h11.Connection) -> bool:
+        """Answer one request; True when the connection stays open for another."""
+        target = await read_request_target(stream, conn)
+        if target is None:
+            return False
+        # one request at a time, as the reference's server loop handles them
+        async with self._lock:
+            if self._ended is not None:
+                return False
+            routed = await self._route(target)
+            self._ended = routed.ended
+        try:
+            await write_reply(stream, conn, routed.reply, close=routed.ended is not None)
+        finally:
+            if routed.ended is not None:
+                self._finished.set()
+        return routed.ended is None and await finish_request(stream, conn)
 
     async def _route(self, target: str) -> _Routed:
         parts = urlsplit(target)
@@ -202,7 +221,12 @@ class BrowserLogin:
                 return _Routed(text_reply(404, "Not Found"))
 
     async def _callback(self, params: dict[str, str]) -> _Routed:
-        if params.get("state") != self._state:
+        state = params.get("state")
+        if state == self._state:
+            entrypoint = None
+        elif state == self._state + LIFE_SCIENCES_STATE_SUFFIX:
+            entrypoint = LIFE_SCIENCES
+        else:
             return _Routed(text_reply(400, "State mismatch"))
         error = params.get("error")
         if error is not None:
@@ -219,11 +243,15 @@ class BrowserLogin:
             return _failed(exc.message)
         api_key = await issuer.exchange_api_key(self._client, self._endpoints, tokens.id_token)
         tokens = IssuedTokens(tokens.id_token, tokens.access_token, tokens.refresh_token, api_key)
+        if id_token_problem(tokens.id_token) is not None:
+            # the reference's persist step cannot read the claims
+            return _failed(NOT_SAVED)
         try:
             await self._persist(tokens)
         except Exception as exc:
             logger.warning("login credentials could not be saved: %s", type(exc).__name__)
             return _failed(NOT_SAVED)
+        self._entrypoint = entrypoint
         if self._hosted:
             location = f"{self._endpoints.hosted_success_page}?source=login&app_brand={self._app_brand}"
             return _Routed(HttpReply(302, location=location), _Ended(None))

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, final
 
 import trio
 from chamberlain.remote import issuer
+from chamberlain.remote.errors import LoginFailed
+from chamberlain.remote.id_token import id_token_problem
 
 if TYPE_CHECKING:
     import httpx
@@ -65,6 +67,7 @@ class DeviceLogin:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Poll (first poll at once), exchange, check the workspace, persist; see the module text.
+        An id_token whose claims cannot be read ends the attempt with the parser's text.
 
         An exception from ``persist`` propagates unchanged (the AuthActor describes it).
         """
@@ -72,4 +75,7 @@ class DeviceLogin:
         grant = await issuer.poll_device_token(self._client, self._endpoints, self._code.issued)
         tokens = await issuer.exchange_device_code(self._client, self._endpoints, grant)
         issuer.check_workspace(tokens.id_token, self._allowed)
+        problem = id_token_problem(tokens.id_token)
+        if problem is not None:
+            raise LoginFailed(problem)
         await self._persist(tokens)

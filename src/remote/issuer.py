@@ -15,7 +15,6 @@ import binascii
 import hashlib
 import json
 import logging
-import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ import trio
 from chamberlain.errors import InternalError, InvalidRequest
 from chamberlain.remote.errors import LoginFailed
 from chamberlain.remote.status import status_text
+from chamberlain.remote.usercode_json import decode_user_code
 
 if TYPE_CHECKING:
     from chamberlain.remote.endpoints import Endpoints
@@ -70,9 +70,11 @@ DEVICE_MAX_WAIT_S: Final = 15 * 60.0
 SLOW_DOWN_STEP_S: Final = 5.0
 FORM: Final = "application/x-www-form-urlencoded"
 JSON: Final = "application/json"
-#: Headers a shared client may carry by default that issuer calls never send (§6.2.3, §17).
-_NOT_FOR_ISSUER: Final = ("user-agent", "originator", "authorization", "chatgpt-account-id")
-_UNSIGNED_INT: Final = re.compile(r"\+?[0-9]+")
+#: Headers a shared client (or httpx itself) may add that the reference's issuer calls never send:
+#: they carry only Content-Type and Accept (checked side by side on one fake; §6.2.3, §17).
+_NOT_FOR_ISSUER: Final = (
+    "user-agent", "originator", "authorization", "chatgpt-account-id", "accept-encoding", "connection",
+)
 _DECODE_ERROR: Final = "error decoding response body"
 
 
@@ -202,17 +204,27 @@ def check_workspace(id_token: str, allowed: Sequence[str] | None) -> None:
 # --- HTTP plumbing
 
 
+class _NoResponse(Exception):
+    """A request that got no usable response; ``text`` is the reference HTTP client's wording."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
 async def _post(client: httpx.AsyncClient, url: str, body: bytes, content_type: str) -> httpx.Response:
-    """POST without the client's identifying defaults; transport failures stay httpx errors."""
+    """POST without the client's identifying defaults. Raises _NoResponse when no response came
+    (``error sending request for url (<url>)``) or its body could not be read."""
     request = client.build_request("POST", url, content=body, headers={"Content-Type": content_type})
     for name in _NOT_FOR_ISSUER:
         request.headers.pop(name, None)
-    return await client.send(request)
-
-
-def _sending_failed(url: str) -> str:
-    """The reference HTTP client's text for a request that got no response."""
-    return f"error sending request for url ({url})"
+    try:
+        return await client.send(request)
+    except httpx.DecodingError:
+        raise _NoResponse(_DECODE_ERROR) from None
+    except httpx.RequestError as exc:
+        logger.debug("issuer request failed: %s", type(exc).__name__)
+        raise _NoResponse(f"error sending request for url ({url})") from None
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any] | None:
@@ -257,7 +269,6 @@ async def exchange_code(
     failure_prefix: str = "Token exchange failed: ",
 ) -> IssuedTokens:
     """The authorization-code grant; raises LoginFailed with ``failure_prefix`` + the reason."""
-    url = endpoints.token_url
     body = form_encode([
         ("grant_type", "authorization_code"),
         ("client_id", endpoints.client_id),
@@ -266,10 +277,9 @@ async def exchange_code(
         ("code_verifier", verifier),
     ])
     try:
-        response = await _post(client, url, body.encode(), FORM)
-    except httpx.TransportError as exc:
-        logger.debug("token exchange transport failure: %s", type(exc).__name__)
-        raise LoginFailed(failure_prefix + _sending_failed(url)) from None
+        response = await _post(client, endpoints.token_url, body.encode(), FORM)
+    except _NoResponse as exc:
+        raise LoginFailed(failure_prefix + exc.text) from None
     if not response.is_success:
         detail = _token_error_detail(response.text)
         raise LoginFailed(
@@ -279,7 +289,7 @@ async def exchange_code(
     names = ("id_token", "access_token", "refresh_token")
     values = [tokens.get(name) for name in names]
     if not all(isinstance(value, str) for value in values):
-        raise LoginFailed(failure_prefix + _DECODE_ERROR)
+        raise LoginFailed(failure_prefix + "OAuth token response is invalid")
     id_token, access_token, refresh_token = (str(value) for value in values)
     return IssuedTokens(id_token, access_token, refresh_token)
 
@@ -295,8 +305,7 @@ async def exchange_api_key(client: httpx.AsyncClient, endpoints: Endpoints, id_t
     ])
     try:
         response = await _post(client, endpoints.token_url, body.encode(), FORM)
-    except httpx.TransportError as exc:
-        logger.debug("API key exchange transport failure: %s", type(exc).__name__)
+    except _NoResponse:
         return None
     if not response.is_success:
         logger.debug("API key exchange failed with status %s", response.status_code)
@@ -329,27 +338,14 @@ class DeviceGrant:
     code_verifier: str = field(repr=False)
 
 
-def _user_code(body: dict[str, Any] | None) -> UserCode | None:
-    if body is None:
-        return None
-    device_auth_id = body.get("device_auth_id")
-    user_code = body.get("user_code", body.get("usercode"))
-    interval = body.get("interval", "0")
-    if not isinstance(device_auth_id, str) or not isinstance(user_code, str):
-        return None
-    if not isinstance(interval, str) or not _UNSIGNED_INT.fullmatch(interval.strip()):
-        return None
-    return UserCode(device_auth_id, user_code, int(interval.strip()))
-
-
 async def request_user_code(client: httpx.AsyncClient, endpoints: Endpoints) -> UserCode:
     """Step 1. Raises InvalidRequest (404: device code login not enabled) or InternalError."""
     url = endpoints.device_usercode_url
     prefix = "failed to request device code: "
     try:
         response = await _post(client, url, msgspec.json.encode({"client_id": endpoints.client_id}), JSON)
-    except httpx.TransportError:
-        raise InternalError(prefix + _sending_failed(url)) from None
+    except _NoResponse as exc:
+        raise InternalError(prefix + exc.text) from None
     if response.status_code == 404:
         raise InvalidRequest(
             "device code login is not enabled for this Codex server. "
@@ -357,10 +353,11 @@ async def request_user_code(client: httpx.AsyncClient, endpoints: Endpoints) -> 
         )
     if not response.is_success:
         raise InternalError(f"{prefix}device code request failed with status {status_text(response.status_code)}")
-    code = _user_code(_json_object(response))
-    if code is None:
-        raise InternalError(prefix + _DECODE_ERROR)
-    return code
+    try:
+        device_auth_id, user_code, interval_s = decode_user_code(response.content.decode("utf-8", "replace"))
+    except ValueError as exc:
+        raise InternalError(prefix + str(exc)) from None
+    return UserCode(device_auth_id, user_code, interval_s)
 
 
 def _is_slow_down(response: httpx.Response) -> bool:
@@ -384,8 +381,8 @@ async def poll_device_token(client: httpx.AsyncClient, endpoints: Endpoints, cod
     while True:
         try:
             response = await _post(client, url, body, JSON)
-        except httpx.TransportError:
-            raise LoginFailed(_sending_failed(url)) from None
+        except _NoResponse as exc:
+            raise LoginFailed(exc.text) from None
         if response.is_success:
             return _device_grant(_json_object(response))
         if _is_slow_down(response):

@@ -1,6 +1,7 @@
 """HTTP statuses as the reference prints them: ``<code> <reason>`` with the canonical reasons of
 Rust's ``http`` crate (``400 Bad Request``, ``410 Gone``), which differ from Python's
-``http.HTTPStatus`` in a few places (``413 Payload Too Large``, ``418 I'm a teapot`` …)."""
+``http.HTTPStatus`` in a few places (``413 Payload Too Large``, ``418 I'm a teapot`` …). The
+binary's table was checked: ``425 Too Early`` and ``499 <unknown status code>`` as observed."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ _REASONS: Final = {
     408: "Request Timeout", 409: "Conflict", 410: "Gone", 411: "Length Required", 412: "Precondition Failed",
     413: "Payload Too Large", 414: "URI Too Long", 415: "Unsupported Media Type", 416: "Range Not Satisfiable",
     417: "Expectation Failed", 418: "I'm a teapot", 421: "Misdirected Request", 422: "Unprocessable Entity",
-    423: "Locked", 424: "Failed Dependency", 426: "Upgrade Required", 428: "Precondition Required",
+    423: "Locked", 424: "Failed Dependency", 425: "Too Early", 426: "Upgrade Required", 428: "Precondition Required",
     429: "Too Many Requests", 431: "Request Header Fields Too Large", 451: "Unavailable For Legal Reasons",
     500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
     504: "Gateway Timeout", 505: "HTTP Version Not Supported", 506: "Variant Also Negotiates",
