@@ -55,6 +55,8 @@ __all__ = ["INBOX_SIZE", "AuthActor"]
 logger = logging.getLogger(__name__)
 
 INBOX_SIZE: Final = 128
+#: Seconds one outbound HTTP request may take at most.
+HTTP_TIMEOUT_S: Final = 60.0
 _UNSEEN: Final = object()
 
 
@@ -102,8 +104,9 @@ class AuthActor:
     ) -> None:
         send, receive = trio.open_memory_channel[AuthMsg](INBOX_SIZE)
         try:
-            # no client-wide timeout: the spec attaches its own deadlines (revoke 10 s, routing 15 s)
-            async with httpx.AsyncClient(trust_env=False, timeout=None) as http, trio.open_nursery() as flows:
+            # a bound for a request that hangs (a device poll); the spec's own deadlines (revoke
+            # 10 s, routing 15 s, the refresh answer 10 s) are shorter and keep their texts
+            async with httpx.AsyncClient(trust_env=False, timeout=HTTP_TIMEOUT_S) as http, trio.open_nursery() as flows:
                 self._keeper, self._flows = Keeper(self.home, http), flows
                 async with receive:
                     task_status.started(send)
@@ -346,9 +349,10 @@ class AuthActor:
 
     # -- notifications --------------------------------------------------------------------------
 
-    def completed(self, login_id: str | None, error: str | None) -> None:
+    def completed(self, login_id: str | None, error: str | None, entrypoint: str | None = None) -> None:
         self.hub.publish(
-            "account/login/completed", acct.AccountLoginCompletedNotification(login_id, error is None, error)
+            "account/login/completed",
+            acct.AccountLoginCompletedNotification(login_id, error is None, error, entrypoint),
         )
 
     def updated(self, auth_mode: str | None, plan_type: str | None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
@@ -28,7 +29,7 @@ from chamberlain.store.auth_secret import Secret
 from chamberlain.store.auth_store import AuthStorageError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable
 
     from chamberlain.actors.auth_messages import StartLogin
     from chamberlain.actors.auth_settings import AuthSettings
@@ -62,6 +63,8 @@ class Pending:
     done: trio.Event = field(default_factory=trio.Event)
     #: the completion error when the actor cancels it (None when its deadline passed)
     cancel_error: str | None = None
+    #: the ``onboardingEntrypoint`` its completion reports
+    entrypoint: Callable[[], str | None] = lambda: None
 
     @property
     def prefix(self) -> str:
@@ -92,7 +95,7 @@ class LoginHost(Protocol):
 
     def saw(self, stored: AuthDotJson | None) -> None: ...
 
-    def completed(self, login_id: str | None, error: str | None) -> None: ...
+    def completed(self, login_id: str | None, error: str | None, entrypoint: str | None = None) -> None: ...
 
     def updated(self, auth_mode: str | None, plan_type: str | None) -> None: ...
 
@@ -169,6 +172,7 @@ async def _browser(actor: LoginHost, params: acct.ChatgptLogin, settings: AuthSe
         use_hosted_login_success_page=params.use_hosted_login_success_page,
         app_brand=params.app_brand,
     )
+    pending.entrypoint = lambda: login.onboarding_entrypoint
     auth_url: str = await actor.flows.start(_flow, actor, pending, login.run, msg.caller)
     msg.reply.set(acct.ChatgptLoginResponse(pending.login_id, auth_url))
 
@@ -261,7 +265,7 @@ async def _flow(
     if error is None:
         with trio.CancelScope(shield=True):
             active, error = await _after_login(actor, caller)
-    actor.completed(pending.login_id, error)
+    actor.completed(pending.login_id, error, pending.entrypoint())
     if active is not None:
         actor.updated(active.mode, active.plan)
     pending.done.set()

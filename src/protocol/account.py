@@ -327,7 +327,8 @@ class AccountLoginCompletedNotification(_Result):
     login_id: str | None
     success: bool
     error: str | None
-    onboarding_entrypoint: None = None
+    #: ``"life_sciences"`` when the browser login's state asked for that onboarding
+    onboarding_entrypoint: str | None = None
 
 
 class AccountUpdatedNotification(_Result):
