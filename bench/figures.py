@@ -106,6 +106,20 @@ def _big_write(key: str, peer: Peer, i: int) -> int:
     return peer.rpc("config/batchWrite", batch_edit(key, f"edit {i % 2}"), timeout_s=30.0)
 
 
+#: The account calls timed, on the session's API-key login (made first, so every server reads
+#: the same stored key): (method, params, figure).
+_API_KEY_LOGIN: Final[dict[str, Any]] = {"type": "apiKey", "apiKey": "sk-bench-0123456789"}
+ACCOUNT_FIGURES: Final[tuple[tuple[str, dict[str, Any], str], ...]] = (
+    ("account/read", {}, "account_read_us"),
+    ("getAuthStatus", {"includeToken": True}, "auth_status_us"),
+    ("account/login/start", _API_KEY_LOGIN, "login_api_key_us"),
+)
+#: Called once at the session's start (reply sizes for the echo floor; the stored key).
+ACCOUNT_CALLS: Final[tuple[tuple[str, dict[str, Any]], ...]] = (
+    ("account/login/start", _API_KEY_LOGIN), ("account/read", {}), ("getAuthStatus", {"includeToken": True}),
+)
+
+
 def _method(method: str, params: Any, peer: Peer, _i: int) -> int:
     return peer.rpc(method, params)
 
@@ -272,8 +286,10 @@ class Bench:
         st = peer.status()
         lane.res.values["rss_start_mib"] = st.get("VmRSS", 0) / 1024
         lane.res.values["threads_start"] = st.get("Threads", 0)
-        for method, params in (("config/read", {}), ("configRequirements/read", None),
-                               ("experimentalFeature/list", {})):
+        calls: tuple[tuple[str, dict[str, Any] | None], ...] = (
+            ("config/read", {}), ("configRequirements/read", None), ("experimentalFeature/list", {}), *ACCOUNT_CALLS,
+        )
+        for method, params in calls:
             peer.rpc(method, params)
             if peer.last is not None and peer.last.is_error:
                 raise BenchError(f"{method} failed: {peer.last.line[:300]!r}")
@@ -298,6 +314,9 @@ class Bench:
                 for method, params, name in (("configRequirements/read", None, "requirements_us"),
                                              ("experimentalFeature/list", {}, "features_us")):
                     self.interleave(lanes, name, self.plan.meta, functools.partial(_method, method, params))
+            if "account" in self.only:
+                for call, body, figure in ACCOUNT_FIGURES:
+                    self.interleave(lanes, figure, self.plan.meta, functools.partial(_method, call, body))
             if "write" in self.only:
                 self.fsync_floor(lanes)
                 self.interleave(lanes, "write_small_us", self.plan.writes, _batch_model)
@@ -434,7 +453,7 @@ class Bench:
         """start, session, big: each phase for every server (reference first, echo floor last)."""
         if "start" in self.only:
             self.starts(lanes)
-        if self.only & {"read", "pipelined", "meta", "write"}:
+        if self.only & {"read", "pipelined", "meta", "account", "write"}:
             self.session(lanes)
         if "big" in self.only:
             self.big_writes(lanes)

@@ -30,7 +30,7 @@ from kills import BURST, KILL_WINDOW_S, KillTally, run_kills
 from report import as_json, contention_table, figures_table, kills_table, notes
 
 HERE: Final = os.path.dirname(os.path.abspath(__file__))
-GROUPS: Final = ("start", "read", "pipelined", "meta", "write", "big", "contention", "kill")
+GROUPS: Final = ("start", "read", "pipelined", "meta", "account", "write", "big", "contention", "kill")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

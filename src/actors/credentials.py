@@ -27,7 +27,7 @@ from chamberlain.remote.refresh import RefreshFailed, refresh_tokens
 from chamberlain.store.auth_file import AuthDotJson, OAuthProvenance, Timestamp, TokenData
 from chamberlain.store.auth_jwt import IdTokenClaims, JwtError, parse_id_token, plan_type_from_raw
 from chamberlain.store.auth_policy import forced_login_method, stored_auth_allowed
-from chamberlain.store.auth_refresh import RefreshSession
+from chamberlain.store.auth_refresh import AuthFileWatch, RefreshSession
 from chamberlain.store.auth_secret import Secret
 from chamberlain.store.auth_store import AuthStorage, AuthStorageError, CredentialsStoreMode, create_auth_storage
 
@@ -134,6 +134,7 @@ class Keeper:
         self.http = http
         self.external: External | None = None
         self._storages: dict[str, AuthStorage] = {}
+        self._watch = AuthFileWatch(home)
         #: the stored credentials whose refresh failed for good, and the reference's text
         self._dead: tuple[AuthDotJson, str] | None = None
         self._routing: dict[tuple[str, str, str], tuple[acct.WorkspaceRouting, str | None]] = {}
@@ -148,8 +149,17 @@ class Keeper:
         return storage
 
     async def load(self, settings: AuthSettings) -> AuthDotJson | None:
+        """The stored credentials. ``file``: from the stat-signature watch (one ``stat`` when
+        nothing changed, the config files' racy rule; a read of a small file when it did), in
+        this task; ``ephemeral``: memory; the keyring in a worker thread (D-Bus may block)."""
+        mode = settings.store_mode
+        if mode == "file":
+            return self._watch.get()
+        storage = self.storage(settings)
+        if mode == "ephemeral":
+            return storage.load()
         try:
-            return await trio.to_thread.run_sync(self.storage(settings).load)
+            return await trio.to_thread.run_sync(storage.load)
         except AuthStorageError as exc:
             logger.warning("cannot load credentials: %s", exc)
             return None

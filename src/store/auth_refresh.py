@@ -33,7 +33,6 @@ uses :func:`refresh_locked`, which is the same sequence with ``refresh`` called 
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import Final, final
@@ -119,9 +118,6 @@ class AuthFileWatch:
         return not same
 
 
-_EPHEMERAL_REFRESH: Final = threading.Lock()
-
-
 @final
 class RefreshSession:
     """The auth locks held across a refresh, with the credentials as re-read under them. An
@@ -139,20 +135,21 @@ class RefreshSession:
     def open(cls, storage: AuthStorage) -> RefreshSession:
         """Block until the locks are ours (run it in a worker thread), then re-read."""
         if isinstance(storage, EphemeralAuthStorage):
-            _EPHEMERAL_REFRESH.acquire()
+            storage.refresh_lock.acquire()
             fds = None
         else:
             fds = acquire_auth_locks(storage.home)
         try:
             return cls(storage, fds)
         except BaseException:
-            cls._release(fds)
+            cls._release(storage, fds)
             raise
 
     @staticmethod
-    def _release(fds: tuple[int, ...] | None) -> None:
+    def _release(storage: AuthStorage, fds: tuple[int, ...] | None) -> None:
         if fds is None:
-            _EPHEMERAL_REFRESH.release()
+            assert isinstance(storage, EphemeralAuthStorage)
+            storage.refresh_lock.release()
         else:
             release_auth_locks(fds)
 
@@ -167,7 +164,7 @@ class RefreshSession:
         """Release the locks (idempotent, never blocks)."""
         if self._open:
             self._open = False
-            self._release(self._fds)
+            self._release(self.storage, self._fds)
 
     def __enter__(self) -> RefreshSession:
         return self

@@ -201,31 +201,32 @@ class FileAuthStorage:
             return delete_auth_file(self.home)
 
 
-_EPHEMERAL: Final[dict[str, AuthDotJson]] = {}
-_EPHEMERAL_LOCK: Final = threading.Lock()
-
-
 @final
 class EphemeralAuthStorage:
-    """Process memory only, shared by every storage of the same home in this process."""
+    """Memory only: the credentials live as long as this object (one per server: two servers in
+    one process never share them, as two reference processes do not). ``refresh_lock``
+    serialises refreshes as the file locks do for ``file``."""
 
     def __init__(self, home: str) -> None:
         self.home = home
-        self._key = keyring_account(home)
+        self._auth: AuthDotJson | None = None
+        self._lock = threading.Lock()
+        self.refresh_lock = threading.Lock()
 
     def load(self) -> AuthDotJson | None:
-        with _EPHEMERAL_LOCK:
-            return _EPHEMERAL.get(self._key)
+        with self._lock:
+            return self._auth
 
     def save(self, auth: AuthDotJson) -> None:
-        with _EPHEMERAL_LOCK:
-            _EPHEMERAL[self._key] = auth
+        with self._lock:
+            self._auth = auth
 
     save_locked = save
 
     def delete(self) -> bool:
-        with _EPHEMERAL_LOCK:
-            return _EPHEMERAL.pop(self._key, None) is not None
+        with self._lock:
+            had, self._auth = self._auth is not None, None
+            return had
 
 
 def _usable_backend(backend: KeyringBackend | None) -> KeyringBackend | None:
