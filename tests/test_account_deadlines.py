@@ -5,6 +5,7 @@ start, a device-code login after 15 minutes of polling (spec account.md §6.2.5,
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -68,5 +69,5 @@ async def test_a_device_code_nobody_approves_times_out_after_fifteen_minutes(
         nursery.cancel_scope.cancel(reason="test finished")
     assert completed["error"] == "device auth timed out after 15 minutes"
     assert 895 <= elapsed <= 906
-    gaps = {round(b - a) for a, b in zip(polls, polls[1:], strict=False)}
+    gaps = {round(b - a) for a, b in itertools.pairwise(polls)}
     assert gaps == {30}  # polled at the issuer's interval, never faster
