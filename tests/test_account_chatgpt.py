@@ -237,3 +237,22 @@ async def test_forced_api_refuses_chatgpt_logins(
         device = await c.call("account/login/start", {"type": "chatgptDeviceCode"})
     assert browser["error"] == {"code": -32600, "message": "ChatGPT login is disabled. Use API key login instead."}
     assert device["error"] == browser["error"]
+
+
+async def test_stopping_the_server_during_a_browser_login_releases_its_port(
+    harness: Any, codex_home: Path, system_dir: Path
+) -> None:
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            fake: FakeOpenAI = await nursery.start(FakeOpenAI().run)
+            (codex_home / "config.toml").write_text(fake.config_toml())
+            settings = Settings(codex_home, system_dir, (), environ={"TERM": "xterm", **fake.codex_env()},
+                                login_callback_port=0)
+            async with harness.open_server(settings) as server, harness.connect(server) as client:
+                await client.initialize()
+                started = await client.result("account/login/start", {"type": "chatgpt"})
+            # the server's nursery is cancelled on leaving open_server: the login goes with it
+            nursery.cancel_scope.cancel(reason="test finished")
+    port = int(started["authUrl"].split("127.0.0.1%3A")[1].split("%2F")[0])
+    with trio.socket.socket() as sock:
+        await sock.bind(("127.0.0.1", port))
