@@ -55,7 +55,17 @@ _BASES: Final[tuple[dict[str, Any], ...]] = (
     {"method": "configRequirements/read"},
     {"method": "config/mcpServer/reload", "params": {}},
     {"method": "initialize", "params": {"clientInfo": {"name": "f", "version": "1"}}},
+    {"method": "account/read", "params": {"refreshToken": False}},
+    {"method": "getAuthStatus", "params": {"includeToken": True, "refreshToken": False}},
+    {"method": "account/login/start", "params": {"type": "apiKey", "apiKey": "sk-fuzz"}},
+    {"method": "account/login/cancel", "params": {"loginId": "926c9eff-fe78-4429-87c0-0ab0c8e7c451"}},
+    {"method": "account/logout"},
+    {"method": "account/rateLimits/read", "params": {"excludeResetCreditDetails": True}},
+    {"method": "account/sendAddCreditsNudgeEmail", "params": {"creditType": "credits"}},
 )
+#: Account traffic of mutated logins (a device code, a browser login) goes to a closed local port
+#: at once, and a browser login binds any free port: no frame waits on the network.
+_OFFLINE: Final = {"TERM": "xterm", "CODEX_APP_SERVER_LOGIN_ISSUER": "http://127.0.0.1:9"}
 #: Only in the full campaign: an array whose items the mutations may turn into mixed types.
 _ARRAY_BASE: Final = {"method": "config/value/write",
                       "params": {"keyPath": "desktop.arr", "value": [1, "a", {"b": 2.5}], "mergeStrategy": "replace"}}
@@ -236,17 +246,23 @@ class FuzzClient:
         await self.send.send_all(frame + b"\n")
         probe_id = f"probe-{request_id}"
         await self.send.send_all(json.dumps({"id": probe_id, "method": "config/read", "params": {}}).encode() + b"\n")
+        # Answers may come in any order (account reads that wait on the backend are answered
+        # beside the others): read until the probe is answered and, for a request, its answer.
+        kind = classify(frame)
+        awaited = kind.id if isinstance(kind, Request) else None
         answers: list[dict[str, Any]] = []
-        while True:
+        probe: dict[str, Any] | None = None
+        while probe is None or (awaited is not None and not any(a.get("id") == awaited for a in answers)):
             msg = await self.frame()
             if "method" in msg:
                 continue
             if msg.get("id") == probe_id:
-                break
-            answers.append(msg)
+                probe = msg
+            else:
+                answers.append(msg)
         _check_answers(frame, answers, warnings.messages[before:])
         wrote = any("result" in a for a in answers)
-        if not wrote and msg["result"]["config"]["model"] != marker:
+        if not wrote and probe["result"]["config"]["model"] != marker:
             raise Violation(f"acknowledged write {marker!r} not served after {frame[:200]!r}")
 
 
@@ -268,7 +284,7 @@ async def fuzz_session(home: Path, frames: list[tuple[int, bytes]], warnings: _W
     killed = 0
     pending = list(frames)
     violations: list[str] = []
-    settings = Settings(home, home / "etc", environ={"TERM": "xterm"})
+    settings = Settings(home, home / "etc", environ=dict(_OFFLINE), login_callback_port=0)
     async with trio.open_nursery() as nursery:
         server: Server = await nursery.start(Server(settings).run)
         while pending:
