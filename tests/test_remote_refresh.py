@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
@@ -48,23 +47,6 @@ UNKNOWN = "Your access token could not be refreshed. Please log out and sign in 
 class Issued:
     issuer: str
     client_id: str
-
-
-@pytest.fixture
-async def fake(nursery: trio.Nursery) -> FakeOpenAI:
-    started: FakeOpenAI = await nursery.start(FakeOpenAI().run)
-    return started
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=None) as client:
-        yield client
-
-
-@pytest.fixture
-def endpoints(fake: FakeOpenAI) -> Endpoints:
-    return Endpoints(issuer=fake.issuer, revoke_override=fake.revoke_url, backend_base=fake.chatgpt_base_url)
 
 
 async def refresh_failure(http: httpx.AsyncClient, endpoints: Endpoints, fake: FakeOpenAI,
