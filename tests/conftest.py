@@ -19,11 +19,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import IO, Any
 
+import httpx
+import keyring.backend
+import keyring.errors
 import pytest
 import trio
 import trio.testing
 from chamberlain.actors.server import Server, Settings
 from chamberlain.actors.transports import LineTransport
+from chamberlain.fake_openai import FakeOpenAI
+from chamberlain.remote.endpoints import Endpoints
+from chamberlain.remote.http import BackendAuth
 
 #: Upper bound for one test's I/O, seconds of the real clock.
 IO_BOUND_S = 10
@@ -275,3 +281,70 @@ def reference_startup_config(
 
     return run
 
+
+
+# -- the fake issuer/backend and a client to call it -------------------------------------------
+
+
+#: The User-Agent the ``auth`` fixture's backend calls send.
+REMOTE_UA = "remote_test/0.169.0 (Debian 12.0.0; x86_64) xterm (remote_test; 1.0)"
+
+
+@pytest.fixture
+async def fake(nursery: trio.Nursery) -> FakeOpenAI:
+    """The fake issuer and ChatGPT backend on loopback, in the test's own trio run."""
+    started: FakeOpenAI = await nursery.start(FakeOpenAI().run)
+    return started
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client without timeouts: under ``autojump_clock`` they would fire in virtual time;
+    tests bound themselves."""
+    async with httpx.AsyncClient(timeout=None) as client:
+        yield client
+
+
+@pytest.fixture
+def endpoints(fake: FakeOpenAI) -> Endpoints:
+    """Issuer, revocation URL and backend base all pointing at ``fake``."""
+    return Endpoints(issuer=fake.issuer, revoke_override=fake.revoke_url, backend_base=fake.chatgpt_base_url)
+
+
+@pytest.fixture
+def auth(fake: FakeOpenAI) -> BackendAuth:
+    """A caller of the backend with a token ``fake`` issued, workspace acct-123 and ``REMOTE_UA``."""
+    return BackendAuth(fake.issue_tokens().access_token, "acct-123", REMOTE_UA)
+
+
+# -- keyrings ------------------------------------------------------------------------------------
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A keyring backend that keeps its passwords in ``items``; with ``refuse_writes`` every write
+    fails as a locked collection does."""
+
+    priority = 1
+
+    def __init__(self, *, refuse_writes: bool = False) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.items: dict[tuple[str, str], str] = {}
+        self._refuse_writes = refuse_writes
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        if self._refuse_writes:
+            raise keyring.errors.PasswordSetError("locked collection")
+        self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.items.pop((service, username), None) is None:
+            raise keyring.errors.PasswordDeleteError("not found")
+
+
+@pytest.fixture
+def new_keyring() -> Callable[..., MemoryKeyring]:
+    """``new_keyring(refuse_writes=False)``: a fresh :class:`MemoryKeyring`, not installed globally."""
+    return MemoryKeyring

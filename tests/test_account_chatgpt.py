@@ -15,7 +15,7 @@ import httpx
 import pytest
 import trio
 from chamberlain.actors.server import Settings
-from chamberlain.fake_openai import Endpoint, FakeOpenAI, Identity, Reply, refresh_reused
+from chamberlain.fake_openai import Endpoint, FakeOpenAI, Identity, Reply, TokenSet, refresh_reused
 
 IO_BOUND_S = 20
 
@@ -34,6 +34,14 @@ async def chatgpt_session(
                 await client.initialize(**capabilities)
                 yield client, fake
             nursery.cancel_scope.cancel(reason="test finished")
+
+
+def seed_chatgpt(home: Path, fake: FakeOpenAI, **issue: Any) -> TokenSet:
+    """A ChatGPT login already on disk: tokens ``fake`` issued (``issue``: its ``issue_tokens``
+    options) in ``home/auth.json`` as the reference writes it."""
+    tokens = fake.issue_tokens(**issue)
+    (home / "auth.json").write_text(json.dumps(fake.auth_json(tokens)))
+    return tokens
 
 
 async def notification(client: Any, method: str) -> dict[str, Any]:
@@ -141,8 +149,7 @@ async def test_logout_revokes_the_refresh_token_and_forgets_the_account(
     harness: Any, codex_home: Path, system_dir: Path
 ) -> None:
     async with chatgpt_session(harness, codex_home, system_dir) as (client, fake):
-        tokens = fake.issue_tokens()
-        (codex_home / "auth.json").write_text(json.dumps(fake.auth_json(tokens)))
+        tokens = seed_chatgpt(codex_home, fake)
         assert await client.result("account/logout") == {}
         account = await client.result("account/read", {})
     [revoke] = fake.requests_to(Endpoint.REVOKE)
@@ -154,8 +161,7 @@ async def test_logout_revokes_the_refresh_token_and_forgets_the_account(
 
 async def test_a_forced_refresh_rotates_the_stored_tokens(harness: Any, codex_home: Path, system_dir: Path) -> None:
     async with chatgpt_session(harness, codex_home, system_dir) as (client, fake):
-        tokens = fake.issue_tokens()
-        (codex_home / "auth.json").write_text(json.dumps(fake.auth_json(tokens)))
+        tokens = seed_chatgpt(codex_home, fake)
         account = await client.result("account/read", {"refreshToken": True})
     [refresh] = fake.requests_to(Endpoint.TOKEN_REFRESH)
     assert refresh.json()["refresh_reason"] == "forced"
@@ -169,8 +175,7 @@ async def test_a_permanent_refresh_failure_hides_the_account_and_its_token(
     harness: Any, codex_home: Path, system_dir: Path
 ) -> None:
     async with chatgpt_session(harness, codex_home, system_dir) as (client, fake):
-        tokens = fake.issue_tokens()
-        (codex_home / "auth.json").write_text(json.dumps(fake.auth_json(tokens)))
+        seed_chatgpt(codex_home, fake)
         fake.push(Endpoint.TOKEN_REFRESH, refresh_reused())
         account = await client.result("account/read", {"refreshToken": True})
         status = await client.result("getAuthStatus", {"includeToken": True, "refreshToken": True})
@@ -183,8 +188,7 @@ async def test_an_access_token_about_to_expire_is_refreshed_on_use(
     harness: Any, codex_home: Path, system_dir: Path
 ) -> None:
     async with chatgpt_session(harness, codex_home, system_dir) as (client, fake):
-        tokens = fake.issue_tokens(expires_in_s=120)
-        (codex_home / "auth.json").write_text(json.dumps(fake.auth_json(tokens)))
+        tokens = seed_chatgpt(codex_home, fake, expires_in_s=120)
         status = await client.result("getAuthStatus", {"includeToken": True})
     [refresh] = fake.requests_to(Endpoint.TOKEN_REFRESH)
     assert refresh.json()["refresh_reason"] == "proactive_expiry"
@@ -193,7 +197,7 @@ async def test_an_access_token_about_to_expire_is_refreshed_on_use(
 
 async def test_rate_limits_are_read_from_the_backend(harness: Any, codex_home: Path, system_dir: Path) -> None:
     async with chatgpt_session(harness, codex_home, system_dir) as (client, fake):
-        (codex_home / "auth.json").write_text(json.dumps(fake.auth_json(fake.issue_tokens())))
+        seed_chatgpt(codex_home, fake)
         limits = await client.result("account/rateLimits/read")
         nudge = await client.result("account/sendAddCreditsNudgeEmail", {"creditType": "credits"})
     assert limits["rateLimits"]["limitId"] == "codex"
@@ -203,7 +207,7 @@ async def test_rate_limits_are_read_from_the_backend(harness: Any, codex_home: P
 async def test_a_routing_failure_fails_the_read(harness: Any, codex_home: Path, system_dir: Path) -> None:
     async with chatgpt_session(harness, codex_home, system_dir) as (client, fake):
         fake.push(Endpoint.ACCOUNTS_CHECK, Reply(status=404), Reply(status=404))
-        (codex_home / "auth.json").write_text(json.dumps(fake.auth_json(fake.issue_tokens())))
+        seed_chatgpt(codex_home, fake)
         reply = await client.call("account/read", {})
     assert reply["error"] == {"code": -32603, "message": "workspace routing discovery failed"}
 

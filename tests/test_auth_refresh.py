@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keyring.backend
 import msgspec
 import pytest
 import trio
@@ -16,24 +16,10 @@ from chamberlain.store.auth_refresh import RefreshSession, refresh_locked
 from chamberlain.store.auth_secret import Secret
 from chamberlain.store.auth_store import AuthStorage, CredentialsStoreMode, FileAuthStorage, create_auth_storage
 
+if TYPE_CHECKING:
+    from conftest import MemoryKeyring
+
 FIXTURES = Path(__file__).parent / "fixtures" / "auth"
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        del self.items[(service, username)]
 
 
 def stale_auth() -> AuthDotJson:
@@ -106,8 +92,10 @@ def test_a_failed_refresh_leaves_the_file_and_releases_the_locks(tmp_path: Path)
 
 
 @pytest.mark.parametrize("mode", [CredentialsStoreMode.EPHEMERAL, CredentialsStoreMode.KEYRING])
-def test_other_store_modes_refresh_in_their_own_store(tmp_path: Path, mode: CredentialsStoreMode) -> None:
-    storage = create_auth_storage(str(tmp_path / "home"), mode, MemoryKeyring())
+def test_other_store_modes_refresh_in_their_own_store(
+    tmp_path: Path, mode: CredentialsStoreMode, new_keyring: Callable[..., MemoryKeyring]
+) -> None:
+    storage = create_auth_storage(str(tmp_path / "home"), mode, new_keyring())
     storage.save(STALE)
     assert refresh_locked(storage, is_stale, lambda a: rotated(a, mode.value)) == rotated(STALE, mode.value)
     assert storage.load() == rotated(STALE, mode.value)

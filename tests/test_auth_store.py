@@ -9,12 +9,11 @@ import os
 import re
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keyring
-import keyring.backend
-import keyring.errors
 import pytest
 from chamberlain.store.auth_file import AuthDotJson, decode_auth, encode_auth_compact, encode_auth_file
 from chamberlain.store.auth_refresh import AuthFileWatch
@@ -28,38 +27,18 @@ from chamberlain.store.auth_store import (
     keyring_account,
 )
 
+if TYPE_CHECKING:
+    from conftest import MemoryKeyring
+
 API = AuthDotJson.for_api_key(Secret("sk-test"))
 OTHER = AuthDotJson.for_api_key(Secret("sk-other"))
 
 
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.items.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError("not found")
-
-
-class BrokenKeyring(MemoryKeyring):
-    def set_password(self, service: str, username: str, password: str) -> None:
-        raise keyring.errors.PasswordSetError("locked collection")
-
-
 @pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
+def memory_keyring(new_keyring: Callable[..., MemoryKeyring]) -> Iterator[MemoryKeyring]:
     """The process-wide keyring replaced for one test, then put back."""
     previous = keyring.get_keyring()
-    backend = MemoryKeyring()
+    backend = new_keyring()
     keyring.set_keyring(backend)
     try:
         yield backend
@@ -157,8 +136,10 @@ def test_keyring_mode_stores_compact_json_and_deletes_the_file(tmp_path: Path, m
     assert storage.delete() is True and memory_keyring.items == {} and storage.delete() is False
 
 
-def test_keyring_backend_can_be_given_without_touching_the_global_one(tmp_path: Path) -> None:
-    backend = MemoryKeyring()
+def test_keyring_backend_can_be_given_without_touching_the_global_one(
+    tmp_path: Path, new_keyring: Callable[..., MemoryKeyring]
+) -> None:
+    backend = new_keyring()
     before = keyring.get_keyring()
     create_auth_storage(str(tmp_path), CredentialsStoreMode.KEYRING, backend).save(API)
     assert len(backend.items) == 1 and keyring.get_keyring() is before
@@ -181,14 +162,18 @@ def test_keyring_mode_without_a_keyring_fails_in_the_references_words(tmp_path: 
         storage.delete()
 
 
-def test_keyring_errors_carry_the_backends_reason(tmp_path: Path) -> None:
-    storage = create_auth_storage(str(tmp_path), CredentialsStoreMode.KEYRING, BrokenKeyring())
+def test_keyring_errors_carry_the_backends_reason(
+    tmp_path: Path, new_keyring: Callable[..., MemoryKeyring]
+) -> None:
+    storage = create_auth_storage(str(tmp_path), CredentialsStoreMode.KEYRING, new_keyring(refuse_writes=True))
     with pytest.raises(AuthStorageError, match=r"^failed to write OAuth tokens to keyring: locked collection$"):
         storage.save(API)
 
 
-def test_unreadable_keyring_value_is_a_deserialize_error(tmp_path: Path) -> None:
-    backend = MemoryKeyring()
+def test_unreadable_keyring_value_is_a_deserialize_error(
+    tmp_path: Path, new_keyring: Callable[..., MemoryKeyring]
+) -> None:
+    backend = new_keyring()
     backend.items[(KEYRING_SERVICE, keyring_account(str(tmp_path)))] = "{oops"
     with pytest.raises(AuthStorageError, match=r"^failed to deserialize CLI auth from keyring: "):
         create_auth_storage(str(tmp_path), CredentialsStoreMode.KEYRING, backend).load()
@@ -215,8 +200,10 @@ def test_auto_mode_with_a_keyring_uses_it_and_reads_the_file_when_it_is_empty(
     assert storage.delete() is True and storage.load() is None
 
 
-def test_auto_mode_falls_back_to_the_file_when_the_keyring_refuses(tmp_path: Path) -> None:
-    storage = create_auth_storage(str(tmp_path), CredentialsStoreMode.AUTO, BrokenKeyring())
+def test_auto_mode_falls_back_to_the_file_when_the_keyring_refuses(
+    tmp_path: Path, new_keyring: Callable[..., MemoryKeyring]
+) -> None:
+    storage = create_auth_storage(str(tmp_path), CredentialsStoreMode.AUTO, new_keyring(refuse_writes=True))
     storage.save(API)
     assert decode_auth((tmp_path / "auth.json").read_bytes()) == API
 
@@ -271,7 +258,7 @@ def test_watch_sees_creation_replacement_and_deletion(tmp_path: Path) -> None:
 
 
 def test_no_log_line_or_error_of_the_store_shows_a_secret(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, no_keyring: None
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, no_keyring: None, new_keyring: Callable[..., MemoryKeyring]
 ) -> None:
     secret = "sk-never-shown-0123456789"
     auth = AuthDotJson.for_api_key(Secret(secret))
@@ -288,7 +275,7 @@ def test_no_log_line_or_error_of_the_store_shows_a_secret(
     broken.mkdir()
     (broken / "auth.json").write_text(f'{{"OPENAI_API_KEY": "{secret}", "tokens": {{"id_token": "{secret}"}}}}')
     assert create_auth_storage(str(broken), CredentialsStoreMode.FILE).load() is None
-    failing = create_auth_storage(str(tmp_path / "k"), CredentialsStoreMode.AUTO, BrokenKeyring())
+    failing = create_auth_storage(str(tmp_path / "k"), CredentialsStoreMode.AUTO, new_keyring(refuse_writes=True))
     failing.save(auth)
     assert errors and caplog.records  # the keyring failures were reported and logged
     text = "\n".join(errors + [record.getMessage() for record in caplog.records])

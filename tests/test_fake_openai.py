@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -63,19 +62,6 @@ def refresh_body(token: str, reason: str = "forced") -> dict[str, str]:
 def auth_claims(token: str) -> dict[str, Any]:
     claims: dict[str, Any] = Minter.claims(token)[AUTH_CLAIM]
     return claims
-
-
-@pytest.fixture
-async def fake(nursery: trio.Nursery) -> FakeOpenAI:
-    started: FakeOpenAI = await nursery.start(FakeOpenAI().run)
-    return started
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    # no httpx timeouts: under autojump_clock they would fire in virtual time; tests bound themselves
-    async with httpx.AsyncClient(timeout=None) as client:
-        yield client
 
 
 async def browser_code(fake: FakeOpenAI, http: httpx.AsyncClient, challenge: str, state: str = "state-1") -> str:

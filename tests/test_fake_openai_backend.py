@@ -10,7 +10,6 @@ import functools
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import httpx
@@ -31,19 +30,6 @@ from chamberlain.fake_openai import (
 )
 
 IO_BOUND_S = 10
-
-
-@pytest.fixture
-async def fake(nursery: trio.Nursery) -> FakeOpenAI:
-    started: FakeOpenAI = await nursery.start(FakeOpenAI().run)
-    return started
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    # no httpx timeouts: under autojump_clock they would fire in virtual time; tests bound themselves
-    async with httpx.AsyncClient(timeout=None) as client:
-        yield client
 
 
 def bearer(token: str, account: str = "acct-123") -> dict[str, str]:

@@ -17,7 +17,7 @@ import jwt
 import pytest
 import trio
 from chamberlain.errors import InternalError, InvalidRequest
-from chamberlain.fake_openai import CLIENT_ID, Endpoint, FakeOpenAI, Identity, Reply, oauth_error, open_fake_openai
+from chamberlain.fake_openai import CLIENT_ID, Endpoint, FakeOpenAI, Identity, Reply, oauth_error
 from chamberlain.remote import issuer
 from chamberlain.remote.endpoints import Endpoints
 from chamberlain.remote.errors import LoginFailed
@@ -111,12 +111,6 @@ USER_CODE_DECODE_ERRORS = [
     ('tru',
      'EOF while parsing a value at line 1 column 3'),
 ]
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeOpenAI]:
-    async with open_fake_openai() as running:
-        yield running
 
 
 @pytest.fixture

@@ -20,13 +20,14 @@ import trio
 import trio.testing
 from chamberlain.actors.login_browser import BrowserLogin
 from chamberlain.errors import InternalError
-from chamberlain.fake_openai import FOREVER, Endpoint, FakeOpenAI, Identity, Reply, open_fake_openai
+from chamberlain.fake_openai import FOREVER, Endpoint, FakeOpenAI, Identity, Reply
 from chamberlain.remote.endpoints import Endpoints
 from chamberlain.remote.errors import LoginFailed
 from chamberlain.remote.issuer import IssuedTokens
 
 IO_BOUND_S = 10
 CANCEL_REQUEST = b"GET /cancel HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n"
+Clients = tuple[httpx.AsyncClient, httpx.AsyncClient]
 
 
 class Attempt:
@@ -71,13 +72,7 @@ class Attempt:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeOpenAI]:
-    async with open_fake_openai() as running:
-        yield running
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+async def clients() -> AsyncIterator[Clients]:
     """(the flow's client, the browser)"""
     async with httpx.AsyncClient() as flow, httpx.AsyncClient() as browser:
         yield flow, browser
@@ -103,21 +98,38 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+@asynccontextmanager
+async def running(fake: FakeOpenAI, flow: httpx.AsyncClient, ports: tuple[int, ...] = (0,),
+                  **options: Any) -> AsyncIterator[tuple[Attempt, trio.Nursery]]:
+    """An attempt started in a nursery of its own, the whole block bounded by ``IO_BOUND_S``."""
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            yield await Attempt(fake, flow, ports, **options).start(nursery), nursery
+
+
+async def sign_in(fake: FakeOpenAI, clients: Clients, *, follow_redirects: bool = False,
+                  **options: Any) -> tuple[httpx.Response, Attempt]:
+    """The user signs in at the fake and the browser GETs the callback (and, following redirects,
+    the success page); returns the browser's last response once the attempt has ended."""
+    flow, browser = clients
+    async with running(fake, flow, **options) as (attempt, _nursery):
+        page = await browser.get(fake.authorize(attempt.auth_url), follow_redirects=follow_redirects)
+        await attempt.done.wait()
+    return page, attempt
+
 # --- the whole flow, played as a browser
 
 
 async def test_playing_the_browser_signs_in_and_success_page_ends_the_attempt(
-    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+    fake: FakeOpenAI, clients: Clients
 ) -> None:
     flow, browser = clients
-    with trio.fail_after(IO_BOUND_S):
-        async with trio.open_nursery() as nursery:
-            attempt = await Attempt(fake, flow).start(nursery)
-            callback = await browser.get(fake.authorize(attempt.auth_url))
-            assert callback.status_code == 302
-            assert len(attempt.saved) == 1 and not attempt.done.is_set()  # persisted before /success
-            page = await browser.get(callback.headers["location"])
-            await attempt.done.wait()
+    async with running(fake, flow) as (attempt, _nursery):
+        callback = await browser.get(fake.authorize(attempt.auth_url))
+        assert callback.status_code == 302
+        assert len(attempt.saved) == 1 and not attempt.done.is_set()  # persisted before /success
+        page = await browser.get(callback.headers["location"])
+        await attempt.done.wait()
     assert page.status_code == 200
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert page.headers["connection"] == "close"
@@ -129,14 +141,9 @@ async def test_playing_the_browser_signs_in_and_success_page_ends_the_attempt(
 
 
 async def test_authorize_url_redirects_to_the_bound_port_with_the_pkce_challenge(
-    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+    fake: FakeOpenAI, clients: Clients
 ) -> None:
-    flow, browser = clients
-    with trio.fail_after(IO_BOUND_S):
-        async with trio.open_nursery() as nursery:
-            attempt = await Attempt(fake, flow, allowed_workspace_ids=["acct-123"]).start(nursery)
-            await browser.get(fake.authorize(attempt.auth_url), follow_redirects=True)
-            await attempt.done.wait()
+    _page, attempt = await sign_in(fake, clients, follow_redirects=True, allowed_workspace_ids=["acct-123"])
     query = attempt.query
     assert attempt.auth_url.startswith(f"{fake.issuer}/oauth/authorize?response_type=code&")
     assert query["redirect_uri"] == f"http://127.0.0.1:{attempt.port}/auth/callback"
@@ -146,16 +153,12 @@ async def test_authorize_url_redirects_to_the_bound_port_with_the_pkce_challenge
     assert exchange.status == 200  # the fake checked S256(code_verifier) against the challenge
 
 
-async def test_success_redirect_carries_the_token_claims(
-    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
-) -> None:
+async def test_success_redirect_carries_the_token_claims(fake: FakeOpenAI, clients: Clients) -> None:
     flow, browser = clients
     fake.identity = Identity(is_org_owner=True, completed_platform_onboarding=False, plan="business")
-    with trio.fail_after(IO_BOUND_S):
-        async with trio.open_nursery() as nursery:
-            attempt = await Attempt(fake, flow, codex_streamlined_login=True).start(nursery)
-            callback = await browser.get(fake.authorize(attempt.auth_url))
-            await browser.get(attempt.url("/success"))
+    async with running(fake, flow, codex_streamlined_login=True) as (attempt, _nursery):
+        callback = await browser.get(fake.authorize(attempt.auth_url))
+        await browser.get(attempt.url("/success"))
     id_token = attempt.saved[0].id_token
     assert callback.headers["location"] == (
         f"http://127.0.0.1:{attempt.port}/success?id_token={id_token}&needs_setup=true&org_id=org-abc"
@@ -168,29 +171,20 @@ async def test_success_redirect_carries_the_token_claims(
     ("suffix", "entrypoint"), [("", None), (".onboarding_entrypoint=life_sciences", "life_sciences")]
 )
 async def test_a_life_sciences_state_suffix_is_accepted_and_names_the_onboarding_entrypoint(
-    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient], suffix: str, entrypoint: str | None
+    fake: FakeOpenAI, clients: Clients, suffix: str, entrypoint: str | None
 ) -> None:
     flow, browser = clients
-    with trio.fail_after(IO_BOUND_S):
-        async with trio.open_nursery() as nursery:
-            attempt = await Attempt(fake, flow).start(nursery)
-            callback = httpx.URL(fake.authorize(attempt.auth_url))
-            state = callback.params["state"] + suffix
-            page = await browser.get(callback.copy_merge_params({"state": state}), follow_redirects=True)
-            await attempt.done.wait()
+    async with running(fake, flow) as (attempt, _nursery):
+        callback = httpx.URL(fake.authorize(attempt.auth_url))
+        state = callback.params["state"] + suffix
+        page = await browser.get(callback.copy_merge_params({"state": state}), follow_redirects=True)
+        await attempt.done.wait()
     assert page.status_code == 200 and attempt.failure is None
     assert attempt.login.onboarding_entrypoint == entrypoint
 
 
-async def test_hosted_success_page_completes_the_attempt_at_once(
-    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
-) -> None:
-    flow, browser = clients
-    with trio.fail_after(IO_BOUND_S):
-        async with trio.open_nursery() as nursery:
-            attempt = await Attempt(fake, flow, use_hosted_login_success_page=True, app_brand="chatgpt").start(nursery)
-            callback = await browser.get(fake.authorize(attempt.auth_url))
-            await attempt.done.wait()
+async def test_hosted_success_page_completes_the_attempt_at_once(fake: FakeOpenAI, clients: Clients) -> None:
+    callback, attempt = await sign_in(fake, clients, use_hosted_login_success_page=True, app_brand="chatgpt")
     assert callback.status_code == 302
     assert callback.headers["location"] == "https://chatgpt.com/codex/open-app?source=login&app_brand=chatgpt"
     assert attempt.failure is None and len(attempt.saved) == 1
@@ -199,20 +193,16 @@ async def test_hosted_success_page_completes_the_attempt_at_once(
 # --- routes that keep the attempt waiting
 
 
-async def test_state_mismatch_is_refused_and_the_attempt_keeps_waiting(
-    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
-) -> None:
+async def test_state_mismatch_is_refused_and_the_attempt_keeps_waiting(fake: FakeOpenAI, clients: Clients) -> None:
     flow, browser = clients
-    with trio.fail_after(IO_BOUND_S):
-        async with trio.open_nursery() as nursery:
-            attempt = await Attempt(fake, flow).start(nursery)
-            wrong = await browser.get(attempt.url("/auth/callback", code="x", state="wrong"))
-            missing = await browser.get(attempt.url("/auth/callback", code="x"))
-            suffixed = await browser.get(attempt.url("/auth/callback", code="x", state=attempt.query["state"] + ".x"))
-            other = await browser.get(attempt.url("/favicon.ico"))
-            assert not attempt.done.is_set()
-            await browser.get(fake.authorize(attempt.auth_url), follow_redirects=True)
-            await attempt.done.wait()
+    async with running(fake, flow) as (attempt, _nursery):
+        wrong = await browser.get(attempt.url("/auth/callback", code="x", state="wrong"))
+        missing = await browser.get(attempt.url("/auth/callback", code="x"))
+        suffixed = await browser.get(attempt.url("/auth/callback", code="x", state=attempt.query["state"] + ".x"))
+        other = await browser.get(attempt.url("/favicon.ico"))
+        assert not attempt.done.is_set()
+        await browser.get(fake.authorize(attempt.auth_url), follow_redirects=True)
+        await attempt.done.wait()
     for refused in (wrong, missing, suffixed):
         assert (refused.status_code, refused.text) == (400, "State mismatch")
         assert refused.headers["content-type"] == "text/plain; charset=UTF-8"
@@ -232,22 +222,20 @@ async def read_until(stream: trio.SocketStream, marker: bytes) -> bytes:
 
 
 async def test_replies_that_do_not_end_the_attempt_keep_the_connection_open(
-    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+    fake: FakeOpenAI, clients: Clients
 ) -> None:
     flow, _browser = clients
     request = "GET {} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-    with trio.fail_after(IO_BOUND_S):
-        async with trio.open_nursery() as nursery:
-            attempt = await Attempt(fake, flow).start(nursery)
-            async with await trio.open_tcp_stream("127.0.0.1", attempt.port) as stream:
-                await stream.send_all(request.format("/nope").encode())
-                not_found = await read_until(stream, b"Not Found")
-                await stream.send_all(request.format("/auth/callback?state=wrong").encode())
-                mismatch = await read_until(stream, b"State mismatch")
-                await stream.send_all(request.format("/success").encode())
-                success = await read_until(stream, b"</html>")
-                assert await stream.receive_some(1024) == b""  # the final reply closes the connection
-            await attempt.done.wait()
+    async with running(fake, flow) as (attempt, _nursery):
+        async with await trio.open_tcp_stream("127.0.0.1", attempt.port) as stream:
+            await stream.send_all(request.format("/nope").encode())
+            not_found = await read_until(stream, b"Not Found")
+            await stream.send_all(request.format("/auth/callback?state=wrong").encode())
+            mismatch = await read_until(stream, b"State mismatch")
+            await stream.send_all(request.format("/success").encode())
+            success = await read_until(stream, b"</html>")
+            assert await stream.receive_some(1024) == b""  # the final reply closes the connection
+        await attempt.done.wait()
     assert not_found.startswith(b"HTTP/1.1 404 Not Found\r\n") and b"onnection" not in not_found
     assert mismatch.startswith(b"HTTP/1.1 400 Bad Request\r\n") and b"onnection" not in mismatch
     assert success.startswith(b"HTTP/1.1 200 OK\r\n") and b"Connection: close\r\n" in success
@@ -257,15 +245,19 @@ async def test_replies_that_do_not_end_the_attempt_keep_the_connection_open(
 # --- routes that end the attempt with a failure
 
 
-async def fail_with(fake: FakeOpenAI, flow: httpx.AsyncClient, browser: httpx.AsyncClient,
-                    params: dict[str, str], **options: Any) -> tuple[httpx.Response, Attempt]:
-    with trio.fail_after(IO_BOUND_S):
-        async with trio.open_nursery() as nursery:
-            attempt = await Attempt(fake, flow, **options).start(nursery)
-            page = await browser.get(attempt.url("/auth/callback", state=attempt.query["state"], **params))
-            await attempt.done.wait()
-        assert port_is_free(attempt.port)
+async def fail_with(fake: FakeOpenAI, clients: Clients, params: dict[str, str]) -> tuple[httpx.Response, Attempt]:
+    flow, browser = clients
+    async with running(fake, flow) as (attempt, _nursery):
+        page = await browser.get(attempt.url("/auth/callback", state=attempt.query["state"], **params))
+        await attempt.done.wait()
+    assert port_is_free(attempt.port)
     return page, attempt
+
+
+def assert_error_page(page: httpx.Response, attempt: Attempt, failure: str) -> None:
+    """The browser was shown the sign-in error page and the attempt ended with ``failure``."""
+    assert page.status_code == 200 and "<title>Codex Sign-in Error</title>" in page.text
+    assert attempt.failure == failure
 
 
 @pytest.mark.parametrize(
@@ -283,136 +275,92 @@ async def fail_with(fake: FakeOpenAI, flow: httpx.AsyncClient, browser: httpx.As
     ],
 )
 async def test_a_failed_callback_shows_the_error_page_and_ends_with_the_reference_text(
-    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient], params: dict[str, str], failure: str
+    fake: FakeOpenAI, clients: Clients, params: dict[str, str], failure: str
 ) -> None:
-    page, attempt = await fail_with(fake, *clients, params)
-    assert page.status_code == 200
+    page, attempt = await fail_with(fake, clients, params)
+    assert_error_page(page, attempt, failure)
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert page.headers["connection"] == "close"
-    assert "<title>Codex Sign-in Error</title>" in page.text
-    assert attempt.failure == failure
     assert attempt.saved == []
 
 
-async def test_a_foreign_workspace_is_refused_before_anything_is_persisted(
-    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
-) -> None:
-    flow, browser = clients
-    with trio.fail_after(IO_BOUND_S):
-        async with trio.open_nursery() as nursery:
-            attempt = await Attempt(fake, flow, allowed_workspace_ids=["ws-allowed"]).start(nursery)
-            page = await browser.get(fake.authorize(attempt.auth_url))
-            await attempt.done.wait()
-    assert page.status_code == 200 and "Codex Sign-in Error" in page.text
-    assert attempt.failure == "Login is restricted to workspace id(s) ws-allowed."
+async def test_a_foreign_workspace_is_refused_before_anything_is_persisted(fake: FakeOpenAI, clients: Clients) -> None:
+    page, attempt = await sign_in(fake, clients, allowed_workspace_ids=["ws-allowed"])
+    assert_error_page(page, attempt, "Login is restricted to workspace id(s) ws-allowed.")
     assert attempt.saved == [] and not fake.requests_to(Endpoint.TOKEN_API_KEY)
 
 
-async def test_credentials_that_cannot_be_saved_end_the_attempt(
-    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
-) -> None:
+async def test_credentials_that_cannot_be_saved_end_the_attempt(fake: FakeOpenAI, clients: Clients) -> None:
     async def refuse(tokens: IssuedTokens) -> None:
         raise OSError(28, "No space left on device")
 
-    flow, browser = clients
-    with trio.fail_after(IO_BOUND_S):
-        async with trio.open_nursery() as nursery:
-            attempt = await Attempt(fake, flow, persist=refuse).start(nursery)
-            page = await browser.get(fake.authorize(attempt.auth_url))
-            await attempt.done.wait()
-    assert page.status_code == 200 and "Codex Sign-in Error" in page.text
-    assert attempt.failure == "Sign-in completed but credentials could not be saved locally."
+    page, attempt = await sign_in(fake, clients, persist=refuse)
+    assert_error_page(page, attempt, "Sign-in completed but credentials could not be saved locally.")
 
 
-async def test_an_unreadable_id_token_is_not_saved(
-    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
-) -> None:
-    flow, browser = clients
+async def test_an_unreadable_id_token_is_not_saved(fake: FakeOpenAI, clients: Clients) -> None:
     fake.push(Endpoint.TOKEN_CODE, Reply(200, {"id_token": "a.b", "access_token": "a", "refresh_token": "r"}))
-    with trio.fail_after(IO_BOUND_S):
-        async with trio.open_nursery() as nursery:
-            attempt = await Attempt(fake, flow).start(nursery)
-            page = await browser.get(fake.authorize(attempt.auth_url))
-            await attempt.done.wait()
-    assert page.status_code == 200 and "Codex Sign-in Error" in page.text
-    assert attempt.failure == "Sign-in completed but credentials could not be saved locally."
+    page, attempt = await sign_in(fake, clients)
+    assert_error_page(page, attempt, "Sign-in completed but credentials could not be saved locally.")
     assert attempt.saved == []
 
 
-async def test_a_failed_api_key_exchange_still_signs_in_without_a_key(
-    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
-) -> None:
-    flow, browser = clients
+async def test_a_failed_api_key_exchange_still_signs_in_without_a_key(fake: FakeOpenAI, clients: Clients) -> None:
     fake.push(Endpoint.TOKEN_API_KEY, Reply(500, {"error": "boom"}))
-    with trio.fail_after(IO_BOUND_S):
-        async with trio.open_nursery() as nursery:
-            attempt = await Attempt(fake, flow).start(nursery)
-            await browser.get(fake.authorize(attempt.auth_url), follow_redirects=True)
-            await attempt.done.wait()
+    _page, attempt = await sign_in(fake, clients, follow_redirects=True)
     assert attempt.failure is None
     assert attempt.saved[0].api_key is None
 
 
-async def test_cancel_route_ends_the_attempt_and_frees_the_port(
-    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
-) -> None:
+async def test_cancel_route_ends_the_attempt_and_frees_the_port(fake: FakeOpenAI, clients: Clients) -> None:
     flow, browser = clients
-    with trio.fail_after(IO_BOUND_S):
-        async with trio.open_nursery() as nursery:
-            attempt = await Attempt(fake, flow).start(nursery)
-            reply = await browser.get(attempt.url("/cancel"))
-            await attempt.done.wait()
-        assert port_is_free(attempt.port)
+    async with running(fake, flow) as (attempt, _nursery):
+        reply = await browser.get(attempt.url("/cancel"))
+        await attempt.done.wait()
+    assert port_is_free(attempt.port)
     assert (reply.status_code, reply.text, reply.headers["connection"]) == (200, "Login cancelled", "close")
     assert "content-type" not in reply.headers
     assert attempt.failure == "Login cancelled"
 
 
-async def test_cancelling_the_run_closes_the_listener_and_open_connections(
-    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
-) -> None:
+async def test_cancelling_the_run_closes_the_listener_and_open_connections(fake: FakeOpenAI, clients: Clients) -> None:
     flow, _browser = clients
+    async with running(fake, flow) as (attempt, nursery):
+        idle = await trio.open_tcp_stream("127.0.0.1", attempt.port)  # a browser that never sends
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.cancel_scope.cancel("account/login/cancel")
     with trio.fail_after(IO_BOUND_S):
-        async with trio.open_nursery() as nursery:
-            attempt = await Attempt(fake, flow).start(nursery)
-            idle = await trio.open_tcp_stream("127.0.0.1", attempt.port)  # a browser that never sends
-            await trio.testing.wait_all_tasks_blocked()
-            nursery.cancel_scope.cancel("account/login/cancel")
         async with idle:
             assert await idle.receive_some(1024) == b""  # closed by the server
-        assert port_is_free(attempt.port)
+    assert port_is_free(attempt.port)
     assert attempt.failure is None and attempt.saved == []
 
 
-async def test_a_crashing_flow_still_frees_the_port(
-    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
-) -> None:
+async def test_a_crashing_flow_still_frees_the_port(fake: FakeOpenAI, clients: Clients) -> None:
     _flow, browser = clients
     closed = httpx.AsyncClient()
     await closed.aclose()  # the token exchange raises RuntimeError: a bug, not a login failure
-    login = BrowserLogin(client=closed, endpoints=Endpoints(issuer=fake.issuer, callback_ports=(0,)),
-                         originator="probe", persist=Attempt(fake, closed)._save)
+    attempt = Attempt(fake, closed)
     crashed: list[BaseException] = []
 
     async def run(*, task_status: trio.TaskStatus[str]) -> None:
         try:
-            await login.run(task_status=task_status)
+            await attempt.login.run(task_status=task_status)
         except* RuntimeError as group:
             crashed.extend(group.exceptions)
 
     with trio.fail_after(IO_BOUND_S):
         async with trio.open_nursery() as nursery:
-            auth_url: str = await nursery.start(run)
+            attempt.auth_url = await nursery.start(run)
             with pytest.raises(httpx.HTTPError):
-                await browser.get(fake.authorize(auth_url))
-        port = urlsplit(dict(parse_qsl(urlsplit(auth_url).query))["redirect_uri"]).port
-        assert port is not None and port_is_free(port)
+                await browser.get(fake.authorize(attempt.auth_url))
+    assert port_is_free(attempt.port)
     assert len(crashed) == 1
 
 
 @pytest.mark.parametrize("stuck_in", ["token exchange", "persist"])
 async def test_cancelling_mid_callback_closes_the_browser_connection_and_frees_the_port(
-    fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient], stuck_in: str
+    fake: FakeOpenAI, clients: Clients, stuck_in: str
 ) -> None:
     async def never(tokens: IssuedTokens) -> None:
         await trio.sleep_forever()
@@ -428,20 +376,20 @@ async def test_cancelling_mid_callback_closes_the_browser_connection_and_frees_t
         except httpx.HTTPError as exc:
             browser_error.append(exc)
 
+    persist = never if stuck_in == "persist" else None
     with trio.fail_after(IO_BOUND_S):
-        async with trio.open_nursery() as browsing, trio.open_nursery() as nursery:
-            attempt = await Attempt(fake, flow, persist=never if stuck_in == "persist" else None).start(nursery)
+        async with trio.open_nursery() as browsing, running(fake, flow, persist=persist) as (attempt, nursery):
             browsing.start_soon(play, fake.authorize(attempt.auth_url))
             await fake.wait_for(Endpoint.TOKEN_API_KEY if stuck_in == "persist" else Endpoint.TOKEN_CODE)
             await trio.testing.wait_all_tasks_blocked()
             nursery.cancel_scope.cancel("account/login/cancel")
-        assert port_is_free(attempt.port)
+    assert port_is_free(attempt.port)
     assert len(browser_error) == 1  # the server closed the connection without an answer
     assert attempt.saved == []
 
 
 async def test_cancelling_during_the_bind_retries_leaves_no_socket_behind(
-    autojump_clock: Any, fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+    autojump_clock: Any, fake: FakeOpenAI, clients: Clients
 ) -> None:
     flow, _browser = clients
     fallback = free_port()
@@ -450,8 +398,8 @@ async def test_cancelling_during_the_bind_retries_leaves_no_socket_behind(
             nursery.start_soon(Attempt(fake, flow, (busy, fallback)).run)
             await trio.sleep(1.0)  # half way through the retries on the busy port
             nursery.cancel_scope.cancel("account/logout")
-        assert received == [CANCEL_REQUEST % busy]
-        assert port_is_free(fallback)
+    assert received == [CANCEL_REQUEST % busy]
+    assert port_is_free(fallback)
 
 
 # --- binding: a stale login server, a foreign listener, both ports taken
@@ -484,32 +432,28 @@ async def foreign_listener(*, answers: bool) -> AsyncIterator[tuple[int, list[by
 
 
 async def test_a_new_login_cancels_a_stale_one_on_the_first_port(
-    autojump_clock: Any, fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+    autojump_clock: Any, fake: FakeOpenAI, clients: Clients
 ) -> None:
     flow, _browser = clients
-    with trio.fail_after(IO_BOUND_S):
-        async with trio.open_nursery() as nursery:
-            stale = await Attempt(fake, flow).start(nursery)
-            started = trio.current_time()
-            fresh = await Attempt(fake, flow, (stale.port, free_port())).start(nursery)
-            elapsed = trio.current_time() - started
-            assert stale.done.is_set() and stale.failure == "Login cancelled"
-            nursery.cancel_scope.cancel("test done")
+    async with running(fake, flow) as (stale, nursery):
+        started = trio.current_time()
+        fresh = await Attempt(fake, flow, (stale.port, free_port())).start(nursery)
+        elapsed = trio.current_time() - started
+        assert stale.done.is_set() and stale.failure == "Login cancelled"
+        nursery.cancel_scope.cancel("test done")
     assert fresh.port == stale.port
     assert elapsed == pytest.approx(0.2)
 
 
 @pytest.mark.parametrize(("answers", "fallback_after_s"), [(True, 2.0), (False, 4.0)])
 async def test_a_foreign_listener_on_the_first_port_makes_the_login_fall_back(
-    autojump_clock: Any, fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
-    answers: bool, fallback_after_s: float,
+    autojump_clock: Any, fake: FakeOpenAI, clients: Clients, answers: bool, fallback_after_s: float
 ) -> None:
     flow, _browser = clients
     fallback = free_port()
-    with trio.fail_after(IO_BOUND_S):
-        async with foreign_listener(answers=answers) as (busy, received), trio.open_nursery() as nursery:
-            started = trio.current_time()
-            attempt = await Attempt(fake, flow, (busy, fallback)).start(nursery)
+    async with foreign_listener(answers=answers) as (busy, received):
+        started = trio.current_time()
+        async with running(fake, flow, (busy, fallback)) as (attempt, nursery):
             elapsed = trio.current_time() - started
             nursery.cancel_scope.cancel("test done")
     assert received == [CANCEL_REQUEST % busy]
@@ -518,7 +462,7 @@ async def test_a_foreign_listener_on_the_first_port_makes_the_login_fall_back(
 
 
 async def test_both_ports_taken_fails_the_start_naming_the_last_port(
-    autojump_clock: Any, fake: FakeOpenAI, clients: tuple[httpx.AsyncClient, httpx.AsyncClient]
+    autojump_clock: Any, fake: FakeOpenAI, clients: Clients
 ) -> None:
     flow, _browser = clients
     with trio.fail_after(IO_BOUND_S):

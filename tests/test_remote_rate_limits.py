@@ -7,7 +7,6 @@ the reference was probed with (its answers are recorded in the table below)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -21,30 +20,7 @@ from chamberlain.remote.http import BackendAuth
 from chamberlain.remote.serde_json_text import DecodeError
 from chamberlain.remote.usage import parse_usage
 
-UA = "remote_test/0.169.0 (Debian 12.0.0; x86_64) xterm (remote_test; 1.0)"
 JSON = (("content-type", "application/json"),)
-
-
-@pytest.fixture
-async def fake(nursery: trio.Nursery) -> FakeOpenAI:
-    started: FakeOpenAI = await nursery.start(FakeOpenAI().run)
-    return started
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=None) as client:
-        yield client
-
-
-@pytest.fixture
-def endpoints(fake: FakeOpenAI) -> Endpoints:
-    return Endpoints(issuer=fake.issuer, backend_base=fake.chatgpt_base_url)
-
-
-@pytest.fixture
-def auth(fake: FakeOpenAI) -> BackendAuth:
-    return BackendAuth(fake.issue_tokens().access_token, "acct-123", UA)
 
 
 def snapshot(limit_id: str, **over: Any) -> dict[str, Any]:
@@ -79,7 +55,7 @@ async def test_spec_example_payload_maps_as_the_reference_maps_it(
         (req,) = fake.requests_to(endpoint)
         assert req.target == f"/backend-api/wham/{path}"
         assert (req.headers["authorization"], req.headers["chatgpt-account-id"], req.headers["user-agent"]) == (
-            f"Bearer {auth.access_token}", "acct-123", UA)
+            f"Bearer {auth.access_token}", "acct-123", auth.user_agent)
 
 
 async def test_both_requests_run_in_parallel(

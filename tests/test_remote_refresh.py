@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
@@ -50,21 +49,14 @@ class Issued:
     client_id: str
 
 
-@pytest.fixture
-async def fake(nursery: trio.Nursery) -> FakeOpenAI:
-    started: FakeOpenAI = await nursery.start(FakeOpenAI().run)
-    return started
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=None) as client:
-        yield client
-
-
-@pytest.fixture
-def endpoints(fake: FakeOpenAI) -> Endpoints:
-    return Endpoints(issuer=fake.issuer, revoke_override=fake.revoke_url, backend_base=fake.chatgpt_base_url)
+def assert_sent_once_as_json(fake: FakeOpenAI, endpoint: Endpoint, body: str) -> None:
+    """``endpoint`` got one request: exactly ``body``, as JSON from originator ``my_client`` with
+    ``UA``, and no bearer token."""
+    (req,) = fake.requests_to(endpoint)
+    assert req.body == body.encode()
+    assert (req.headers["content-type"], req.headers["originator"], req.headers["user-agent"]) == (
+        "application/json", "my_client", UA)
+    assert "authorization" not in req.headers
 
 
 async def refresh_failure(http: httpx.AsyncClient, endpoints: Endpoints, fake: FakeOpenAI,
@@ -82,12 +74,8 @@ async def test_refresh_rotates_the_tokens_and_sends_the_reference_body(
                                "proactive_expiry", "my_client", UA)
     assert new.refresh_token and new.refresh_token != old.refresh_token
     assert new.access_token and new.access_token != old.access_token and new.id_token
-    (req,) = fake.requests_to(Endpoint.TOKEN_REFRESH)
-    assert req.body == (f'{{"client_id":"{CLIENT_ID}","grant_type":"refresh_token",'
-                        f'"refresh_reason":"proactive_expiry","refresh_token":"{old.refresh_token}"}}').encode()
-    assert (req.headers["content-type"], req.headers["originator"], req.headers["user-agent"]) == (
-        "application/json", "my_client", UA)
-    assert "authorization" not in req.headers
+    assert_sent_once_as_json(fake, Endpoint.TOKEN_REFRESH, f'{{"client_id":"{CLIENT_ID}","grant_type":"refresh_token",'
+                             f'"refresh_reason":"proactive_expiry","refresh_token":"{old.refresh_token}"}}')
 
 
 async def test_refresh_follows_the_recorded_issuer_and_client_id(fake: FakeOpenAI, http: httpx.AsyncClient) -> None:
@@ -160,12 +148,8 @@ async def test_revoke_sends_the_refresh_token_with_the_client_id(
         fake: FakeOpenAI, http: httpx.AsyncClient, endpoints: Endpoints) -> None:
     tokens = fake.issue_tokens()
     await revoke(http, endpoints, tokens.refresh_token, tokens.access_token, "my_client", UA)
-    (req,) = fake.requests_to(Endpoint.REVOKE)
-    assert req.body == (f'{{"token":"{tokens.refresh_token}","token_type_hint":"refresh_token",'
-                        f'"client_id":"{CLIENT_ID}"}}').encode()
-    assert (req.headers["content-type"], req.headers["originator"], req.headers["user-agent"]) == (
-        "application/json", "my_client", UA)
-    assert "authorization" not in req.headers
+    assert_sent_once_as_json(fake, Endpoint.REVOKE, f'{{"token":"{tokens.refresh_token}",'
+                             f'"token_type_hint":"refresh_token","client_id":"{CLIENT_ID}"}}')
     assert fake.is_revoked(tokens.refresh_token)
 
 

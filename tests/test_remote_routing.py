@@ -5,8 +5,8 @@ would see; the headers are checked in the fake's request log."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -23,30 +23,7 @@ from chamberlain.remote.backend import (
 from chamberlain.remote.endpoints import Endpoints
 from chamberlain.remote.http import BackendAuth
 
-UA = "remote_test/0.169.0 (Debian 12.0.0; x86_64) xterm (remote_test; 1.0)"
 CLOSED_PORT_BACKEND = "http://127.0.0.1:1/backend-api"
-
-
-@pytest.fixture
-async def fake(nursery: trio.Nursery) -> FakeOpenAI:
-    started: FakeOpenAI = await nursery.start(FakeOpenAI().run)
-    return started
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=None) as client:
-        yield client
-
-
-@pytest.fixture
-def endpoints(fake: FakeOpenAI) -> Endpoints:
-    return Endpoints(issuer=fake.issuer, backend_base=fake.chatgpt_base_url)
-
-
-@pytest.fixture
-def auth(fake: FakeOpenAI) -> BackendAuth:
-    return BackendAuth(fake.issue_tokens().access_token, "acct-123", UA)
 
 
 def entry(**over: Any) -> dict[str, Any]:
@@ -71,14 +48,13 @@ async def test_discovery_returns_the_selected_workspace_and_its_name(
     (req,) = fake.requests_to(Endpoint.ACCOUNTS_CHECK)
     assert req.target == "/backend-api/wham/accounts/check"
     assert req.headers["authorization"] == f"Bearer {auth.access_token}"
-    assert (req.headers["chatgpt-account-id"], req.headers["user-agent"]) == ("acct-123", UA)
+    assert (req.headers["chatgpt-account-id"], req.headers["user-agent"]) == ("acct-123", auth.user_agent)
     assert "originator" not in req.headers and "x-openai-fedramp" not in req.headers
 
 
 async def test_fedramp_workspaces_send_the_fedramp_header(
-        fake: FakeOpenAI, http: httpx.AsyncClient, endpoints: Endpoints) -> None:
-    auth = BackendAuth(fake.issue_tokens().access_token, "acct-123", UA, fedramp=True)
-    await discover_routing(http, endpoints, auth)
+        fake: FakeOpenAI, http: httpx.AsyncClient, endpoints: Endpoints, auth: BackendAuth) -> None:
+    await discover_routing(http, endpoints, dataclasses.replace(auth, fedramp=True))
     assert fake.requests_to(Endpoint.ACCOUNTS_CHECK)[0].headers["x-openai-fedramp"] == "true"
 
 
@@ -140,7 +116,7 @@ async def test_unauthorized_answer_is_reported_for_recovery(
 async def test_empty_account_id_is_refused_without_a_request(
         fake: FakeOpenAI, http: httpx.AsyncClient, endpoints: Endpoints, auth: BackendAuth) -> None:
     with pytest.raises(RoutingError) as caught:
-        await discover_routing(http, endpoints, BackendAuth(auth.access_token, "", UA))
+        await discover_routing(http, endpoints, BackendAuth(auth.access_token, "", auth.user_agent))
     assert caught.value.message == "workspace routing requires a ChatGPT account id"
     assert fake.requests_to(Endpoint.ACCOUNTS_CHECK) == []
 
