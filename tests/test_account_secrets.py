@@ -53,6 +53,7 @@ SUPPLIED = {
     "refreshed_access": "refreshed-access-" + secrets.token_urlsafe(16),
     "refreshed_rt": "rt-refreshed-" + secrets.token_urlsafe(16),
     "frame_key": "sk-in-a-bad-frame-" + secrets.token_urlsafe(16),
+    "environment": "sk-in-the-environment-" + secrets.token_urlsafe(16),  # a host's OPENAI_API_KEY
 }
 IN_BROWSER: contextvars.ContextVar[bool] = contextvars.ContextVar("IN_BROWSER", default=False)
 
@@ -216,7 +217,7 @@ class Run:
         (home / "config.toml").write_text(config if "chatgpt_base_url" in config else self.fake.config_toml() + config)
         system = self.tmp / "etc"
         system.mkdir(exist_ok=True)
-        environ = {"TERM": "xterm", **self.fake.codex_env(), **(env or {})}
+        environ = {"TERM": "xterm", "OPENAI_API_KEY": SUPPLIED["environment"], **self.fake.codex_env(), **(env or {})}
         settings = Settings(home, system, (), environ=environ, login_callback_port=0)
         to_server, from_host = trio.testing.memory_stream_one_way_pair()
         wire = Wire(to_server)
@@ -422,6 +423,8 @@ async def storage_session(run: Run) -> None:
         started = await c.result("account/login/start", {"type": "chatgpt"})
         await browse(fake.authorize(started["authUrl"]))
         assert (await c.note("account/login/completed"))["success"] is False
+        await c.result("account/login/start", {"type": "chatgptDeviceCode"})
+        assert (await c.note("account/login/completed"))["success"] is False
         await c.call("account/logout")
     home = run.home()
     broken = {"OPENAI_API_KEY": SUPPLIED["file_key"], "tokens": {"id_token": SUPPLIED["file_token"],
@@ -431,7 +434,7 @@ async def storage_session(run: Run) -> None:
         async with run.session(home) as c:
             await c.result("account/read", {"refreshToken": True})
             await c.result("getAuthStatus", {"includeToken": True})
-    for mode in ("keyring", "auto"):
+    for mode in ("keyring", "auto", "ephemeral"):
         async with run.session(config=f'cli_auth_credentials_store = "{mode}"\n') as c:
             await c.call("account/login/start", {"type": "apiKey", "apiKey": API_KEY})
             await c.result("account/read", {})
@@ -454,20 +457,17 @@ async def unreachable_session(run: Run) -> None:
         assert await c.result("account/logout") == {}
 
 
-SESSIONS: list[Callable[[Run], Awaitable[None]]] = [
-    api_key_session, browser_session, device_session, refresh_session, backend_session, external_session,
-    storage_session, unreachable_session,
-]
+SESSIONS: list[Callable[[Run], Awaitable[None]]] = [api_key_session, browser_session, device_session, refresh_session,
+                                                    backend_session, external_session, storage_session,
+                                                    unreachable_session]
 
 
 @pytest.fixture
 def no_keyring() -> Iterator[None]:
     previous = keyring.get_keyring()
     keyring.set_keyring(keyring.backends.fail.Keyring())  # type: ignore[no-untyped-call]
-    try:
-        yield
-    finally:
-        keyring.set_keyring(previous)
+    yield  # pytest runs the rest whatever the test's outcome
+    keyring.set_keyring(previous)
 
 
 def needles(fake: FakeOpenAI) -> set[str]:
@@ -479,9 +479,7 @@ def needles(fake: FakeOpenAI) -> set[str]:
     return {s for s in found if len(s) >= 16}
 
 
-async def test_no_secret_reaches_a_log_line_a_frame_an_error_text_or_a_repr(
-    tmp_path: Path, no_keyring: None
-) -> None:
+async def test_no_secret_reaches_a_log_line_a_frame_an_error_text_or_a_repr(tmp_path: Path, no_keyring: None) -> None:
     capture = Capture()
     with every_log_record(capture), trio.fail_after(IO_BOUND_S):
         async with trio.open_nursery() as nursery:

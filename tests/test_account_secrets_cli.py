@@ -20,6 +20,7 @@ from chamberlain.actors.auth_messages import GetAuthStatus, StartLogin
 from chamberlain.actors.caller import Caller
 from chamberlain.actors.credentials import Active, external_tokens
 from chamberlain.actors.reply import Reply
+from chamberlain.actors.server import Settings
 from chamberlain.fake_openai import Endpoint, FakeOpenAI, HttpRequest, refresh_reused
 from chamberlain.protocol import account as acct
 from chamberlain.remote.http import BackendAuth
@@ -30,6 +31,7 @@ from chamberlain.store.auth_secret import Secret
 
 IO_BOUND_S = 60
 API_KEY = "sk-proj-cli-" + secrets.token_urlsafe(24)
+ENV_KEY = "sk-in-the-environment-" + secrets.token_urlsafe(24)
 
 
 def server_command() -> list[str]:
@@ -63,7 +65,8 @@ class Stdio:
                 return msg
 
 
-async def test_the_cli_at_trace_level_never_prints_a_secret(tmp_path: Path) -> None:
+@pytest.mark.parametrize("log_format", ["text", "json"])
+async def test_the_cli_at_trace_level_never_prints_a_secret(tmp_path: Path, log_format: str) -> None:
     home, etc = tmp_path / "home", tmp_path / "etc"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEX_", "CHAMBERLAIN_", "RUST_LOG", "OPENAI_"))}
@@ -71,7 +74,8 @@ async def test_the_cli_at_trace_level_never_prints_a_secret(tmp_path: Path) -> N
         async with trio.open_nursery() as nursery:
             fake: FakeOpenAI = await nursery.start(FakeOpenAI().run)
             (home / "config.toml").write_text(fake.config_toml())
-            env.update(CODEX_HOME=str(home), CHAMBERLAIN_LOG="trace", **fake.codex_env())
+            env.update(CODEX_HOME=str(home), CHAMBERLAIN_LOG="trace", LOG_FORMAT=log_format, OPENAI_API_KEY=ENV_KEY,
+                       **fake.codex_env())
             proc = await trio.lowlevel.open_process(
                 [*server_command(), "--system-config-dir", str(etc)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
@@ -104,7 +108,7 @@ async def test_the_cli_at_trace_level_never_prints_a_secret(tmp_path: Path) -> N
     assert len(fake.requests_to(Endpoint.REVOKE)) == 1
     frames = [line.decode() for line in host.lines if json.loads(line).get("id") not in allowed]
     shown = [log, *frames]
-    needles = set(fake.minted_secrets()) | {API_KEY}
+    needles = set(fake.minted_secrets()) | {API_KEY, ENV_KEY}
     assert len(needles) >= 4
     assert not [s[:8] for s in needles if any(s in text for text in shown)]
 
@@ -128,6 +132,7 @@ def holders(s: str, jwt: str) -> list[object]:
         IssuedTokens(jwt, s, s, s), RefreshedTokens(jwt, s, s), BackendAuth(s, "acct", "ua"),
         Pkce(s, "challenge"), UserCode(s, "ABCD-1234", 5), DeviceGrant(s, s, s),
         HttpRequest("POST", f"/oauth/token?code={s}", {"authorization": f"Bearer {s}"}, s.encode(), 0.0),
+        Settings(Path("/nonexistent"), environ={"OPENAI_API_KEY": s}),
     ]
 
 
