@@ -25,7 +25,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import keyring
+import keyring.backend
 import keyring.backends.fail
+import keyring.errors
 import pytest
 import trio
 import trio.testing
@@ -153,36 +155,31 @@ class Wire:
         frame: dict[str, Any] = json.loads(line)
         return frame
 
+    async def _until(self, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        """The first frame ``wanted`` (frames met on the way are kept in ``notifications``)."""
+        for i, msg in enumerate(self.notifications):
+            if wanted(msg):
+                return self.notifications.pop(i)
+        while not wanted(msg := await self.recv()):
+            self.notifications.append(msg)
+        return msg
+
     async def call(self, method: str, params: Any = None, *, allowed: bool = False) -> dict[str, Any]:
         self._next += 1
+        rid = self._next
         if allowed:
-            self.allowed_ids.add(self._next)
-        await self.send({"id": self._next, "method": method, **({} if params is None else {"params": params})})
-        while True:
-            msg = await self.recv()
-            if msg.get("id") == self._next and "method" not in msg:
-                return msg
-            self.notifications.append(msg)
+            self.allowed_ids.add(rid)
+        await self.send({"id": rid, "method": method, **({} if params is None else {"params": params})})
+        return await self._until(lambda m: m.get("id") == rid and "method" not in m)
 
     async def result(self, method: str, params: Any = None, *, allowed: bool = False) -> Any:
         reply = await self.call(method, params, allowed=allowed)
         assert "result" in reply, reply
         return reply["result"]
 
-    async def error(self, method: str, params: Any = None) -> str:
-        reply = await self.call(method, params)
-        assert "error" in reply, reply
-        return str(reply["error"]["message"])
-
     async def note(self, method: str) -> dict[str, Any]:
-        for i, n in enumerate(self.notifications):
-            if n.get("method") == method:
-                return self.notifications.pop(i)["params"]  # type: ignore[no-any-return]
-        while True:
-            msg = await self.recv()
-            if msg.get("method") == method and "id" not in msg:
-                return msg["params"]  # type: ignore[no-any-return]
-            self.notifications.append(msg)
+        note = await self._until(lambda m: m.get("method") == method and "id" not in m)
+        return note["params"]  # type: ignore[no-any-return]
 
     def sort(self, capture: Capture) -> None:
         for line in b"".join(self.written).splitlines():
@@ -199,11 +196,9 @@ class Run:
 
     def __init__(self, fake: FakeOpenAI, tmp: Path, capture: Capture) -> None:
         self.fake, self.tmp, self.capture = fake, tmp, capture
-        self.homes = 0
 
     def home(self) -> Path:
-        self.homes += 1
-        home = self.tmp / f"home-{self.homes}"
+        home = self.tmp / f"home-{secrets.token_hex(4)}"
         home.mkdir()
         return home
 
@@ -224,10 +219,8 @@ class Run:
         async with trio.open_nursery() as nursery:
             server: Server = await nursery.start(Server(settings).run)
             nursery.start_soon(server.serve_connection, LineTransport(from_host, wire.sink(), max_frame_bytes=1 << 20))
-            init: dict[str, Any] = {"clientInfo": {"name": "t", "version": "1"}}
-            if caps:
-                init["capabilities"] = caps
-            await wire.result("initialize", init)
+            hello = {"clientInfo": {"name": "t", "version": "1"}, **({"capabilities": caps} if caps else {})}
+            await wire.result("initialize", hello)
             await wire.send({"method": "initialized"})
             yield wire
             self.capture.heap()
@@ -243,6 +236,15 @@ async def browse(url: str) -> httpx.Response:
             return await browser.get(url)
     finally:
         IN_BROWSER.reset(token)
+
+
+async def browser_login(c: Wire, fake: FakeOpenAI) -> bool:
+    """Start a browser login and play the user through it (the redirect, ``/success``)."""
+    started = await c.result("account/login/start", {"type": "chatgpt"})
+    answer = await browse(fake.authorize(started["authUrl"]))
+    if answer.status_code == 302:
+        await browse(answer.headers["location"])
+    return bool((await c.note("account/login/completed"))["success"])
 
 
 def callback(auth_url: str, **query: str) -> str:
@@ -261,11 +263,11 @@ async def api_key_session(run: Run) -> None:
         assert status["authToken"] == API_KEY
         await c.result("getAuthStatus", {"includeToken": False})
         await c.result("account/read", {"refreshToken": True})
-        await c.error("account/rateLimits/read")
-        await c.error("account/sendAddCreditsNudgeEmail", {"creditType": "credits"})
-        await c.error("account/login/start", {"type": "apiKey", "apiKey": 42})
-        await c.error("account/login/start", {"type": "chatgptAuthTokens", "accessToken": API_KEY})
-        await c.error("account/login/cancel", {"loginId": "not-a-uuid"})
+        assert "error" in await c.call("account/rateLimits/read")
+        assert "error" in await c.call("account/sendAddCreditsNudgeEmail", {"creditType": "credits"})
+        assert "error" in await c.call("account/login/start", {"type": "apiKey", "apiKey": 42})
+        assert "error" in await c.call("account/login/start", {"type": "chatgptAuthTokens", "accessToken": API_KEY})
+        assert "error" in await c.call("account/login/cancel", {"loginId": "not-a-uuid"})
         bad = json.dumps({"type": "apiKey", "apiKey": SUPPLIED["frame_key"]})
         await c.send(b'{"id": "x", "method": "account/login/start", "params": ' + bad.encode())
         assert await c.result("account/logout") == {}
@@ -319,9 +321,9 @@ async def device_session(run: Run) -> None:
         await c.result("account/login/start", {"type": "chatgptDeviceCode"})
         assert (await c.note("account/login/completed"))["success"] is False
         fake.push(Endpoint.DEVICE_USERCODE, Reply(status=500, text="no codes today"))
-        await c.error("account/login/start", {"type": "chatgptDeviceCode"})
+        assert "error" in await c.call("account/login/start", {"type": "chatgptDeviceCode"})
         fake.push(Endpoint.DEVICE_USERCODE, Reply(status=200, text="{not json"))
-        await c.error("account/login/start", {"type": "chatgptDeviceCode"})
+        assert "error" in await c.call("account/login/start", {"type": "chatgptDeviceCode"})
         await c.result("account/logout")
 
 
@@ -370,13 +372,13 @@ async def backend_session(run: Run) -> None:
         assert (await c.result("account/rateLimits/read"))["rateLimits"]
         for reply in (unauthorized(), Reply(status=200, text="{not json"), Reply(status=503, text="later")):
             fake.push(Endpoint.USAGE, reply)
-            await c.error("account/rateLimits/read")
+            assert "error" in await c.call("account/rateLimits/read")
         fake.push(Endpoint.RESET_CREDITS, unauthorized())
         await c.result("account/rateLimits/read")
         assert (await c.result("account/sendAddCreditsNudgeEmail", {"creditType": "credits"}))["status"] == "sent"
         fake.push(Endpoint.NUDGE, Reply(status=429), unauthorized())
         await c.result("account/sendAddCreditsNudgeEmail", {"creditType": "usage_limit"})
-        await c.error("account/sendAddCreditsNudgeEmail", {"creditType": "credits"})
+        assert "error" in await c.call("account/sendAddCreditsNudgeEmail", {"creditType": "credits"})
         fake.push(Endpoint.REVOKE, Reply(status=500, text="revoke broke"))
         assert await c.result("account/logout") == {}
     home = run.home()
@@ -394,11 +396,11 @@ async def external_session(run: Run) -> None:
         await c.result("account/login/start", params)
         assert (await c.note("account/login/completed"))["success"] is True
         assert (await c.result("getAuthStatus", {"includeToken": True}, allowed=True))["authToken"] == token
-        await c.error("account/login/start", {"type": "apiKey", "apiKey": API_KEY})
-        await c.error("account/login/start", {**params, "accessToken": SUPPLIED["bad_jwt"]})
+        assert "error" in await c.call("account/login/start", {"type": "apiKey", "apiKey": API_KEY})
+        assert "error" in await c.call("account/login/start", {**params, "accessToken": SUPPLIED["bad_jwt"]})
         await c.result("account/rateLimits/read")
         fake.push(Endpoint.USAGE, unauthorized())
-        await c.error("account/rateLimits/read")
+        assert "error" in await c.call("account/rateLimits/read")
         fake.push(Endpoint.ACCOUNTS_CHECK, Reply(status=404), Reply(status=404))
         await c.result("account/login/start", {**params, "accessToken": fake.mint_access_token()})
         assert (await c.note("account/login/completed"))["success"] is False
@@ -411,7 +413,7 @@ async def external_session(run: Run) -> None:
     config = 'forced_chatgpt_workspace_id = "acct-other"\n'
     async with run.session(config=config, experimentalApi=True) as c:
         token = fake.mint_access_token()
-        await c.error("account/login/start", {**params, "accessToken": token})
+        assert "error" in await c.call("account/login/start", {**params, "accessToken": token})
 
 
 async def storage_session(run: Run) -> None:
@@ -419,10 +421,8 @@ async def storage_session(run: Run) -> None:
     home = run.home()
     (home / "auth.json").mkdir()  # nothing can be stored: save, replace and delete fail
     async with run.session(home) as c:
-        await c.error("account/login/start", {"type": "apiKey", "apiKey": API_KEY})
-        started = await c.result("account/login/start", {"type": "chatgpt"})
-        await browse(fake.authorize(started["authUrl"]))
-        assert (await c.note("account/login/completed"))["success"] is False
+        assert "error" in await c.call("account/login/start", {"type": "apiKey", "apiKey": API_KEY})
+        assert not await browser_login(c, fake)
         await c.result("account/login/start", {"type": "chatgptDeviceCode"})
         assert (await c.note("account/login/completed"))["success"] is False
         await c.call("account/logout")
@@ -438,10 +438,36 @@ async def storage_session(run: Run) -> None:
         async with run.session(config=f'cli_auth_credentials_store = "{mode}"\n') as c:
             await c.call("account/login/start", {"type": "apiKey", "apiKey": API_KEY})
             await c.result("account/read", {})
-            started = await c.result("account/login/start", {"type": "chatgpt"})
-            await browse(fake.authorize(started["authUrl"]))
-            await c.note("account/login/completed")
+            await browser_login(c, fake)
             await c.call("account/logout")
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    priority = 1
+    items: dict[tuple[str, str], str]
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.items.pop((service, username), None) is None:
+            raise keyring.errors.PasswordDeleteError("not found")
+
+
+async def keyring_session(run: Run) -> None:
+    backend = MemoryKeyring()  # type: ignore[no-untyped-call]
+    backend.items = {}
+    keyring.set_keyring(backend)  # the fixture puts the previous one back
+    async with run.session(config='cli_auth_credentials_store = "keyring"\n') as c:
+        await c.result("account/login/start", {"type": "apiKey", "apiKey": API_KEY})
+        await c.result("getAuthStatus", {"includeToken": True}, allowed=True)
+        assert await browser_login(c, run.fake)
+        await c.result("account/read", {})  # no refresh: RefreshSession.commit deadlocks on keyring storage
+        await c.result("getAuthStatus", {"includeToken": True}, allowed=True)
+        assert await c.result("account/logout") == {}
 
 
 async def unreachable_session(run: Run) -> None:
@@ -452,14 +478,14 @@ async def unreachable_session(run: Run) -> None:
     async with run.session(home, config=f'chatgpt_base_url = "{dead}/backend-api"\n', env=env) as c:
         await c.call("account/read", {"refreshToken": True})
         await c.result("getAuthStatus", {"refreshToken": True})
-        await c.error("account/rateLimits/read")
-        await c.error("account/sendAddCreditsNudgeEmail", {"creditType": "credits"})
+        assert "error" in await c.call("account/rateLimits/read")
+        assert "error" in await c.call("account/sendAddCreditsNudgeEmail", {"creditType": "credits"})
         assert await c.result("account/logout") == {}
 
 
 SESSIONS: list[Callable[[Run], Awaitable[None]]] = [api_key_session, browser_session, device_session, refresh_session,
                                                     backend_session, external_session, storage_session,
-                                                    unreachable_session]
+                                                    keyring_session, unreachable_session]
 
 
 @pytest.fixture
