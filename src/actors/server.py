@@ -50,7 +50,8 @@ class Settings:
     #: ``-c key.path=value`` pairs in command-line order (``--enable``/``--disable`` included).
     session_flags: tuple[tuple[str, str], ...] = ()
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
-    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    #: the process environment (a host's may hold OPENAI_API_KEY and other secrets: not in repr)
+    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
     #: The browser login's callback port: None = 1455, then 1457 (the reference's); 0 = any free
     #: port (tests, several servers on one machine); N = N only.
     login_callback_port: int | None = None

@@ -62,15 +62,15 @@ class DeviceState(enum.Enum):
 @final
 @dataclass
 class DeviceAuth:
-    device_auth_id: str
+    device_auth_id: str = field(repr=False)
     user_code: str
     client_id: str
     issued_at: float
     state: DeviceState = DeviceState.PENDING
     identity: Identity | None = None
     #: set on approval: the code and PKCE pair the poll hands out
-    code: str | None = None
-    verifier: str | None = None
+    code: str | None = field(default=None, repr=False)
+    verifier: str | None = field(default=None, repr=False)
 
 
 class RefreshState(enum.Enum):
@@ -111,9 +111,10 @@ def _user_code() -> str:
 
 
 @final
-@dataclass
+@dataclass(repr=False)
 class Grants:
-    """The issuer's memory; every secret it hands out is also kept in ``minted``."""
+    """The issuer's memory; every secret it hands out is also kept in ``minted`` (its secrets
+    are the keys of its maps, so ``repr`` shows counts only)."""
 
     minter: Minter
     wall_clock: Callable[[], float]
@@ -125,6 +126,9 @@ class Grants:
     id_tokens: dict[str, Identity] = field(default_factory=dict)
     revoked_access: set[str] = field(default_factory=set)
     minted: set[str] = field(default_factory=set)
+
+    def __repr__(self) -> str:
+        return f"Grants(codes={len(self.codes)}, devices={len(self.devices)}, refresh={len(self.refresh)})"
 
     def new_secret(self, prefix: str, nbytes: int = 24) -> str:
         value = prefix + secrets.token_urlsafe(nbytes)
