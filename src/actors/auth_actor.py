@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 import httpx
 import trio
+from chamberlain.actors import auth_bedrock
 from chamberlain.actors.auth_logins import Pending, cancel_pending
 from chamberlain.actors.auth_logins import start as start_login
 from chamberlain.actors.auth_messages import (
@@ -96,6 +97,10 @@ class AuthActor:
     def flows(self) -> trio.Nursery:
         assert self._flows is not None, "AuthActor.run has not started"
         return self._flows
+
+    @property
+    def config_inbox(self) -> trio.MemorySendChannel[ConfigMsg] | None:
+        return self._config
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -196,6 +201,9 @@ class AuthActor:
     async def _read_account(self, msg: ReadAccount) -> acct.GetAccountResponse:
         settings = await self.settings()
         active = await self.active(settings)
+        bedrock = auth_bedrock.read_account(settings, active)
+        if bedrock is not None:
+            return bedrock
         requires = settings.requires_openai_auth
         if active is None:
             return acct.GetAccountResponse(None, None, requires, None)
@@ -249,7 +257,7 @@ class AuthActor:
         if not settings.requires_openai_auth:
             return acct.GetAuthStatusResponse(None, None, False)
         active = await self.active(settings)
-        if active is None:
+        if active is None or active.is_bedrock:
             return acct.GetAuthStatusResponse(None, None, True)
         endpoints = self.endpoints_for(settings)
         if msg.refresh and active.mode == "chatgpt":
@@ -285,6 +293,7 @@ class AuthActor:
 
     async def _logout(self, msg: Logout) -> None:
         settings = await self.settings()
+        bedrock = await auth_bedrock.provider_keys_to_clear(self, settings)
         await cancel_pending(self, replaced_by_browser=False)
         stored = await self.keeper.load(settings)
         tokens = stored.tokens if stored is not None and stored.resolved_mode() == "chatgpt" else None
@@ -296,6 +305,7 @@ class AuthActor:
         except (AuthStorageError, OSError) as exc:
             raise InternalError(f"logout failed: {storage_text(exc)}") from None
         self.saw(None)
+        await auth_bedrock.clear_provider_keys(self, bedrock)
         msg.reply.set(acct.LogoutAccountResponse())
         self.updated(None, None)
 

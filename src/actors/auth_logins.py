@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 import trio
+from chamberlain.actors import auth_bedrock
 from chamberlain.actors.credentials import Active, describe, external_tokens, storage_text
 from chamberlain.actors.login_browser import BrowserLogin
 from chamberlain.actors.login_device import DeviceLogin, request_device_code
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from chamberlain.actors.auth_messages import StartLogin
     from chamberlain.actors.auth_settings import AuthSettings
     from chamberlain.actors.caller import Caller
+    from chamberlain.actors.config_actor import ConfigMsg
     from chamberlain.actors.credentials import Keeper
     from chamberlain.remote.endpoints import Endpoints
     from chamberlain.remote.issuer import IssuedTokens
@@ -87,6 +89,9 @@ class LoginHost(Protocol):
     @property
     def flows(self) -> trio.Nursery: ...
 
+    @property
+    def config_inbox(self) -> trio.MemorySendChannel[ConfigMsg] | None: ...
+
     async def settings(self) -> AuthSettings: ...
 
     def endpoints_for(self, settings: AuthSettings) -> Endpoints: ...
@@ -133,7 +138,9 @@ async def start(actor: LoginHost, msg: StartLogin) -> None:
             await _external(actor, params, settings, msg)
         case _:
             check_login_allowed(forced, "amazonBedrock")
-            raise InvalidRequest("Invalid request: Amazon Bedrock logins are not served by this server (Chamberlain)")
+            await auth_bedrock.login(
+                actor, params, settings, msg, lambda: cancel_pending(actor, replaced_by_browser=False)
+            )
 
 
 async def _api_key(actor: LoginHost, key: str, settings: AuthSettings, msg: StartLogin) -> None:

@@ -12,7 +12,8 @@ StoreMode = Literal["file", "keyring", "auto", "ephemeral"]
 
 #: Built-in model providers and whether they need OpenAI credentials (a provider defined in
 #: ``model_providers`` says so with ``requires_openai_auth``, default false).
-_BUILTIN_REQUIRES_AUTH: Final = {"openai": True, "ollama": False, "lmstudio": False, "amazon-bedrock": False}
+_BUILTIN_REQUIRES_AUTH: Final = {"openai": True, "ollama": False, "lmstudio": False, "amazon-bedrock": False,
+                                "amazon-bedrock-runtime": False}
 
 
 @dataclass(frozen=True, slots=True)

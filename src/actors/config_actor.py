@@ -65,6 +65,9 @@ class WriteConfig(Struct, frozen=True):
     expected_version: str | None
     reload_user_config: bool
     reply: Reply[res.ConfigWriteResponse]
+    #: refuse (write nothing) when a higher layer would override an edited key, as the
+    #: reference's own provider edits do (an Amazon Bedrock login)
+    refuse_overridden: bool = False
 
 
 class ReadRequirements(Struct, frozen=True):
@@ -157,7 +160,7 @@ class ConfigActor:
         match msg:
             case WriteConfig():
                 outcome = await trio.to_thread.run_sync(
-                    self.store.write, msg.edits, msg.file_path, msg.expected_version
+                    self.store.write, msg.edits, msg.file_path, msg.expected_version, msg.refuse_overridden
                 )
                 msg.reply.set(res.write_result(outcome))
             case GetWarnings():

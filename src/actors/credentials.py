@@ -48,7 +48,7 @@ OTHER_ACCOUNT: Final = (
     "Your access token could not be refreshed because you have since logged out or signed in to another "
     "account. Please sign in again."
 )
-Mode = Literal["apikey", "chatgpt", "chatgptAuthTokens"]
+Mode = Literal["apikey", "chatgpt", "chatgptAuthTokens", "bedrockApiKey", "bedrockAccessKeys"]
 
 
 @final
@@ -73,7 +73,12 @@ class Active:
 
     @property
     def is_chatgpt(self) -> bool:
-        return self.mode != "apikey"
+        return self.mode in ("chatgpt", "chatgptAuthTokens")
+
+    @property
+    def is_bedrock(self) -> bool:
+        """Codex-managed Amazon Bedrock credentials (``auth_bedrock``)."""
+        return self.mode in ("bedrockApiKey", "bedrockAccessKeys")
 
     @property
     def claims(self) -> IdTokenClaims:
@@ -177,6 +182,9 @@ class Keeper:
         mode = stored.resolved_mode()
         if mode == "apikey":
             return Active("apikey", stored)
+        if mode == "bedrockApiKey" or mode == "bedrockAccessKeys":  # usable with the member it names
+            member = stored.bedrock_api_key if mode == "bedrockApiKey" else stored.bedrock_access_keys
+            return Active(mode, stored) if member is not None else None
         # ChatGPT tokens without ``last_refresh`` read as no credentials on the reference
         if stored.tokens is None or stored.last_refresh is None:
             return None

@@ -38,6 +38,7 @@ __all__ = [
     "AuthDotJson",
     "AuthFileInvalid",
     "AuthMode",
+    "BedrockAccessKeys",
     "BedrockApiKey",
     "OAuthProvenance",
     "Timestamp",
@@ -166,8 +167,19 @@ class TokenData(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 class BedrockApiKey(msgspec.Struct, frozen=True):
+    """``bedrock_api_key`` of an ``amazonBedrock`` login."""
+
     api_key: Secret
     region: str
+
+
+class BedrockAccessKeys(msgspec.Struct, frozen=True, omit_defaults=True):
+    """``bedrock_access_keys`` of an ``amazonBedrockAccessKeys`` login (no session token: the
+    member is omitted)."""
+
+    access_key_id: Secret
+    secret_access_key: Secret
+    session_token: Secret | None = None
 
 
 class AuthDotJson(msgspec.Struct, frozen=True, omit_defaults=True, rename={"openai_api_key": "OPENAI_API_KEY"}):
@@ -179,6 +191,7 @@ class AuthDotJson(msgspec.Struct, frozen=True, omit_defaults=True, rename={"open
     tokens: TokenData | None = None
     last_refresh: Timestamp | None = None
     bedrock_api_key: BedrockApiKey | None = None
+    bedrock_access_keys: BedrockAccessKeys | None = None
     agent_identity: Secret | None = None
     personal_access_token: Secret | None = None
 
@@ -192,16 +205,28 @@ class AuthDotJson(msgspec.Struct, frozen=True, omit_defaults=True, rename={"open
         return None if isinstance(key, UnsetType) else key
 
     def resolved_mode(self) -> AuthMode:
-        """``auth_mode``, or for a file without it: ``apikey`` when a key is stored, else
+        """``auth_mode``, or for a file without it: a Bedrock mode when its member is stored
+        (even beside an ``OPENAI_API_KEY``; observed), ``apikey`` when a key is stored, else
         ``chatgpt`` (spec §13.1)."""
         if self.auth_mode is not None:
             return self.auth_mode
+        if self.bedrock_api_key is not None:
+            return "bedrockApiKey"
+        if self.bedrock_access_keys is not None:
+            return "bedrockAccessKeys"
         return "apikey" if self.api_key is not None else "chatgpt"
 
     @classmethod
     def for_api_key(cls, key: Secret) -> AuthDotJson:
         """What an ``apiKey`` login writes."""
         return cls(auth_mode="apikey", openai_api_key=key)
+
+    @classmethod
+    def for_bedrock(cls, credentials: BedrockApiKey | BedrockAccessKeys) -> AuthDotJson:
+        """What an ``amazonBedrock`` / ``amazonBedrockAccessKeys`` login writes."""
+        if isinstance(credentials, BedrockApiKey):
+            return cls(auth_mode="bedrockApiKey", openai_api_key=None, bedrock_api_key=credentials)
+        return cls(auth_mode="bedrockAccessKeys", openai_api_key=None, bedrock_access_keys=credentials)
 
 
 def _enc_hook(obj: Any) -> Any:
@@ -228,7 +253,9 @@ _ENCODER: Final = msgspec.json.Encoder(enc_hook=_enc_hook)
 _KNOWN_TOP: Final = frozenset(f.encode_name for f in msgspec.structs.fields(AuthDotJson))
 _KNOWN_TOKENS: Final = frozenset(f.encode_name for f in msgspec.structs.fields(TokenData))
 _KNOWN_NESTED: Final = frozenset(
-    f.encode_name for kind in (OAuthProvenance, BedrockApiKey) for f in msgspec.structs.fields(kind)
+    f.encode_name
+    for kind in (OAuthProvenance, BedrockApiKey, BedrockAccessKeys)
+    for f in msgspec.structs.fields(kind)
 )
 
 
@@ -293,7 +320,11 @@ def _check_duplicates(data: bytes) -> None:
     except (ValueError, PositionalFormUnknown) as exc:  # pragma: no cover - decoded once already
         raise AuthFileInvalid(str(exc)) from None
     tokens = top.get("tokens")
-    nested = [top.get("bedrock_api_key"), tokens.get("oauth_provenance") if isinstance(tokens, dict) else None]
+    nested = [
+        top.get("bedrock_api_key"),
+        top.get("bedrock_access_keys"),
+        tokens.get("oauth_provenance") if isinstance(tokens, dict) else None,
+    ]
     if (
         _repeats_known(top, _KNOWN_TOP)
         or _repeats_known(tokens, _KNOWN_TOKENS)

@@ -91,10 +91,10 @@ def stored_auth_allowed(
     auth: AuthDotJson, forced: ForcedLoginMethod | None, allowed: Sequence[str] | None
 ) -> bool:
     """Whether stored credentials may be used under the policy. The app-server ignores (never
-    deletes) those that violate it: an API key under ``chatgpt``, ChatGPT tokens under ``api``,
+    deletes) those that violate it: an API key (or Bedrock credentials) under ``chatgpt``, ChatGPT tokens under ``api``,
     tokens of a workspace not allowed (all three observed: ``account/read`` -> ``account: null``)."""
     mode = auth.resolved_mode()
-    if forced == "chatgpt" and mode == "apikey":
+    if forced == "chatgpt" and mode in ("apikey", "bedrockApiKey", "bedrockAccessKeys"):
         return False
     if forced == "api" and mode in ("chatgpt", "chatgptAuthTokens"):
         return False

@@ -258,14 +258,19 @@ class ConfigStore:
     #: it instead of scanning the file again (used once: a model is edited in place).
     _spare: tuple[str, tomlengine.Document] | None = None
 
-    def write(self, edits: Sequence[Edit], file_path: str | None, expected_version: str | None) -> WriteOutcome:
-        """config/value/write and config/batchWrite: all edits or none (spec §5.3)."""
+    def write(
+        self, edits: Sequence[Edit], file_path: str | None, expected_version: str | None,
+        refuse_overridden: bool = False,
+    ) -> WriteOutcome:
+        """config/value/write and config/batchWrite: all edits or none (spec §5.3).
+        ``refuse_overridden``: a write whose outcome would be okOverridden is refused instead
+        (``Cannot configure `<key>`: <why>``, configLayerReadonly) and nothing is written."""
         target = self._check_target(file_path)
         try:
             with file_lock(self.lock_path) as locked:
                 if locked:
                     remove_stale_temp_files(self.user_path)  # a killed writer's (none is mid-write now)
-                return self._write_locked(edits, target, expected_version)
+                return self._write_locked(edits, target, expected_version, refuse_overridden)
         except OSError as exc:  # the lock file cannot be opened or locked
             logger.info("cannot lock %s: %s", self.lock_path, exc)
             raise _persist_error(self.user_path) from None
@@ -278,7 +283,9 @@ class ConfigStore:
             raise ConfigWriteError(READONLY, "Only writes to the user config are allowed")
         return normalized
 
-    def _write_locked(self, edits: Sequence[Edit], target: str, expected_version: str | None) -> WriteOutcome:
+    def _write_locked(
+        self, edits: Sequence[Edit], target: str, expected_version: str | None, refuse_overridden: bool
+    ) -> WriteOutcome:
         try:
             above, below = self.loader.base_layers()
             reqs = self.requirements()
@@ -302,6 +309,8 @@ class ConfigStore:
         # config.toml (and answers ok to one on a valid file, even in a read-only home)
         on_disk = new_user if not changed or doc.exact else self._reparse(new_text)
         self._validate(on_disk, [*above, below[1]], reqs)
+        if refuse_overridden:
+            _refuse_overridden(paths, new_user, above)
         if changed:
             try:
                 atomic_write(self.user_path, new_text.encode())
@@ -426,6 +435,13 @@ def _memo(cache: dict[Any, _Value], key: Any, compute: Callable[[], _Value]) -> 
         cache.clear()
     value = cache[key] = compute()
     return value
+
+
+def _refuse_overridden(paths: Sequence[Sequence[str]], user: ParsedFile, above: Sequence[Layer]) -> None:
+    for segments in paths:
+        _, overridden = _override_status([segments], user, above)
+        if overridden is not None:
+            raise ConfigWriteError(READONLY, f"Cannot configure `{'.'.join(segments)}`: {overridden.message}")
 
 
 def _override_status(

@@ -381,11 +381,15 @@ class McpServer(Shape, read=_read_mcp_server):
     serde_struct: ClassVar = _RAW_MCP_SERVER
 
 
+_AWS_AUTH: Final = struct(
+    "ModelProviderAwsAuthInfo", opt("profile region", str), opt("credential_export auth_refresh", Any)
+)
 _MODEL_PROVIDER: Final = struct(
     "ModelProviderInfo",
     ("name", str, ""),
     opt("base_url model_catalog_url env_key env_key_instructions experimental_bearer_token", str),
-    opt("auth gateway_oauth aws project_id location credential_file", Any),
+    opt("aws", _AWS_AUTH),
+    opt("auth gateway_oauth project_id location credential_file", Any),
     ("wire_api", enum("responses"), "responses"),
     opt("capabilities", Any),
     opt("query_params http_headers env_http_headers", dict[str, str]),
@@ -395,12 +399,25 @@ _MODEL_PROVIDER: Final = struct(
 
 
 _RESERVED_PROVIDER_IDS: Final = ("amazon-bedrock", "openai", "ollama", "lmstudio")
+#: Built-in providers a user config may adjust, in these fields only (observed on 0.169.0).
+_BEDROCK_PROVIDER_IDS: Final = ("amazon-bedrock", "amazon-bedrock-runtime")
+_BEDROCK_ADJUSTABLE: Final = frozenset({"base_url", "auth", "http_headers", "aws"})
+_BEDROCK_ONLY: Final = (
+    "{id} only supports changing `base_url`, `auth`, `http_headers`, `aws.profile`, `aws.region`, "
+    "`aws.credential_export`, and `aws.auth_refresh`; other non-default provider fields are not supported"
+)
+_PROVIDER_DEFAULTS: Final[dict[str, Any]] = read_as(_MODEL_PROVIDER, {})
+
+
+def _check_bedrock_provider(key: str, rendered: dict[str, Any], path: str) -> None:
+    if any(v != _PROVIDER_DEFAULTS[k] for k, v in rendered.items() if k not in _BEDROCK_ADJUSTABLE):
+        raise ConfigModelError(_BEDROCK_ONLY.format(id=_join(path, key)), path)
 
 
 def _read_model_providers(value: Any, path: str) -> Any:
     if not isinstance(value, dict):
         raise ConfigModelError(invalid_type(value, "a map"), path)
-    reserved = [k for k in value if k in _RESERVED_PROVIDER_IDS]
+    reserved = [k for k in value if k in _RESERVED_PROVIDER_IDS and k not in _BEDROCK_PROVIDER_IDS]
     if reserved:
         ids = ", ".join(f"`{k}`" for k in reserved)
         raise ConfigModelError(
@@ -414,7 +431,9 @@ def _read_model_providers(value: Any, path: str) -> Any:
         if isinstance(entry, dict) and entry.get("wire_api") == "chat":
             raise ConfigModelError(_WIRE_API_CHAT, _join(entry_path, "wire_api"))
         rendered = read_as(_MODEL_PROVIDER, entry, entry_path)
-        if not rendered["name"]:
+        if key in _BEDROCK_PROVIDER_IDS:
+            _check_bedrock_provider(key, rendered, path)
+        elif not rendered["name"]:
             raise ConfigModelError(f"model_providers.{key}: provider name must not be empty", path)
         out[key] = rendered
     return out

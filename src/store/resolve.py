@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-BUILTIN_PROVIDERS: Final = frozenset({"openai", "ollama", "lmstudio", "amazon-bedrock"})
+BUILTIN_PROVIDERS: Final = frozenset({"openai", "ollama", "lmstudio", "amazon-bedrock", "amazon-bedrock-runtime"})
 BUILTIN_PERMISSION_PROFILES: Final = frozenset({":read-only", ":workspace", ":danger-full-access"})
 _INSTRUCTION_FILES: Final = (
     ("model_instructions_file", "failed to read model instructions file {path}: {reason}"),
