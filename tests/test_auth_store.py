@@ -86,6 +86,7 @@ def test_file_mode_writes_the_references_bytes_with_mode_0600_and_its_lock_file(
     storage.save(API)
     assert (tmp_path / "auth.json").read_bytes() == b'{\n  "auth_mode": "apikey",\n  "OPENAI_API_KEY": "sk-test"\n}'
     assert mode_of(tmp_path / "auth.json") == 0o600 and mode_of(tmp_path / "auth.json.lock") == 0o600
+    assert mode_of(tmp_path / "auth.lock") == 0o644  # the reference's second lock file
     assert storage.load() == API
 
 
@@ -107,7 +108,7 @@ def test_logout_deletes_auth_json_only(tmp_path: Path) -> None:
     storage = create_auth_storage(str(tmp_path), CredentialsStoreMode.FILE)
     storage.save(API)
     assert storage.delete() is True and storage.delete() is False
-    assert sorted(os.listdir(tmp_path)) == ["auth.json.lock"] and storage.load() is None
+    assert sorted(os.listdir(tmp_path)) == ["auth.json.lock", "auth.lock"] and storage.load() is None
 
 
 def test_unreadable_file_is_no_credentials_and_is_left_alone(tmp_path: Path) -> None:
@@ -119,7 +120,7 @@ def test_unreadable_file_is_no_credentials_and_is_left_alone(tmp_path: Path) -> 
 def test_stale_temp_files_of_a_killed_writer_are_removed_by_the_next_write(tmp_path: Path) -> None:
     (tmp_path / ".auth.json.4242-0.tmp").write_bytes(b'{"OPENAI_API_KEY":"half')
     create_auth_storage(str(tmp_path), CredentialsStoreMode.FILE).save(API)
-    assert sorted(os.listdir(tmp_path)) == ["auth.json", "auth.json.lock"]
+    assert sorted(os.listdir(tmp_path)) == ["auth.json", "auth.json.lock", "auth.lock"]
 
 
 def test_ephemeral_mode_keeps_nothing_on_disk_and_is_shared_per_home(tmp_path: Path) -> None:

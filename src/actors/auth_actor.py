@@ -56,6 +56,8 @@ logger = logging.getLogger(__name__)
 
 INBOX_SIZE: Final = 128
 _UNSEEN: Final = object()
+#: account/read of a stored ChatGPT login without tokens (the reference's text)
+PLAN_REQUIRED: Final = "plan type is required for chatgpt authentication"
 
 
 @final
@@ -188,10 +190,12 @@ class AuthActor:
         settings = await self.settings()
         active = await self.active(settings)
         requires = settings.requires_openai_auth
-        if active is None:
+        if active is None or not requires:
             return acct.GetAccountResponse(None, None, requires, None)
         if active.mode == "apikey":
             return acct.GetAccountResponse(acct.ApiKeyAccount(), None, requires, None)
+        if active.tokenless:
+            raise InvalidRequest(PLAN_REQUIRED)
         endpoints = self.endpoints_for(settings)
         if msg.refresh and active.mode == "chatgpt":
             try:
@@ -240,7 +244,7 @@ class AuthActor:
         if not settings.requires_openai_auth:
             return acct.GetAuthStatusResponse(None, None, False)
         active = await self.active(settings)
-        if active is None:
+        if active is None or active.tokenless or _empty_key(active):
             return acct.GetAuthStatusResponse(None, None, True)
         endpoints = self.endpoints_for(settings)
         if msg.refresh and active.mode == "chatgpt":
@@ -329,7 +333,7 @@ class AuthActor:
         try:
             settings = await self.settings()
             active = await self.active(settings)
-            if active is None or not active.is_chatgpt or caller.handle is None:
+            if active is None or not active.is_chatgpt or active.tokenless or caller.handle is None:
                 return
             endpoints = self.endpoints_for(settings)
             active = await self.keeper.fresh(active, settings, endpoints, caller)
@@ -348,3 +352,9 @@ class AuthActor:
     def updated(self, auth_mode: str | None, plan_type: str | None) -> None:
         self.hub.publish("account/updated", acct.AccountUpdatedNotification(auth_mode, plan_type))
 
+
+
+def _empty_key(active: Active) -> bool:
+    """getAuthStatus reads an empty stored API key as no credentials (account/read does not)."""
+    key = active.stored.api_key if active.mode == "apikey" and active.stored is not None else None
+    return key is not None and key.reveal() == ""

@@ -76,6 +76,11 @@ class Active:
         return self.mode != "apikey"
 
     @property
+    def tokenless(self) -> bool:
+        """A stored ChatGPT login without tokens (``{"auth_mode": "chatgpt"}`` alone)."""
+        return self.mode == "chatgpt" and (self.stored is None or self.stored.tokens is None)
+
+    @property
     def claims(self) -> IdTokenClaims:
         if self.external is not None:
             return self.external.claims
@@ -166,9 +171,13 @@ class Keeper:
             return None
         mode = stored.resolved_mode()
         if mode == "apikey":
-            return Active("apikey", stored)
+            return Active("apikey", stored) if stored.api_key is not None else None
+        if stored.tokens is None:
+            # the reference keeps a ChatGPT login without tokens: backend calls go out without a
+            # bearer token and account/read fails for want of a plan (``Active.tokenless``)
+            return Active("chatgpt", stored)
         # ChatGPT tokens without ``last_refresh`` read as no credentials on the reference
-        if stored.tokens is None or stored.last_refresh is None:
+        if stored.last_refresh is None:
             return None
         return Active("chatgpt", stored)
 

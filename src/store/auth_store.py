@@ -107,10 +107,18 @@ class AuthStorage(Protocol):
 def locked(home: str) -> Iterator[None]:
     """Hold the cross-process auth lock (``auth.json.lock``); creates the home if missing."""
     os.makedirs(home, exist_ok=True)
+    _touch(os.path.join(home, "auth.lock"))  # the reference's second lock file (0644), kept as it is
     with file_lock(auth_lock_path(home)) as taken:
         if taken:
             remove_stale_temp_files(auth_file_path(home))  # a killed writer's (none is mid-write)
         yield
+
+
+def _touch(path: str) -> None:
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
+    except OSError as exc:
+        logger.debug("cannot create %s: %s", path, exc.strerror)
 
 
 def read_auth_file(home: str) -> AuthDotJson | None:
