@@ -14,6 +14,7 @@ import msgspec
 import pytest
 import trio
 from chamberlain.fake_openai import FOREVER, Endpoint, FakeOpenAI, Reply, unauthorized
+from chamberlain.remote import backend
 from chamberlain.remote.backend import (
     CloudRequirementsError,
     RoutingError,
@@ -92,11 +93,16 @@ async def test_residency_override_and_origin_are_returned_normalized(
         "https://us.chatgpt.example:8443", "us_cr", None)
 
 
-async def test_no_constraint_origin_means_the_configured_backends_origin(
+async def test_no_constraint_origin_means_the_configured_backends_origin_which_must_be_https(
         fake: FakeOpenAI, http: httpx.AsyncClient, endpoints: Endpoints, auth: BackendAuth) -> None:
+    # the reference validates the configured origin like any other: this fake's is plain http
     fake.push(Endpoint.ACCOUNTS_CHECK, Reply(200, {"accounts": [entry(workspace_backend_origin="NO_CONSTRAINT")]}))
-    routing, _name = await discover_routing(http, endpoints, auth)
-    assert routing.backend_origin == fake.base_url
+    with pytest.raises(RoutingError) as caught:
+        await discover_routing(http, endpoints, auth)
+    assert caught.value.message == "workspace backend must use an HTTPS origin without credentials"
+    assert backend._origin("NO_CONSTRAINT", Endpoints(backend_base="https://chatgpt.com/backend-api/")) == (
+        "https://chatgpt.com"
+    )
 
 
 async def test_codex_api_base_uses_the_api_codex_path(

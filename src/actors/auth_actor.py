@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 import httpx
 import trio
+from chamberlain.actors.auth_external import ask_client_for_tokens
 from chamberlain.actors.auth_logins import Pending, cancel_pending
 from chamberlain.actors.auth_logins import start as start_login
 from chamberlain.actors.auth_messages import (
@@ -206,28 +207,44 @@ class AuthActor:
             active = await self.keeper.fresh(active, settings, endpoints, msg.caller)
         if self.keeper.dead(active) is not None:
             return acct.GetAccountResponse(None, None, True, None)
-        routing, name = await self.routing(active, endpoints, msg.caller, settings)
+        cloud = self.keeper.cloud_failure(active, endpoints)
+        if cloud is not None:
+            raise InternalError(cloud)
+        active, routing, name = await self.routing(active, endpoints, msg.caller, settings)
         claims = active.claims
         account = acct.ChatgptAccount(claims.email, active.plan or "unknown", name)
         return acct.GetAccountResponse(account, claims.user_id, requires, routing)
 
     async def routing(
         self, active: Active, endpoints: Endpoints, caller: Caller, settings: AuthSettings
-    ) -> tuple[acct.WorkspaceRouting, str | None]:
-        """Routing discovery with the 401 recovery of §14.3 (managed: refresh and retry once)."""
+    ) -> tuple[Active, acct.WorkspaceRouting, str | None]:
+        """Routing discovery with the 401 recovery of §14.3: external tokens ask the client for
+        new ones (§11), managed ones are reloaded, then refreshed; each retries once. The
+        credentials the routing belongs to (``active`` unless the recovery replaced them)."""
         try:
-            found: tuple[acct.WorkspaceRouting, str | None] = await self.keeper.routing(active, endpoints, caller)
-            return found
+            routing, name = await self.keeper.routing(active, endpoints, caller)
+            return active, routing, name
         except backend.RoutingError as exc:
-            if not exc.unauthorized or active.mode != "chatgpt":
+            if not exc.unauthorized or active.mode == "apikey":
                 raise
-        # §14.3 as the reference does it: reload the stored credentials and ask again, then
-        # refresh and ask again; a further 401 is final.
+            if active.mode == "chatgptAuthTokens":
+                renewed = await ask_client_for_tokens(self.keeper, active, caller, settings.forced_workspace_ids)
+                if renewed is None:
+                    raise
+                routing, name = await self.keeper.routing(renewed, endpoints, caller)
+                return renewed, routing, name
+        return await self._managed_recovery(active, endpoints, caller, settings)
+
+    async def _managed_recovery(
+        self, active: Active, endpoints: Endpoints, caller: Caller, settings: AuthSettings
+    ) -> tuple[Active, acct.WorkspaceRouting, str | None]:
+        """§14.3 as the reference does it: reload the stored credentials and ask again, then
+        refresh and ask again; a further 401 is final."""
         reloaded = await self.active(settings)
         if reloaded is not None and reloaded.stored != active.stored and reloaded.mode == "chatgpt":
             try:
-                found = await self.keeper.routing(reloaded, endpoints, caller)
-                return found
+                routing, name = await self.keeper.routing(reloaded, endpoints, caller)
+                return reloaded, routing, name
             except backend.RoutingError as exc:
                 if not exc.unauthorized:
                     raise
@@ -236,8 +253,8 @@ class AuthActor:
             active = await self.keeper.refresh(active, "unauthorized_recovery", settings, endpoints, caller)
         except RefreshFailed as exc:
             raise InternalError(exc.message) from None
-        found = await self.keeper.routing(active, endpoints, caller)
-        return found
+        routing, name = await self.keeper.routing(active, endpoints, caller)
+        return active, routing, name
 
     async def _auth_status(self, msg: GetAuthStatus) -> acct.GetAuthStatusResponse:
         settings = await self.settings()
@@ -333,7 +350,8 @@ class AuthActor:
         try:
             settings = await self.settings()
             active = await self.active(settings)
-            if active is None or not active.is_chatgpt or active.tokenless or caller.handle is None:
+            # the stored credentials only: external tokens set meanwhile announce themselves
+            if active is None or active.mode != "chatgpt" or active.tokenless or caller.handle is None:
                 return
             endpoints = self.endpoints_for(settings)
             active = await self.keeper.fresh(active, settings, endpoints, caller)

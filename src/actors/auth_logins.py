@@ -49,6 +49,8 @@ EXTERNAL_ACTIVE: Final = (
 BROWSER_PREFIX: Final = "Login server error: "
 NOT_COMPLETED: Final = "Login was not completed"
 REPLACED: Final = "Login cancelled"
+#: the login's tokens were replaced while its routing was discovered (§11 during the login)
+ACCOUNT_CHANGED: Final = "account changed during workspace routing discovery"
 LoginKind = Literal["browser", "device"]
 
 
@@ -89,6 +91,10 @@ class LoginHost(Protocol):
     def endpoints_for(self, settings: AuthSettings) -> Endpoints: ...
 
     async def active(self, settings: AuthSettings) -> Active | None: ...
+
+    async def routing(
+        self, active: Active, endpoints: Endpoints, caller: Caller, settings: AuthSettings
+    ) -> tuple[Active, acct.WorkspaceRouting, str | None]: ...
 
     def saw(self, stored: AuthDotJson | None) -> None: ...
 
@@ -207,7 +213,8 @@ async def _external(
     msg.reply.set(acct.ChatgptAuthTokensLoginResponse())
     if error is None:
         try:
-            await actor.keeper.routing(active, endpoints, msg.caller)
+            routed, _, _ = await actor.routing(active, endpoints, msg.caller, settings)
+            error = None if routed is active else ACCOUNT_CHANGED
         except ChamberlainError as exc:
             error = exc.message
     actor.completed(None, error)

@@ -141,7 +141,10 @@ class Keeper:
         self._storages: dict[str, AuthStorage] = {}
         #: the stored credentials whose refresh failed for good, and the reference's text
         self._dead: tuple[AuthDotJson, str] | None = None
-        self._routing: dict[tuple[str, str, str], tuple[acct.WorkspaceRouting, str | None]] = {}
+        self._routing: dict[tuple[str, str, str, str], tuple[acct.WorkspaceRouting, str | None]] = {}
+        #: the cloud-requirements outcome of the latest credentials: their key and the failure
+        #: text (None: loaded)
+        self._cloud: tuple[tuple[str, ...], str | None] | None = None
 
     # -- storage ---------------------------------------------------------------------------------
 
@@ -188,6 +191,7 @@ class Keeper:
         await trio.to_thread.run_sync(self.storage(settings).delete)
         self.external = None
         self._dead = None
+        self._cloud = None  # a later login of the same tokens loads them again
 
     def chatgpt_auth(self, tokens: IssuedTokens, endpoints: Endpoints) -> AuthDotJson:
         """What a browser or device login stores (§13.1)."""
@@ -264,12 +268,18 @@ class Keeper:
 
     # -- workspace routing --------------------------------------------------------------------------
 
+    @staticmethod
+    def _key(active: Active, endpoints: Endpoints) -> tuple[str, str, str, str]:
+        token = active.access_token
+        return (token.reveal() if token is not None else "", active.account_id or "", active.plan or "",
+                endpoints.backend_base)
+
     async def routing(
         self, active: Active, endpoints: Endpoints, caller: Caller
     ) -> tuple[acct.WorkspaceRouting, str | None]:
-        """§12, cached per credentials, account and backend; raises RoutingError (InternalError)."""
-        token = active.access_token
-        key = (token.reveal() if token is not None else "", active.account_id or "", endpoints.backend_base)
+        """§12, cached per credentials (token, account, plan) and backend, as the reference's
+        per-generation cache; raises RoutingError (InternalError). Failures are not cached."""
+        key = self._key(active, endpoints)
         hit = self._routing.get(key)
         if hit is None:
             hit = await backend.discover_routing(self.http, endpoints, active.backend_auth(caller.user_agent))
@@ -278,12 +288,36 @@ class Keeper:
             self._routing[key] = hit
         return hit
 
+    def _cloud_key(self, active: Active, endpoints: Endpoints) -> tuple[str, ...]:
+        return (*self._key(active, endpoints)[:2], endpoints.backend_base)  # not per plan
+
     async def cloud_requirements(self, active: Active, endpoints: Endpoints, caller: Caller) -> None:
-        """§6.2.5 step 1 for workspace plans; raises CloudRequirementsError (InternalError)."""
+        """§6.2.5 step 1 for workspace plans; raises CloudRequirementsError (InternalError). As
+        on the reference, the outcome is kept for the latest credentials only: a login of the
+        same tokens after a success does not load them again; other credentials, or a logout,
+        forget it."""
         from chamberlain.remote.claims import is_workspace_plan
 
-        if active.plan is not None and is_workspace_plan(active.plan):
+        key = self._cloud_key(active, endpoints)
+        if self._cloud is not None and self._cloud[0] != key:
+            self._cloud = None
+        if active.plan is None or not is_workspace_plan(active.plan):
+            return
+        if self._cloud is not None and self._cloud[1] is None:
+            return
+        try:
             await backend.load_cloud_requirements(self.http, endpoints, active.backend_auth(caller.user_agent))
+        except backend.CloudRequirementsError as exc:
+            self._cloud = (key, exc.message)
+            raise
+        self._cloud = (key, None)
+
+    def cloud_failure(self, active: Active, endpoints: Endpoints) -> str | None:
+        """The text of the failed cloud-requirements load of these credentials: account/read
+        reports it while it stands (the reference does not load them again for a read)."""
+        if self._cloud is None or self._cloud[0] != self._cloud_key(active, endpoints):
+            return None
+        return self._cloud[1]
 
 
 def _account(auth: AuthDotJson) -> str | None:

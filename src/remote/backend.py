@@ -159,9 +159,9 @@ def _select_workspace(entries: list[dict[str, Any]], account_id: str) -> dict[st
 def _origin(raw: str, endpoints: Endpoints) -> str:
     """The validated, normalized origin (lower-case host, no default port, no trailing slash);
     ``NO_CONSTRAINT`` is the configured backend's origin."""
-    if raw == NO_CONSTRAINT:
+    if raw == NO_CONSTRAINT:  # validated like any other (an http backend is refused, as by the reference)
         base = urlsplit(endpoints.backend("accounts/check"))
-        return f"{base.scheme}://{base.netloc}"
+        raw = f"{base.scheme}://{base.netloc}"
     if raw != raw.strip():
         raise RoutingError(ROUTING_NOT_HTTPS)
     try:
