@@ -151,11 +151,18 @@ async def test_empty_account_id_is_refused_without_a_request(
     assert fake.requests_to(Endpoint.ACCOUNTS_CHECK) == []
 
 
-@pytest.mark.parametrize("body", [{"accounts": [entry(id="other")]}, {}, {"accounts": {"acct-123": entry()}}])
+@pytest.mark.parametrize("body", [{"accounts": [entry(id="other")]}, {}])
 async def test_missing_workspace_is_reported(fake: FakeOpenAI, http: httpx.AsyncClient, endpoints: Endpoints,
                                              auth: BackendAuth, body: dict[str, Any]) -> None:
     err = await routing_error(fake, http, endpoints, auth, Reply(200, body))
     assert err.message == "selected workspace missing from routing discovery"
+
+
+async def test_map_shaped_accounts_do_not_decode(fake: FakeOpenAI, http: httpx.AsyncClient, endpoints: Endpoints,
+                                                 auth: BackendAuth) -> None:
+    # 0.169.0 (tests/scenarios/account-routing.jsonl): a map where the list belongs is a decode failure
+    err = await routing_error(fake, http, endpoints, auth, Reply(200, {"accounts": {"acct-123": entry()}}))
+    assert err.message == "workspace routing discovery failed"
 
 
 async def test_duplicate_workspace_is_reported(

@@ -12,6 +12,7 @@ the ``account/updated`` that follows a client's ``initialize`` goes to that clie
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, final
@@ -103,7 +104,7 @@ class AuthActor:
         try:
             # no client-wide timeout: the spec attaches its own deadlines (revoke 10 s, routing 15 s)
             async with httpx.AsyncClient(trust_env=False, timeout=None) as http, trio.open_nursery() as flows:
-                self._keeper, self._flows = Keeper(self.home, http), flows
+                self._keeper, self._flows = Keeper(self.home, http, on_write=self.saw), flows
                 async with receive:
                     task_status.started(send)
                     async for msg in receive:
@@ -238,10 +239,10 @@ class AuthActor:
     async def _managed_recovery(
         self, active: Active, endpoints: Endpoints, caller: Caller, settings: AuthSettings
     ) -> tuple[Active, acct.WorkspaceRouting, str | None]:
-        """§14.3 as the reference does it: reload the stored credentials and ask again, then
-        refresh and ask again; a further 401 is final."""
+        """§14.3 as the reference does it: reload the stored credentials and ask again (even when
+        they did not change), then refresh and ask again; a further 401 is final."""
         reloaded = await self.active(settings)
-        if reloaded is not None and reloaded.stored != active.stored and reloaded.mode == "chatgpt":
+        if reloaded is not None and reloaded.mode == "chatgpt" and not reloaded.tokenless:
             try:
                 routing, name = await self.keeper.routing(reloaded, endpoints, caller)
                 return reloaded, routing, name
@@ -298,7 +299,10 @@ class AuthActor:
     async def _logout(self, msg: Logout) -> None:
         settings = await self.settings()
         await cancel_pending(self, replaced_by_browser=False)
-        stored = await self.keeper.load(settings)
+        try:
+            stored = await self.keeper.load(settings, strict=True)
+        except AuthStorageError as exc:
+            raise InternalError(f"logout failed: {storage_text(exc)}") from None
         tokens = stored.tokens if stored is not None and stored.resolved_mode() == "chatgpt" else None
         if tokens is not None and self.keeper.external is None:
             await revoke(self.keeper.http, self.endpoints_for(settings), tokens.refresh_token.reveal(),
@@ -354,9 +358,18 @@ class AuthActor:
             if active is None or active.mode != "chatgpt" or active.tokenless or caller.handle is None:
                 return
             endpoints = self.endpoints_for(settings)
+            # this discovery runs for the server, not a request: its User-Agent names no client
+            # version (as the reference's)
+            handle = caller.handle
+            caller = dataclasses.replace(caller, user_agent=caller.user_agent.rsplit(" (", 1)[0])
             active = await self.keeper.fresh(active, settings, endpoints, caller)
-            await self.routing(active, endpoints, caller, settings)
-            await caller.handle.notify("account/updated", acct.AccountUpdatedNotification(active.mode, active.plan))
+            try:
+                active, _, _ = await self.routing(active, endpoints, caller, settings)
+            except backend.RoutingError:
+                # a failed discovery is tried once more, recovery and all (as the reference's
+                # start-up does: two rounds of requests)
+                active, _, _ = await self.routing(active, endpoints, caller, settings)
+            await handle.notify("account/updated", acct.AccountUpdatedNotification(active.mode, active.plan))
         except Exception as exc:  # a background task: its failure must not end the actor
             logger.info("account state after initialize: %s", describe(exc))
 

@@ -162,7 +162,12 @@ def _persist(actor: LoginHost, settings: AuthSettings) -> Callable[[IssuedTokens
 
 
 async def _browser(actor: LoginHost, params: acct.ChatgptLogin, settings: AuthSettings, msg: StartLogin) -> None:
-    await cancel_pending(actor, replaced_by_browser=True)
+    """A pending browser login ends before the new response (its callback server had to go); a
+    pending device-code login ends after it (the order the reference shows)."""
+    replaced = actor.pending
+    if replaced is not None and replaced.kind == "browser":
+        await cancel_pending(actor, replaced_by_browser=True)
+        replaced = None
     pending = Pending(str(uuid.uuid4()), "browser")
     pending.scope.deadline = trio.current_time() + LOGIN_TIMEOUT_S
     login = BrowserLogin(
@@ -177,19 +182,24 @@ async def _browser(actor: LoginHost, params: acct.ChatgptLogin, settings: AuthSe
     )
     auth_url: str = await actor.flows.start(_flow, actor, pending, login.run, msg.caller)
     msg.reply.set(acct.ChatgptLoginResponse(pending.login_id, auth_url))
+    if replaced is not None:
+        replaced.cancel(replaced.prefix + NOT_COMPLETED)
+        await replaced.done.wait()
 
 
 async def _device(actor: LoginHost, settings: AuthSettings, msg: StartLogin) -> None:
     endpoints = actor.endpoints_for(settings)
     code = await request_device_code(actor.keeper.http, endpoints)  # a failure leaves the pending one
-    await cancel_pending(actor, replaced_by_browser=False)
     pending = Pending(str(uuid.uuid4()), "device")
+    # the response goes out before the replaced login's completion (as on the reference); the
+    # inbox serves nothing else until the new flow runs, so a cancel of the new id waits for it
+    msg.reply.set(acct.ChatgptDeviceCodeLoginResponse(pending.login_id, code.verification_url, code.user_code))
+    await cancel_pending(actor, replaced_by_browser=False)
     login = DeviceLogin(
         client=actor.keeper.http, endpoints=endpoints, code=code, persist=_persist(actor, settings),
         allowed_workspace_ids=settings.forced_workspace_ids,
     )
     await actor.flows.start(_flow, actor, pending, login.run, msg.caller)
-    msg.reply.set(acct.ChatgptDeviceCodeLoginResponse(pending.login_id, code.verification_url, code.user_code))
 
 
 async def _external(

@@ -32,6 +32,8 @@ from chamberlain.store.auth_secret import Secret
 from chamberlain.store.auth_store import AuthStorage, AuthStorageError, CredentialsStoreMode, create_auth_storage
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import httpx
     from chamberlain.actors.auth_settings import AuthSettings
     from chamberlain.actors.caller import Caller
@@ -134,9 +136,14 @@ def _login_owner_id() -> str:
 
 @final
 class Keeper:
-    def __init__(self, home: str, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, home: str, http: httpx.AsyncClient, on_write: Callable[[AuthDotJson | None], None] | None = None
+    ) -> None:
+        """``on_write`` hears of every credential this keeper stores by itself (a refresh), so its
+        owner does not take it for a change made by someone else."""
         self.home = home
         self.http = http
+        self._on_write = on_write
         self.external: External | None = None
         self._storages: dict[str, AuthStorage] = {}
         #: the stored credentials whose refresh failed for good, and the reference's text
@@ -155,10 +162,14 @@ class Keeper:
             storage = self._storages[mode] = create_auth_storage(self.home, CredentialsStoreMode(mode))
         return storage
 
-    async def load(self, settings: AuthSettings) -> AuthDotJson | None:
+    async def load(self, settings: AuthSettings, *, strict: bool = False) -> AuthDotJson | None:
+        """The stored credentials; a store that cannot be read has none (logged), or with
+        ``strict`` raises its AuthStorageError (logout reports it)."""
         try:
             return await trio.to_thread.run_sync(self.storage(settings).load)
         except AuthStorageError as exc:
+            if strict:
+                raise
             logger.warning("cannot load credentials: %s", exc)
             return None
 
@@ -262,6 +273,8 @@ class Keeper:
             )
             updated = msgspec.structs.replace(current, tokens=replaced, last_refresh=Timestamp.now())
             await trio.to_thread.run_sync(session.commit, updated)
+            if self._on_write is not None:
+                self._on_write(updated)
             return Active("chatgpt", updated)
         finally:
             session.close()

@@ -248,6 +248,8 @@ class KeyringAuthStorage:
     def save(self, auth: AuthDotJson) -> None:
         from keyring.errors import KeyringError
 
+        with locked(self.home):  # the lock files exist whatever the keyring does (as the reference's)
+            pass
         backend = self._keyring("failed to write OAuth tokens to keyring")
         try:
             backend.set_password(KEYRING_SERVICE, self.account, encode_auth_compact(auth).decode())
