@@ -21,6 +21,7 @@ from chamberlain.actors.login_device import DeviceLogin, request_device_code
 from chamberlain.errors import ChamberlainError, InternalError, InvalidRequest
 from chamberlain.protocol import account as acct
 from chamberlain.remote.errors import LoginFailed
+from chamberlain.remote.jwt_text import payload_error_text
 from chamberlain.store.auth_file import AuthDotJson
 from chamberlain.store.auth_jwt import JwtError
 from chamberlain.store.auth_policy import check_external_workspace, check_login_allowed, forced_login_method
@@ -210,7 +211,7 @@ async def _external(
     try:
         external = external_tokens(params.access_token, params.chatgpt_account_id, params.chatgpt_plan_type)
     except JwtError:
-        raise InternalError("failed to set external auth: invalid ID token format") from None
+        raise InternalError(f"failed to set external auth: {payload_error_text(params.access_token)}") from None
     await cancel_pending(actor, replaced_by_browser=False)
     actor.keeper.external = external
     active = Active("chatgptAuthTokens", external=external)
