@@ -1,10 +1,10 @@
 """External tokens and the server -> client request ``account/chatgptAuthTokens/refresh`` (spec
 account.md §11): a 401 from the backend (routing discovery) asks the client that made the request
-for fresh tokens; a valid answer replaces them in memory and the discovery is retried once with
-them; an error answer, a bad answer or no answer within 10 s leaves the 401 standing. As on the
-reference (checked with refpeer, tests/scenarios/account-external-refresh.jsonl), a login whose
-routing discovery saw its tokens replaced completes with ``account changed during workspace
-routing discovery``, and no ``account/updated`` is sent for a refresh."""
+for fresh tokens; a valid answer replaces them in memory; an error answer, a bad answer or no
+answer within 10 s leaves the 401 standing. As on the reference (checked with refpeer,
+tests/scenarios/account-external-refresh.jsonl), the discovery that got the 401 is not retried:
+it fails with ``account changed during workspace routing discovery`` (a login's completion, or an
+account/read error), the next one runs with the new tokens, and no ``account/updated`` is sent."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ async def test_a_401_asks_the_client_and_a_valid_answer_replaces_the_tokens(
     assert request == {"method": REFRESH, "id": 0, "params": params}
     assert completed["params"]["success"] is False
     assert completed["params"]["error"] == "account changed during workspace routing discovery"
-    # the retry went out with the new token, and the read needed no other discovery
+    # the login's discovery was not retried; the read's went out with the new token
     assert [bearer(r) for r in checks] == [f"Bearer {old}", f"Bearer {new}"]
     # plan precedence as for the login: no parameter, so the new token's claim
     assert account["account"] == {"type": "chatgpt", "email": "new@example.com", "planType": "pro",

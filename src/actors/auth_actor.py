@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 import httpx
 import trio
-from chamberlain.actors.auth_external import ask_client_for_tokens
+from chamberlain.actors.auth_external import ACCOUNT_CHANGED, ask_client_for_tokens
 from chamberlain.actors.auth_logins import Pending, cancel_pending
 from chamberlain.actors.auth_logins import start as start_login
 from chamberlain.actors.auth_messages import (
@@ -219,9 +219,10 @@ class AuthActor:
     async def routing(
         self, active: Active, endpoints: Endpoints, caller: Caller, settings: AuthSettings
     ) -> tuple[Active, acct.WorkspaceRouting, str | None]:
-        """Routing discovery with the 401 recovery of §14.3: external tokens ask the client for
-        new ones (§11), managed ones are reloaded, then refreshed; each retries once. The
-        credentials the routing belongs to (``active`` unless the recovery replaced them)."""
+        """Routing discovery with the 401 recovery of §14.3: managed credentials are reloaded,
+        then refreshed, each time asking again; external tokens ask the client for new ones (§11)
+        and fail with ``ACCOUNT_CHANGED`` when it gives them. The credentials the routing belongs
+        to (``active`` unless the recovery replaced them)."""
         try:
             routing, name = await self.keeper.routing(active, endpoints, caller)
             return active, routing, name
@@ -232,8 +233,9 @@ class AuthActor:
                 renewed = await ask_client_for_tokens(self.keeper, active, caller, settings.forced_workspace_ids)
                 if renewed is None:
                     raise
-                routing, name = await self.keeper.routing(renewed, endpoints, caller)
-                return renewed, routing, name
+                # as on the reference, this discovery is not retried: the credentials it was
+                # for are gone (the next one runs with the new tokens)
+                raise backend.RoutingError(ACCOUNT_CHANGED) from None
         return await self._managed_recovery(active, endpoints, caller, settings)
 
     async def _managed_recovery(

@@ -3,8 +3,9 @@
 While external ``chatgptAuthTokens`` are active and a backend call made with them gets a 401
 (on this server: workspace-routing discovery, as on the reference, whose rate-limit and nudge
 calls report the 401 as it is), the AuthActor asks the requesting client for fresh tokens. A
-valid answer replaces the tokens in memory (plan precedence as for the login, §6.4); the caller
-re-discovers the routing with them and retries once. No ``account/updated`` is sent. Every
+valid answer replaces the tokens in memory (plan precedence as for the login, §6.4); the
+discovery that got the 401 then fails with ``ACCOUNT_CHANGED`` (0.169.0 does not retry it; the
+next discovery runs with the new tokens). No ``account/updated`` is sent. Every
 failure (no answer within ``EXTERNAL_REFRESH_TIMEOUT_S``, an error answer, a token that is not a
 JWT, a workspace outside the policy) leaves the tokens as they were and is logged with the
 reference's text; the 401 then stands.
@@ -33,11 +34,14 @@ if TYPE_CHECKING:
     from chamberlain.actors.caller import Caller
     from chamberlain.actors.credentials import Keeper
 
-__all__ = ["REFRESH_METHOD", "ask_client_for_tokens"]
+__all__ = ["ACCOUNT_CHANGED", "REFRESH_METHOD", "ask_client_for_tokens"]
 
 logger = logging.getLogger(__name__)
 
 REFRESH_METHOD: Final = "account/chatgptAuthTokens/refresh"
+#: routing discovery whose external tokens the client replaced meanwhile (login completion error
+#: or account/read error, as on the reference)
+ACCOUNT_CHANGED: Final = "account changed during workspace routing discovery"
 
 
 async def ask_client_for_tokens(

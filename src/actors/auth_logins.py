@@ -50,8 +50,6 @@ EXTERNAL_ACTIVE: Final = (
 BROWSER_PREFIX: Final = "Login server error: "
 NOT_COMPLETED: Final = "Login was not completed"
 REPLACED: Final = "Login cancelled"
-#: the login's tokens were replaced while its routing was discovered (§11 during the login)
-ACCOUNT_CHANGED: Final = "account changed during workspace routing discovery"
 LoginKind = Literal["browser", "device"]
 
 
@@ -224,8 +222,7 @@ async def _external(
     msg.reply.set(acct.ChatgptAuthTokensLoginResponse())
     if error is None:
         try:
-            routed, _, _ = await actor.routing(active, endpoints, msg.caller, settings)
-            error = None if routed is active else ACCOUNT_CHANGED
+            await actor.routing(active, endpoints, msg.caller, settings)
         except ChamberlainError as exc:
             error = exc.message
     actor.completed(None, error)

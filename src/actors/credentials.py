@@ -290,15 +290,14 @@ class Keeper:
     async def routing(
         self, active: Active, endpoints: Endpoints, caller: Caller
     ) -> tuple[acct.WorkspaceRouting, str | None]:
-        """§12, cached per credentials (token, account, plan) and backend, as the reference's
-        per-generation cache; raises RoutingError (InternalError). Failures are not cached."""
+        """§12, cached for the latest credentials (token, account, plan) and backend, as the
+        reference's per-generation cache; raises RoutingError (InternalError). Failures are not
+        cached."""
         key = self._key(active, endpoints)
         hit = self._routing.get(key)
         if hit is None:
             hit = await backend.discover_routing(self.http, endpoints, active.backend_auth(caller.user_agent))
-            if len(self._routing) > 16:
-                self._routing.clear()
-            self._routing[key] = hit
+            self._routing = {key: hit}  # the latest credentials only, as the reference's cache
         return hit
 
     def _cloud_key(self, active: Active, endpoints: Endpoints) -> tuple[str, ...]:
