@@ -206,7 +206,8 @@ async def test_rate_limits_are_read_from_the_backend(harness: Any, codex_home: P
 
 async def test_a_routing_failure_fails_the_read(harness: Any, codex_home: Path, system_dir: Path) -> None:
     async with chatgpt_session(harness, codex_home, system_dir) as (client, fake):
-        fake.push(Endpoint.ACCOUNTS_CHECK, Reply(status=404), Reply(status=404))
+        # the post-initialize discovery may already see the file: it tries twice (as the reference)
+        fake.push(Endpoint.ACCOUNTS_CHECK, Reply(status=404), Reply(status=404), Reply(status=404))
         seed_chatgpt(codex_home, fake)
         reply = await client.call("account/read", {})
     assert reply["error"] == {"code": -32603, "message": "workspace routing discovery failed"}

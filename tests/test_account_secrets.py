@@ -401,7 +401,7 @@ async def external_session(run: Run) -> None:
         await c.result("account/rateLimits/read")
         fake.push(Endpoint.USAGE, unauthorized())
         assert "error" in await c.call("account/rateLimits/read")
-        fake.push(Endpoint.ACCOUNTS_CHECK, Reply(status=404), Reply(status=404))
+        fake.push(Endpoint.ACCOUNTS_CHECK, Reply(status=404))
         await c.result("account/login/start", {**params, "accessToken": fake.mint_access_token()})
         assert (await c.note("account/login/completed"))["success"] is False
         fake.push(Endpoint.CONFIG_BUNDLE, unauthorized())

@@ -69,7 +69,7 @@ def test_file_mode_writes_the_references_bytes_with_mode_0600_and_its_lock_file(
     assert mode_of(tmp_path / "auth.json") == 0o600 and mode_of(tmp_path / "auth.json.lock") == 0o600
     umask = os.umask(0)
     os.umask(umask)
-    assert mode_of(tmp_path / "auth.lock") == 0o644 & ~umask
+    assert mode_of(tmp_path / "auth.lock") == 0o644 & ~umask  # the reference's second lock file
     assert (tmp_path / "auth.lock").read_bytes() == b"" == (tmp_path / "auth.json.lock").read_bytes()
     assert storage.load() == API
 

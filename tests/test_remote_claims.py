@@ -42,8 +42,10 @@ def test_raw_plans_map_to_wire_plan_types(raw: str | None, plan: str) -> None:
     assert map_plan(raw) == plan
 
 
-@pytest.mark.parametrize(("plan", "workspace"), [("business", True), ("enterprise", True), ("team", True),
-                                                 ("edu", True), ("pro", False), ("plus", False), ("unknown", False)])
+@pytest.mark.parametrize(("plan", "workspace"), [
+    ("business", True), ("enterprise", True), ("team", False), ("edu", True), ("sci_plus", True),
+    ("self_serve_business_prolite", False), ("pro", False), ("plus", False), ("unknown", False),
+])
 def test_only_shared_workspace_plans_count_as_workspace_plans(plan: str, workspace: bool) -> None:
     assert is_workspace_plan(plan) is workspace
 

@@ -14,6 +14,7 @@ import msgspec
 import pytest
 import trio
 from chamberlain.fake_openai import FOREVER, Endpoint, FakeOpenAI, Reply, unauthorized
+from chamberlain.remote import backend
 from chamberlain.remote.backend import (
     CloudRequirementsError,
     RoutingError,
@@ -68,11 +69,16 @@ async def test_residency_override_and_origin_are_returned_normalized(
         "https://us.chatgpt.example:8443", "us_cr", None)
 
 
-async def test_no_constraint_origin_means_the_configured_backends_origin(
+async def test_no_constraint_origin_means_the_configured_backends_origin_which_must_be_https(
         fake: FakeOpenAI, http: httpx.AsyncClient, endpoints: Endpoints, auth: BackendAuth) -> None:
+    # the reference validates the configured origin like any other: this fake's is plain http
     fake.push(Endpoint.ACCOUNTS_CHECK, Reply(200, {"accounts": [entry(workspace_backend_origin="NO_CONSTRAINT")]}))
-    routing, _name = await discover_routing(http, endpoints, auth)
-    assert routing.backend_origin == fake.base_url
+    with pytest.raises(RoutingError) as caught:
+        await discover_routing(http, endpoints, auth)
+    assert caught.value.message == "workspace backend must use an HTTPS origin without credentials"
+    assert backend._origin("NO_CONSTRAINT", Endpoints(backend_base="https://chatgpt.com/backend-api/")) == (
+        "https://chatgpt.com"
+    )
 
 
 async def test_codex_api_base_uses_the_api_codex_path(
@@ -121,11 +127,18 @@ async def test_empty_account_id_is_refused_without_a_request(
     assert fake.requests_to(Endpoint.ACCOUNTS_CHECK) == []
 
 
-@pytest.mark.parametrize("body", [{"accounts": [entry(id="other")]}, {}, {"accounts": {"acct-123": entry()}}])
+@pytest.mark.parametrize("body", [{"accounts": [entry(id="other")]}, {}])
 async def test_missing_workspace_is_reported(fake: FakeOpenAI, http: httpx.AsyncClient, endpoints: Endpoints,
                                              auth: BackendAuth, body: dict[str, Any]) -> None:
     err = await routing_error(fake, http, endpoints, auth, Reply(200, body))
     assert err.message == "selected workspace missing from routing discovery"
+
+
+async def test_map_shaped_accounts_do_not_decode(fake: FakeOpenAI, http: httpx.AsyncClient, endpoints: Endpoints,
+                                                 auth: BackendAuth) -> None:
+    # 0.169.0 (tests/scenarios/account-routing.jsonl): a map where the list belongs is a decode failure
+    err = await routing_error(fake, http, endpoints, auth, Reply(200, {"accounts": {"acct-123": entry()}}))
+    assert err.message == "workspace routing discovery failed"
 
 
 async def test_duplicate_workspace_is_reported(

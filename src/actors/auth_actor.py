@@ -12,6 +12,7 @@ the ``account/updated`` that follows a client's ``initialize`` goes to that clie
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, final
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 import httpx
 import trio
 from chamberlain.actors import auth_bedrock
+from chamberlain.actors.auth_external import ACCOUNT_CHANGED, ask_client_for_tokens
 from chamberlain.actors.auth_logins import Pending, cancel_pending
 from chamberlain.actors.auth_logins import start as start_login
 from chamberlain.actors.auth_messages import (
@@ -59,6 +61,8 @@ INBOX_SIZE: Final = 128
 #: Seconds one outbound HTTP request may take at most.
 HTTP_TIMEOUT_S: Final = 60.0
 _UNSEEN: Final = object()
+#: account/read of a stored ChatGPT login without tokens (the reference's text)
+PLAN_REQUIRED: Final = "plan type is required for chatgpt authentication"
 
 
 @final
@@ -112,7 +116,7 @@ class AuthActor:
             # a bound for a request that hangs (a device poll); the spec's own deadlines (revoke
             # 10 s, routing 15 s, the refresh answer 10 s) are shorter and keep their texts
             async with httpx.AsyncClient(trust_env=False, timeout=HTTP_TIMEOUT_S) as http, trio.open_nursery() as flows:
-                self._keeper, self._flows = Keeper(self.home, http), flows
+                self._keeper, self._flows = Keeper(self.home, http, on_write=self.saw), flows
                 async with receive:
                     task_status.started(send)
                     async for msg in receive:
@@ -205,10 +209,12 @@ class AuthActor:
         if bedrock is not None:
             return bedrock
         requires = settings.requires_openai_auth
-        if active is None:
+        if active is None or not requires:
             return acct.GetAccountResponse(None, None, requires, None)
         if active.mode == "apikey":
             return acct.GetAccountResponse(acct.ApiKeyAccount(), None, requires, None)
+        if active.tokenless:
+            raise InvalidRequest(PLAN_REQUIRED)
         endpoints = self.endpoints_for(settings)
         if msg.refresh and active.mode == "chatgpt":
             try:
@@ -219,28 +225,46 @@ class AuthActor:
             active = await self.keeper.fresh(active, settings, endpoints, msg.caller)
         if self.keeper.dead(active) is not None:
             return acct.GetAccountResponse(None, None, True, None)
-        routing, name = await self.routing(active, endpoints, msg.caller, settings)
+        cloud = self.keeper.cloud_failure(active, endpoints)
+        if cloud is not None:
+            raise InternalError(cloud)
+        active, routing, name = await self.routing(active, endpoints, msg.caller, settings)
         claims = active.claims
         account = acct.ChatgptAccount(claims.email, active.plan or "unknown", name)
         return acct.GetAccountResponse(account, claims.user_id, requires, routing)
 
     async def routing(
         self, active: Active, endpoints: Endpoints, caller: Caller, settings: AuthSettings
-    ) -> tuple[acct.WorkspaceRouting, str | None]:
-        """Routing discovery with the 401 recovery of §14.3 (managed: refresh and retry once)."""
+    ) -> tuple[Active, acct.WorkspaceRouting, str | None]:
+        """Routing discovery with the 401 recovery of §14.3: managed credentials are reloaded,
+        then refreshed, each time asking again; external tokens ask the client for new ones (§11)
+        and fail with ``ACCOUNT_CHANGED`` when it gives them. The credentials the routing belongs
+        to (``active`` unless the recovery replaced them)."""
         try:
-            found: tuple[acct.WorkspaceRouting, str | None] = await self.keeper.routing(active, endpoints, caller)
-            return found
+            routing, name = await self.keeper.routing(active, endpoints, caller)
+            return active, routing, name
         except backend.RoutingError as exc:
-            if not exc.unauthorized or active.mode != "chatgpt":
+            if not exc.unauthorized or active.mode == "apikey":
                 raise
-        # §14.3 as the reference does it: reload the stored credentials and ask again, then
-        # refresh and ask again; a further 401 is final.
+            if active.mode == "chatgptAuthTokens":
+                renewed = await ask_client_for_tokens(self.keeper, active, caller, settings.forced_workspace_ids)
+                if renewed is None:
+                    raise
+                # as on the reference, this discovery is not retried: the credentials it was
+                # for are gone (the next one runs with the new tokens)
+                raise backend.RoutingError(ACCOUNT_CHANGED) from None
+        return await self._managed_recovery(active, endpoints, caller, settings)
+
+    async def _managed_recovery(
+        self, active: Active, endpoints: Endpoints, caller: Caller, settings: AuthSettings
+    ) -> tuple[Active, acct.WorkspaceRouting, str | None]:
+        """§14.3 as the reference does it: reload the stored credentials and ask again (even when
+        they did not change), then refresh and ask again; a further 401 is final."""
         reloaded = await self.active(settings)
-        if reloaded is not None and reloaded.stored != active.stored and reloaded.mode == "chatgpt":
+        if reloaded is not None and reloaded.mode == "chatgpt" and not reloaded.tokenless:
             try:
-                found = await self.keeper.routing(reloaded, endpoints, caller)
-                return found
+                routing, name = await self.keeper.routing(reloaded, endpoints, caller)
+                return reloaded, routing, name
             except backend.RoutingError as exc:
                 if not exc.unauthorized:
                     raise
@@ -249,15 +273,15 @@ class AuthActor:
             active = await self.keeper.refresh(active, "unauthorized_recovery", settings, endpoints, caller)
         except RefreshFailed as exc:
             raise InternalError(exc.message) from None
-        found = await self.keeper.routing(active, endpoints, caller)
-        return found
+        routing, name = await self.keeper.routing(active, endpoints, caller)
+        return active, routing, name
 
     async def _auth_status(self, msg: GetAuthStatus) -> acct.GetAuthStatusResponse:
         settings = await self.settings()
         if not settings.requires_openai_auth:
             return acct.GetAuthStatusResponse(None, None, False)
         active = await self.active(settings)
-        if active is None or active.is_bedrock:
+        if active is None or active.is_bedrock or active.tokenless or _empty_key(active):
             return acct.GetAuthStatusResponse(None, None, True)
         endpoints = self.endpoints_for(settings)
         if msg.refresh and active.mode == "chatgpt":
@@ -295,7 +319,10 @@ class AuthActor:
         settings = await self.settings()
         bedrock = await auth_bedrock.provider_keys_to_clear(self, settings)
         await cancel_pending(self, replaced_by_browser=False)
-        stored = await self.keeper.load(settings)
+        try:
+            stored = await self.keeper.load(settings, strict=True)
+        except AuthStorageError as exc:
+            raise InternalError(f"logout failed: {storage_text(exc)}") from None
         tokens = stored.tokens if stored is not None and stored.resolved_mode() == "chatgpt" else None
         if tokens is not None and self.keeper.external is None:
             await revoke(self.keeper.http, self.endpoints_for(settings), tokens.refresh_token.reveal(),
@@ -348,12 +375,22 @@ class AuthActor:
         try:
             settings = await self.settings()
             active = await self.active(settings)
-            if active is None or not active.is_chatgpt or caller.handle is None:
+            # the stored credentials only: external tokens set meanwhile announce themselves
+            if active is None or active.mode != "chatgpt" or active.tokenless or caller.handle is None:
                 return
             endpoints = self.endpoints_for(settings)
+            # this discovery runs for the server, not a request: its User-Agent names no client
+            # version (as the reference's)
+            handle = caller.handle
+            caller = dataclasses.replace(caller, user_agent=caller.user_agent.rsplit(" (", 1)[0])
             active = await self.keeper.fresh(active, settings, endpoints, caller)
-            await self.routing(active, endpoints, caller, settings)
-            await caller.handle.notify("account/updated", acct.AccountUpdatedNotification(active.mode, active.plan))
+            try:
+                active, _, _ = await self.routing(active, endpoints, caller, settings)
+            except backend.RoutingError:
+                # a failed discovery is tried once more, recovery and all (as the reference's
+                # start-up does: two rounds of requests)
+                active, _, _ = await self.routing(active, endpoints, caller, settings)
+            await handle.notify("account/updated", acct.AccountUpdatedNotification(active.mode, active.plan))
         except Exception as exc:  # a background task: its failure must not end the actor
             logger.info("account state after initialize: %s", describe(exc))
 
@@ -368,3 +405,9 @@ class AuthActor:
     def updated(self, auth_mode: str | None, plan_type: str | None) -> None:
         self.hub.publish("account/updated", acct.AccountUpdatedNotification(auth_mode, plan_type))
 
+
+
+def _empty_key(active: Active) -> bool:
+    """getAuthStatus reads an empty stored API key as no credentials (account/read does not)."""
+    key = active.stored.api_key if active.mode == "apikey" and active.stored is not None else None
+    return key is not None and key.reveal() == ""

@@ -23,6 +23,7 @@ from chamberlain.actors.login_device import DeviceLogin, request_device_code
 from chamberlain.errors import ChamberlainError, InternalError, InvalidRequest
 from chamberlain.protocol import account as acct
 from chamberlain.remote.errors import LoginFailed
+from chamberlain.remote.jwt_text import payload_error_text
 from chamberlain.store.auth_file import AuthDotJson
 from chamberlain.store.auth_jwt import JwtError
 from chamberlain.store.auth_policy import check_external_workspace, check_login_allowed, forced_login_method
@@ -98,6 +99,10 @@ class LoginHost(Protocol):
 
     async def active(self, settings: AuthSettings) -> Active | None: ...
 
+    async def routing(
+        self, active: Active, endpoints: Endpoints, caller: Caller, settings: AuthSettings
+    ) -> tuple[Active, acct.WorkspaceRouting, str | None]: ...
+
     def saw(self, stored: AuthDotJson | None) -> None: ...
 
     def completed(self, login_id: str | None, error: str | None, entrypoint: str | None = None) -> None: ...
@@ -166,7 +171,12 @@ def _persist(actor: LoginHost, settings: AuthSettings) -> Callable[[IssuedTokens
 
 
 async def _browser(actor: LoginHost, params: acct.ChatgptLogin, settings: AuthSettings, msg: StartLogin) -> None:
-    await cancel_pending(actor, replaced_by_browser=True)
+    """A pending browser login ends before the new response (its callback server had to go); a
+    pending device-code login ends after it (the order the reference shows)."""
+    replaced = actor.pending
+    if replaced is not None and replaced.kind == "browser":
+        await cancel_pending(actor, replaced_by_browser=True)
+        replaced = None
     pending = Pending(str(uuid.uuid4()), "browser")
     pending.scope.deadline = trio.current_time() + LOGIN_TIMEOUT_S
     login = BrowserLogin(
@@ -182,19 +192,24 @@ async def _browser(actor: LoginHost, params: acct.ChatgptLogin, settings: AuthSe
     pending.entrypoint = lambda: login.onboarding_entrypoint
     auth_url: str = await actor.flows.start(_flow, actor, pending, login.run, msg.caller)
     msg.reply.set(acct.ChatgptLoginResponse(pending.login_id, auth_url))
+    if replaced is not None:
+        replaced.cancel(replaced.prefix + NOT_COMPLETED)
+        await replaced.done.wait()
 
 
 async def _device(actor: LoginHost, settings: AuthSettings, msg: StartLogin) -> None:
     endpoints = actor.endpoints_for(settings)
     code = await request_device_code(actor.keeper.http, endpoints)  # a failure leaves the pending one
-    await cancel_pending(actor, replaced_by_browser=False)
     pending = Pending(str(uuid.uuid4()), "device")
+    # the response goes out before the replaced login's completion (as on the reference); the
+    # inbox serves nothing else until the new flow runs, so a cancel of the new id waits for it
+    msg.reply.set(acct.ChatgptDeviceCodeLoginResponse(pending.login_id, code.verification_url, code.user_code))
+    await cancel_pending(actor, replaced_by_browser=False)
     login = DeviceLogin(
         client=actor.keeper.http, endpoints=endpoints, code=code, persist=_persist(actor, settings),
         allowed_workspace_ids=settings.forced_workspace_ids,
     )
     await actor.flows.start(_flow, actor, pending, login.run, msg.caller)
-    msg.reply.set(acct.ChatgptDeviceCodeLoginResponse(pending.login_id, code.verification_url, code.user_code))
 
 
 async def _external(
@@ -205,7 +220,7 @@ async def _external(
     try:
         external = external_tokens(params.access_token, params.chatgpt_account_id, params.chatgpt_plan_type)
     except JwtError:
-        raise InternalError("failed to set external auth: invalid ID token format") from None
+        raise InternalError(f"failed to set external auth: {payload_error_text(params.access_token)}") from None
     await cancel_pending(actor, replaced_by_browser=False)
     actor.keeper.external = external
     active = Active("chatgptAuthTokens", external=external)
@@ -218,7 +233,7 @@ async def _external(
     msg.reply.set(acct.ChatgptAuthTokensLoginResponse())
     if error is None:
         try:
-            await actor.keeper.routing(active, endpoints, msg.caller)
+            await actor.routing(active, endpoints, msg.caller, settings)
         except ChamberlainError as exc:
             error = exc.message
     actor.completed(None, error)

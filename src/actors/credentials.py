@@ -32,6 +32,8 @@ from chamberlain.store.auth_secret import Secret
 from chamberlain.store.auth_store import AuthStorage, AuthStorageError, CredentialsStoreMode, create_auth_storage
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import httpx
     from chamberlain.actors.auth_settings import AuthSettings
     from chamberlain.actors.caller import Caller
@@ -79,6 +81,11 @@ class Active:
     def is_bedrock(self) -> bool:
         """Codex-managed Amazon Bedrock credentials (``auth_bedrock``)."""
         return self.mode in ("bedrockApiKey", "bedrockAccessKeys")
+
+    @property
+    def tokenless(self) -> bool:
+        """A stored ChatGPT login without tokens (``{"auth_mode": "chatgpt"}`` alone)."""
+        return self.mode == "chatgpt" and (self.stored is None or self.stored.tokens is None)
 
     @property
     def claims(self) -> IdTokenClaims:
@@ -134,15 +141,23 @@ def _login_owner_id() -> str:
 
 @final
 class Keeper:
-    def __init__(self, home: str, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, home: str, http: httpx.AsyncClient, on_write: Callable[[AuthDotJson | None], None] | None = None
+    ) -> None:
+        """``on_write`` hears of every credential this keeper stores by itself (a refresh), so its
+        owner does not take it for a change made by someone else."""
         self.home = home
         self.http = http
+        self._on_write = on_write
         self.external: External | None = None
         self._storages: dict[str, AuthStorage] = {}
         self._watch = AuthFileWatch(home)
         #: the stored credentials whose refresh failed for good, and the reference's text
         self._dead: tuple[AuthDotJson, str] | None = None
-        self._routing: dict[tuple[str, str, str], tuple[acct.WorkspaceRouting, str | None]] = {}
+        self._routing: dict[tuple[str, str, str, str], tuple[acct.WorkspaceRouting, str | None]] = {}
+        #: the cloud-requirements outcome of the latest credentials: their key and the failure
+        #: text (None: loaded)
+        self._cloud: tuple[tuple[str, ...], str | None] | None = None
 
     # -- storage ---------------------------------------------------------------------------------
 
@@ -153,10 +168,12 @@ class Keeper:
             storage = self._storages[mode] = create_auth_storage(self.home, CredentialsStoreMode(mode))
         return storage
 
-    async def load(self, settings: AuthSettings) -> AuthDotJson | None:
+    async def load(self, settings: AuthSettings, *, strict: bool = False) -> AuthDotJson | None:
         """The stored credentials. ``file``: from the stat-signature watch (one ``stat`` when
         nothing changed, the config files' racy rule; a read of a small file when it did), in
-        this task; ``ephemeral``: memory; the keyring in a worker thread (D-Bus may block)."""
+        this task; ``ephemeral``: memory; the keyring in a worker thread (D-Bus may block). A store
+        that cannot be read has none (logged), or with ``strict`` raises its AuthStorageError
+        (logout reports it)."""
         mode = settings.store_mode
         if mode == "file":
             return self._watch.get()
@@ -166,6 +183,8 @@ class Keeper:
         try:
             return await trio.to_thread.run_sync(storage.load)
         except AuthStorageError as exc:
+            if strict:
+                raise
             logger.warning("cannot load credentials: %s", exc)
             return None
 
@@ -181,12 +200,16 @@ class Keeper:
             return None
         mode = stored.resolved_mode()
         if mode == "apikey":
-            return Active("apikey", stored)
+            return Active("apikey", stored) if stored.api_key is not None else None
         if mode == "bedrockApiKey" or mode == "bedrockAccessKeys":  # usable with the member it names
             member = stored.bedrock_api_key if mode == "bedrockApiKey" else stored.bedrock_access_keys
             return Active(mode, stored) if member is not None else None
+        if stored.tokens is None:
+            # the reference keeps a ChatGPT login without tokens: backend calls go out without a
+            # bearer token and account/read fails for want of a plan (``Active.tokenless``)
+            return Active("chatgpt", stored)
         # ChatGPT tokens without ``last_refresh`` read as no credentials on the reference
-        if stored.tokens is None or stored.last_refresh is None:
+        if stored.last_refresh is None:
             return None
         return Active("chatgpt", stored)
 
@@ -197,6 +220,7 @@ class Keeper:
         await trio.to_thread.run_sync(self.storage(settings).delete)
         self.external = None
         self._dead = None
+        self._cloud = None  # a later login of the same tokens loads them again
 
     def chatgpt_auth(self, tokens: IssuedTokens, endpoints: Endpoints) -> AuthDotJson:
         """What a browser or device login stores (§13.1)."""
@@ -267,32 +291,63 @@ class Keeper:
             )
             updated = msgspec.structs.replace(current, tokens=replaced, last_refresh=Timestamp.now())
             await trio.to_thread.run_sync(session.commit, updated)
+            if self._on_write is not None:
+                self._on_write(updated)
             return Active("chatgpt", updated)
         finally:
             session.close()
 
     # -- workspace routing --------------------------------------------------------------------------
 
+    @staticmethod
+    def _key(active: Active, endpoints: Endpoints) -> tuple[str, str, str, str]:
+        token = active.access_token
+        return (token.reveal() if token is not None else "", active.account_id or "", active.plan or "",
+                endpoints.backend_base)
+
     async def routing(
         self, active: Active, endpoints: Endpoints, caller: Caller
     ) -> tuple[acct.WorkspaceRouting, str | None]:
-        """§12, cached per credentials, account and backend; raises RoutingError (InternalError)."""
-        token = active.access_token
-        key = (token.reveal() if token is not None else "", active.account_id or "", endpoints.backend_base)
+        """§12, cached for the latest credentials (token, account, plan) and backend, as the
+        reference's per-generation cache; raises RoutingError (InternalError). Failures are not
+        cached."""
+        key = self._key(active, endpoints)
         hit = self._routing.get(key)
         if hit is None:
             hit = await backend.discover_routing(self.http, endpoints, active.backend_auth(caller.user_agent))
-            if len(self._routing) > 16:
-                self._routing.clear()
-            self._routing[key] = hit
+            self._routing = {key: hit}  # the latest credentials only, as the reference's cache
         return hit
 
+    def _cloud_key(self, active: Active, endpoints: Endpoints) -> tuple[str, ...]:
+        return (*self._key(active, endpoints)[:2], endpoints.backend_base)  # not per plan
+
     async def cloud_requirements(self, active: Active, endpoints: Endpoints, caller: Caller) -> None:
-        """§6.2.5 step 1 for workspace plans; raises CloudRequirementsError (InternalError)."""
+        """§6.2.5 step 1 for workspace plans; raises CloudRequirementsError (InternalError). As
+        on the reference, the outcome is kept for the latest credentials only: a login of the
+        same tokens after a success does not load them again; other credentials, or a logout,
+        forget it."""
         from chamberlain.remote.claims import is_workspace_plan
 
-        if active.plan is not None and is_workspace_plan(active.plan):
+        key = self._cloud_key(active, endpoints)
+        if self._cloud is not None and self._cloud[0] != key:
+            self._cloud = None
+        if active.plan is None or not is_workspace_plan(active.plan):
+            return
+        if self._cloud is not None and self._cloud[1] is None:
+            return
+        try:
             await backend.load_cloud_requirements(self.http, endpoints, active.backend_auth(caller.user_agent))
+        except backend.CloudRequirementsError as exc:
+            self._cloud = (key, exc.message)
+            raise
+        self._cloud = (key, None)
+
+    def cloud_failure(self, active: Active, endpoints: Endpoints) -> str | None:
+        """The text of the failed cloud-requirements load of these credentials: account/read
+        reports it while it stands (the reference does not load them again for a read)."""
+        if self._cloud is None or self._cloud[0] != self._cloud_key(active, endpoints):
+            return None
+        return self._cloud[1]
 
 
 def _account(auth: AuthDotJson) -> str | None:

@@ -122,8 +122,8 @@ _ENTRY_TYPES: Final = {"id": str, "name": str, "workspace_backend_origin": str, 
 
 
 def _routing_entries(content: bytes) -> list[dict[str, Any]]:
-    """The ``accounts`` list; an answer that does not decode fails the discovery. A map-shaped
-    ``accounts`` (older backends) holds no usable entry, as the reference reads it."""
+    """The ``accounts`` list; an answer that does not decode (a map-shaped ``accounts`` of older
+    backends included, as 0.169.0 reads it) fails the discovery; no ``accounts`` holds no entry."""
     try:
         data = json.loads(content)
     except (ValueError, UnicodeDecodeError):
@@ -131,8 +131,10 @@ def _routing_entries(content: bytes) -> list[dict[str, Any]]:
     if not isinstance(data, dict):
         raise RoutingError(ROUTING_FAILED)
     accounts = data.get("accounts")
-    if not isinstance(accounts, list):
+    if accounts is None:
         return []
+    if not isinstance(accounts, list):  # a map-shaped ``accounts`` (older backends) does not decode
+        raise RoutingError(ROUTING_FAILED)
     for entry in accounts:
         if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
             raise RoutingError(ROUTING_FAILED)
@@ -159,9 +161,9 @@ def _select_workspace(entries: list[dict[str, Any]], account_id: str) -> dict[st
 def _origin(raw: str, endpoints: Endpoints) -> str:
     """The validated, normalized origin (lower-case host, no default port, no trailing slash);
     ``NO_CONSTRAINT`` is the configured backend's origin."""
-    if raw == NO_CONSTRAINT:
+    if raw == NO_CONSTRAINT:  # validated like any other (an http backend is refused, as by the reference)
         base = urlsplit(endpoints.backend("accounts/check"))
-        return f"{base.scheme}://{base.netloc}"
+        raw = f"{base.scheme}://{base.netloc}"
     if raw != raw.strip():
         raise RoutingError(ROUTING_NOT_HTTPS)
     try:

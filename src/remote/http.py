@@ -54,10 +54,12 @@ class BackendAuth:
 def backend_headers(
     access_token: str, account_id: str | None, user_agent: str, *, fedramp: bool = False
 ) -> dict[str, str]:
-    """``User-Agent``, ``Authorization: Bearer``, ``ChatGPT-Account-Id`` (when known) and
+    """``User-Agent``, ``Authorization: Bearer`` (when there is a token), ``ChatGPT-Account-Id`` (when known) and
     ``X-OpenAI-Fedramp: true`` for FedRAMP workspaces; no ``originator`` (the reference sends
     none on these calls)."""
-    headers = {"User-Agent": user_agent, "Authorization": f"Bearer {access_token}"}
+    headers = {"User-Agent": user_agent}
+    if access_token:  # a ChatGPT login without tokens sends none (as the reference does)
+        headers["Authorization"] = f"Bearer {access_token}"
     if account_id:
         headers["ChatGPT-Account-Id"] = account_id
     if fedramp:

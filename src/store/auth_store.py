@@ -289,6 +289,9 @@ class KeyringAuthStorage:
     def _save(self, auth: AuthDotJson, *, lock: bool) -> None:
         from keyring.errors import KeyringError
 
+        if lock:  # the lock files exist whatever the keyring does (as the reference's)
+            with locked(self.home):
+                pass
         backend = self._keyring("failed to write OAuth tokens to keyring")
         try:
             backend.set_password(KEYRING_SERVICE, self.account, encode_auth_compact(auth).decode())
