@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 import trio
 from chamberlain import REFERENCE_VERSION
-from chamberlain.actors.auth_actor import AuthActor
+from chamberlain.actors.auth_front import AuthFront
 from chamberlain.actors.auth_messages import AuthMsg
 from chamberlain.actors.config_actor import ConfigActor, ConfigMsg
 from chamberlain.actors.connection import STOP_GRACE_S, ConnectionActor, FrameTransport, ServerInfo
@@ -102,7 +102,7 @@ class Server:
             self._config_actor = ConfigActor(self.store)
             inbox = await supervisor.start(self._config_actor.run)
             s = self.settings
-            auth = AuthActor(
+            auth = AuthFront(
                 s.codex_home, s.environ, inbox.clone(), self.hub, s.login_callback_port, self._config_actor.serve_now
             )
             auth_inbox = await supervisor.start(auth.run)
