@@ -196,7 +196,14 @@ class ConfigActor:
         key = ("read", prepared.key, msg.include_layers, self._runtime_key)
         hit = self._encoded.get(key)
         if hit is None:
-            view = self.store.read(prepared, msg.include_layers, self.runtime)
+            config = None
+            if msg.cwd is None:  # the effective config other actors asked for, when it is the same
+                cached = self._effective_cache
+                if cached is not None and cached[0] == (prepared.key, self._runtime_key):
+                    config = cached[1]
+            view = self.store.read(prepared, msg.include_layers, self.runtime, config)
+            if msg.cwd is None:
+                self._effective_cache = ((prepared.key, self._runtime_key), view.config)
             hit = self._remember(key, res.config_read_result(view))
         return hit
 

@@ -187,12 +187,15 @@ class ConfigStore:
         # once the memo is cleared, a content seen again gets a new number: a cache miss, no more
         return PreparedRead(stack, reqs, _memo(self._keys, content, lambda: next(_KEY_NUMBERS)))
 
-    def read(self, prepared: PreparedRead, include_layers: bool, runtime: Mapping[str, bool]) -> ConfigView:
-        """config/read: the effective config, its origins and (when asked) the layers. Raises
-        InternalError (-32603)."""
+    def read(
+        self, prepared: PreparedRead, include_layers: bool, runtime: Mapping[str, bool],
+        config: dict[str, Any] | None = None,
+    ) -> ConfigView:
+        """config/read: the effective config (``config`` when the caller has it already), its
+        origins and (when asked) the layers. Raises InternalError (-32603)."""
         stack, reqs = prepared.stack, prepared.reqs
         try:
-            config = self.effective(stack, reqs, runtime)
+            config = self.effective(stack, reqs, runtime) if config is None else config
         except ConfigModelError as exc:
             raise InternalError(f"invalid configuration: {exc}") from None
         problem = resolution_error(config)
