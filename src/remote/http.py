@@ -8,12 +8,13 @@ them. Nothing here logs or holds a token beyond building one header dict.
 
 from __future__ import annotations
 
-import http
 import json
 from dataclasses import dataclass, field
-from typing import Any, Final, final
+from typing import Any, final
 
 import httpx
+
+from .status import status_text
 
 __all__ = [
     "BackendAuth",
@@ -27,13 +28,6 @@ __all__ = [
 ]
 
 #: Canonical reasons where Rust's ``http`` crate words a code unlike Python's ``http.HTTPStatus``.
-_RUST_REASONS: Final = {
-    413: "Payload Too Large",
-    414: "URI Too Long",
-    416: "Range Not Satisfiable",
-    418: "I'm a teapot",
-    422: "Unprocessable Entity",
-}
 
 
 @final
@@ -75,17 +69,6 @@ def issuer_headers(originator: str, user_agent: str) -> dict[str, str]:
 def json_body(obj: Any) -> bytes:
     """A JSON request body as serde_json writes it: compact, members in the given order."""
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def status_text(status: int) -> str:
-    """``<code> <canonical reason>`` as reqwest's ``StatusCode`` displays it."""
-    reason = _RUST_REASONS.get(status)
-    if reason is None:
-        try:
-            reason = http.HTTPStatus(status).phrase
-        except ValueError:
-            reason = "<unknown status code>"
-    return f"{status} {reason}"
 
 
 def content_type(response: httpx.Response) -> str:
