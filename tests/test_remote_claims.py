@@ -11,13 +11,8 @@ from typing import Any
 
 import pytest
 from chamberlain.fake_openai import Identity, Minter
-from chamberlain.remote.claims import (
-    JwtFormatError,
-    is_workspace_plan,
-    map_plan,
-    needs_refresh,
-    read_claims,
-)
+from chamberlain.remote.claims import JwtFormatError, decode_payload, is_workspace_plan, needs_refresh
+from chamberlain.store.auth_jwt import jwt_expiration, parse_id_token, plan_type_from_raw
 
 NOW = dt.datetime(2026, 12, 2, 1, 0, tzinfo=dt.UTC)
 
@@ -39,7 +34,7 @@ def access_expiring_in(seconds: float) -> str:
      ("edu_plus", "edu_plus"), ("galactic", "unknown"), ("mystery_plan", "unknown"), (None, "unknown")],
 )
 def test_raw_plans_map_to_wire_plan_types(raw: str | None, plan: str) -> None:
-    assert map_plan(raw) == plan
+    assert plan_type_from_raw(raw) == plan
 
 
 @pytest.mark.parametrize(("plan", "workspace"), [
@@ -53,20 +48,21 @@ def test_only_shared_workspace_plans_count_as_workspace_plans(plan: str, workspa
 def test_id_token_of_the_fake_issuer_yields_every_claim() -> None:
     who = Identity(email="ada@example.com", user_id="user-9", account_id="ws-9", plan="hc", fedramp=True,
                    organization_id="org-9", project_id="proj-9", is_org_owner=True)
-    claims = read_claims(Minter("https://issuer.test", "app_x").id_token(who, NOW.timestamp()))
-    assert (claims.email, claims.user_id, claims.account_id, claims.plan, claims.raw_plan) == (
-        "ada@example.com", "user-9", "ws-9", "enterprise", "hc")
-    assert (claims.fedramp, claims.organization_id, claims.project_id) == (True, "org-9", "proj-9")
+    token = Minter("https://issuer.test", "app_x").id_token(who, NOW.timestamp())
+    claims = parse_id_token(token)
+    assert (claims.email, claims.user_id, claims.account_id, plan_type_from_raw(claims.plan_type)) == (
+        "ada@example.com", "user-9", "ws-9", "enterprise")
+    assert (claims.is_fedramp, claims.organization_id, claims.project_id) == (True, "org-9", "proj-9")
     assert (claims.completed_platform_onboarding, claims.is_org_owner) == (True, True)
-    assert claims.exp == int(NOW.timestamp() + who.id_ttl_s)
+    assert jwt_expiration(token) == int(NOW.timestamp() + who.id_ttl_s)
 
 
 def test_email_falls_back_to_the_profile_claim_and_user_id_to_user_id() -> None:
     token = jwt({"https://api.openai.com/profile": {"email": "p@example.com"},
                  "https://api.openai.com/auth": {"user_id": "legacy-user"}})
-    claims = read_claims(token)
-    assert (claims.email, claims.user_id, claims.plan, claims.account_id, claims.fedramp, claims.exp) == (
-        "p@example.com", "legacy-user", "unknown", None, False, None)
+    claims = parse_id_token(token)
+    assert (claims.email, claims.user_id, plan_type_from_raw(claims.plan_type), claims.account_id,
+            claims.is_fedramp, jwt_expiration(token)) == ("p@example.com", "legacy-user", "unknown", None, False, None)
 
 
 @pytest.mark.parametrize(
@@ -76,7 +72,7 @@ def test_email_falls_back_to_the_profile_claim_and_user_id_to_user_id() -> None:
 )
 def test_malformed_tokens_are_refused_without_echoing_them(token: str, reason: str) -> None:
     with pytest.raises(JwtFormatError) as caught:
-        read_claims(token)
+        decode_payload(token)
     assert caught.value.reason == reason
     assert token not in str(caught.value)
 

@@ -216,13 +216,7 @@ class AuthActor:
         if active.tokenless:
             raise InvalidRequest(PLAN_REQUIRED)
         endpoints = self.endpoints_for(settings)
-        if msg.refresh and active.mode == "chatgpt":
-            try:
-                active = await self.keeper.refresh(active, "forced", settings, endpoints, msg.caller)
-            except RefreshFailed as exc:
-                logger.info("forced token refresh failed: %s", exc.message)
-        else:
-            active = await self.keeper.fresh(active, settings, endpoints, msg.caller)
+        active = await self._before_use(active, msg.refresh, settings, endpoints, msg.caller)
         if self.keeper.dead(active) is not None:
             return acct.GetAccountResponse(None, None, True, None)
         cloud = self.keeper.cloud_failure(active, endpoints)
@@ -276,6 +270,19 @@ class AuthActor:
         routing, name = await self.keeper.routing(active, endpoints, caller)
         return active, routing, name
 
+    async def _before_use(
+        self, active: Active, forced: bool, settings: AuthSettings, endpoints: Endpoints, caller: Caller
+    ) -> Active:
+        """§14.2: a forced refresh (``refreshToken: true``, managed tokens only; its failure never
+        fails the request), else the proactive one."""
+        if not forced or active.mode != "chatgpt":
+            return await self.keeper.fresh(active, settings, endpoints, caller)
+        try:
+            return await self.keeper.refresh(active, "forced", settings, endpoints, caller)
+        except RefreshFailed as exc:
+            logger.info("forced token refresh failed: %s", exc.message)
+            return active
+
     async def _auth_status(self, msg: GetAuthStatus) -> acct.GetAuthStatusResponse:
         settings = await self.settings()
         if not settings.requires_openai_auth:
@@ -284,13 +291,7 @@ class AuthActor:
         if active is None or active.is_bedrock or active.tokenless or _empty_key(active):
             return acct.GetAuthStatusResponse(None, None, True)
         endpoints = self.endpoints_for(settings)
-        if msg.refresh and active.mode == "chatgpt":
-            try:
-                active = await self.keeper.refresh(active, "forced", settings, endpoints, msg.caller)
-            except RefreshFailed as exc:
-                logger.info("forced token refresh failed: %s", exc.message)
-        else:
-            active = await self.keeper.fresh(active, settings, endpoints, msg.caller)
+        active = await self._before_use(active, msg.refresh, settings, endpoints, msg.caller)
         token: str | None = None
         if msg.include_token and self.keeper.dead(active) is None:
             if active.mode == "apikey":

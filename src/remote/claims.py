@@ -1,5 +1,6 @@
-"""What a ChatGPT id/access token says about its holder (spec account.md §15), the plan mapping
-(§3.2) and the proactive-refresh rule (§14.2).
+"""The JWT format check of tokens the server is handed, the plans that load workspace requirements
+(§6.2.5) and the proactive-refresh rule (§14.2). The claims themselves (§15) and the plan mapping
+(§3.2) are ``chamberlain.store.auth_jwt``'s.
 
 No signature is verified anywhere: the payload is the base64url-decoded second of three non-empty
 dot-separated segments. Nothing here logs; a token never appears in an exception text or repr.
@@ -11,29 +12,19 @@ import base64
 import binascii
 import datetime as dt
 import json
-from dataclasses import dataclass
-from typing import Any, Final, final
+from typing import Any, Final
 
 __all__ = [
-    "AUTH_CLAIM",
     "PLAN_TYPES",
-    "PROFILE_CLAIM",
     "PROACTIVE_REFRESH_WINDOW",
     "TOKEN_REFRESH_INTERVAL",
     "WORKSPACE_PLANS",
     "JwtFormatError",
-    "TokenClaims",
     "access_token_exp",
     "decode_payload",
     "is_workspace_plan",
-    "map_plan",
     "needs_refresh",
-    "read_claims",
 ]
-
-#: The namespaced claim objects of ChatGPT tokens.
-AUTH_CLAIM: Final = "https://api.openai.com/auth"
-PROFILE_CLAIM: Final = "https://api.openai.com/profile"
 
 #: Every ``PlanType`` wire string (§3.2).
 PLAN_TYPES: Final = frozenset({
@@ -41,8 +32,6 @@ PLAN_TYPES: Final = frozenset({
     "self_serve_business_usage_based", "business", "ent26", "enterprise_cbp_automation",
     "enterprise_cbp_usage_based", "enterprise", "edu", "edu_plus", "edu_pro", "sci", "sci_plus", "unknown",
 })
-#: Raw plan names the reference reads as another plan.
-_PLAN_ALIASES: Final = {"hc": "enterprise", "education": "edu"}
 #: Plans whose login loads the cloud requirements first (§6.2.5), as observed on 0.169.0 for
 #: every PlanType: not ``team`` nor the ``self_serve_business_*`` plans.
 WORKSPACE_PLANS: Final = frozenset({
@@ -86,56 +75,9 @@ def decode_payload(token: str) -> dict[str, Any]:
     return payload
 
 
-def map_plan(raw: str | None) -> str:
-    """§3.2: case-insensitive; ``hc`` -> enterprise, ``education`` -> edu; a listed plan maps to itself,
-    anything else (and no plan at all) to ``unknown``."""
-    if raw is None:
-        return "unknown"
-    lowered = raw.lower()
-    lowered = _PLAN_ALIASES.get(lowered, lowered)
-    return lowered if lowered in PLAN_TYPES else "unknown"
-
-
 def is_workspace_plan(plan: str) -> bool:
     """``plan`` (a mapped PlanType) belongs to a shared workspace."""
     return plan in WORKSPACE_PLANS
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class TokenClaims:
-    """The claims of one token that the server uses; absent claims are None (``fedramp`` False)."""
-
-    email: str | None
-    #: the raw ``chatgpt_plan_type`` claim; ``plan`` is its PlanType
-    raw_plan: str | None
-    user_id: str | None
-    account_id: str | None
-    fedramp: bool
-    organization_id: str | None
-    project_id: str | None
-    completed_platform_onboarding: bool
-    is_org_owner: bool
-    #: top-level ``exp`` (Unix seconds)
-    exp: int | None
-
-    @property
-    def plan(self) -> str:
-        return map_plan(self.raw_plan)
-
-
-def _str(obj: dict[str, Any], key: str) -> str | None:
-    value = obj.get(key)
-    return value if isinstance(value, str) else None
-
-
-def _flag(obj: dict[str, Any], key: str) -> bool:
-    return obj.get(key) is True
-
-
-def _object(obj: dict[str, Any], key: str) -> dict[str, Any]:
-    value = obj.get(key)
-    return value if isinstance(value, dict) else {}
 
 
 def _exp(payload: dict[str, Any]) -> int | None:
@@ -143,26 +85,6 @@ def _exp(payload: dict[str, Any]) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return int(value)
-
-
-def read_claims(token: str) -> TokenClaims:
-    """The §15 claims of ``token`` (id_token for managed logins, the access token for external
-    ones); raises ``JwtFormatError``."""
-    payload = decode_payload(token)
-    auth = _object(payload, AUTH_CLAIM)
-    profile = _object(payload, PROFILE_CLAIM)
-    return TokenClaims(
-        email=_str(payload, "email") or _str(profile, "email"),
-        raw_plan=_str(auth, "chatgpt_plan_type"),
-        user_id=_str(auth, "chatgpt_user_id") or _str(auth, "user_id"),
-        account_id=_str(auth, "chatgpt_account_id"),
-        fedramp=_flag(auth, "chatgpt_account_is_fedramp"),
-        organization_id=_str(auth, "organization_id"),
-        project_id=_str(auth, "project_id"),
-        completed_platform_onboarding=_flag(auth, "completed_platform_onboarding"),
-        is_org_owner=_flag(auth, "is_org_owner"),
-        exp=_exp(payload),
-    )
 
 
 def access_token_exp(access_token: str) -> int | None:
