@@ -29,7 +29,7 @@ import re
 from typing import Any, Final, Literal, final
 
 import msgspec
-from chamberlain.store.auth_jwt import IdTokenClaims, JwtError, jwt_expiration, parse_id_token
+from chamberlain.store.auth_jwt import IdTokenClaims, JsonObject, JwtError, json_object, jwt_expiration, parse_id_token
 from chamberlain.store.auth_positional import PositionalFormUnknown, objectify
 from chamberlain.store.auth_secret import Secret
 from msgspec import UNSET, UnsetType
@@ -290,22 +290,8 @@ def _decode_positional(data: bytes, error: msgspec.ValidationError) -> AuthDotJs
         raise AuthFileInvalid(str(exc)) from None
 
 
-class _Pairs(dict[str, Any]):
-    """A JSON object that remembers which member names it saw more than once."""
-
-    repeated: frozenset[str] = frozenset()
-
-
-def _pairs(items: list[tuple[str, Any]]) -> _Pairs:
-    obj = _Pairs(items)
-    if len(obj) != len(items):
-        names = [name for name, _ in items]
-        obj.repeated = frozenset(name for name in obj if names.count(name) > 1)
-    return obj
-
-
 def _repeats_known(obj: Any, known: frozenset[str]) -> bool:
-    return isinstance(obj, _Pairs) and bool(obj.repeated & known)
+    return isinstance(obj, JsonObject) and bool(obj.repeated & known)
 
 
 def _check_duplicates(data: bytes) -> None:
@@ -316,7 +302,7 @@ def _check_duplicates(data: bytes) -> None:
     import json
 
     try:
-        top, _ = objectify(json.loads(data, object_pairs_hook=_pairs))
+        top, _ = objectify(json.loads(data, object_pairs_hook=json_object))
     except (ValueError, PositionalFormUnknown) as exc:  # pragma: no cover - decoded once already
         raise AuthFileInvalid(str(exc)) from None
     tokens = top.get("tokens")

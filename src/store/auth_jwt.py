@@ -29,7 +29,9 @@ __all__ = [
     "AUTH_CLAIMS",
     "PROFILE_CLAIMS",
     "IdTokenClaims",
+    "JsonObject",
     "JwtError",
+    "json_object",
     "jwt_expiration",
     "parse_id_token",
     "plan_type_from_raw",
@@ -80,14 +82,15 @@ def _payload(token: str) -> bytes:
         raise JwtError(f"invalid base64 payload: {exc}") from None
 
 
-class _Claims(dict[str, Any]):
-    """A JSON object that remembers which member names it saw more than once."""
+class JsonObject(dict[str, Any]):
+    """A JSON object that remembers which member names it saw more than once (serde refuses a
+    repeated member of a typed struct; ``json.loads(…, object_pairs_hook=json_object)``)."""
 
     repeated: frozenset[str] = frozenset()
 
 
-def _pairs(items: list[tuple[str, Any]]) -> _Claims:
-    obj = _Claims(items)
+def json_object(items: list[tuple[str, Any]]) -> JsonObject:
+    obj = JsonObject(items)
     if len(obj) != len(items):
         names = [name for name, _ in items]
         obj.repeated = frozenset(name for name in obj if names.count(name) > 1)
@@ -102,7 +105,7 @@ def _claims_object(token: str) -> dict[str, Any]:
     raw = _payload(token)
     try:
         msgspec.json.decode(raw)  # the syntax check: strict JSON, UTF-8, nothing trailing
-        claims = json.loads(raw, object_pairs_hook=_pairs)
+        claims = json.loads(raw, object_pairs_hook=json_object)
     except (msgspec.DecodeError, ValueError) as exc:
         raise JwtError(f"invalid JSON payload: {exc}") from None
     if isinstance(claims, list):  # serde's positional form; only [email] is known (observed)
@@ -116,7 +119,7 @@ def _claims_object(token: str) -> dict[str, Any]:
 
 
 def _check_members(obj: dict[str, Any], typed: tuple[str, ...]) -> None:
-    if isinstance(obj, _Claims) and obj.repeated & set(typed):
+    if isinstance(obj, JsonObject) and obj.repeated & set(typed):
         raise JwtError("duplicate claim")
     for key in typed:
         value = obj.get(key)
