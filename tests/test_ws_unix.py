@@ -36,7 +36,8 @@ async def _server(harness: Any, codex_home: Path, system_dir: Path) -> AsyncIter
 
 @asynccontextmanager
 async def _ws(path: str) -> AsyncIterator[trio_websocket.WebSocketConnection]:
-    stream = await trio.open_unix_socket(path)
+    real = await trio.Path(path).resolve()  # a symlink to a short path: sun_path is 108 bytes
+    stream = await trio.open_unix_socket(str(real))
     async with stream, trio.open_nursery() as nursery:
         ws = await trio_websocket.wrap_client_stream(nursery, stream, "localhost", "/")
         yield ws
@@ -137,3 +138,24 @@ async def test_a_path_that_is_not_a_socket_is_left_alone(harness: Any, codex_hom
         with pytest.raises(ControlSocketInUse, match="exists and is not a socket"):
             await nursery.start(serve_unix, server, where)
     assert where.read_text() == "keep me\n"
+
+
+async def test_embedding_serves_both_listeners_and_cleans_up_when_the_scope_is_cancelled(tmp_path: Path) -> None:
+    from chamberlain.embed import default_socket_path as embed_default
+    from chamberlain.embed import open_server, serve_websocket
+    from chamberlain.embed import serve_unix as embed_serve_unix
+
+    home = tmp_path / "home"
+    where = embed_default(home)
+    with trio.fail_after(IO_BOUND_S):
+        async with open_server(home, system_dir=tmp_path / "etc") as server, trio.open_nursery() as nursery:
+            host, port = await nursery.start(serve_websocket, server, "127.0.0.1", 0)
+            path = await nursery.start(embed_serve_unix, server, where)
+            async with _ws(path) as ws:
+                await ws.send_message(json.dumps({"id": 0, "method": "initialize", "params": CLIENT_INFO}))
+                reply = json.loads(await ws.get_message())
+            nursery.cancel_scope.cancel(reason="host stops")
+        with pytest.raises(OSError):
+            await trio.open_tcp_stream(host, port)
+    assert "result" in reply
+    assert not where.is_symlink() and not _real_path(where).exists()
