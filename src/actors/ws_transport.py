@@ -4,7 +4,8 @@ Every accepted stream (TCP or unix) first goes through ``ws_http.route_http``, t
 that answers the probes and refusals; an upgrade request is then replayed into trio-websocket's
 server handshake, offered extensions ignored (no ``permessage-deflate``, as the reference). The
 connection is served by ``Server.serve_connection`` with a ``WebSocketTransport``: binary messages
-are dropped, a message over 16 MiB closes the connection (1009), pings are answered by
+are dropped, the ``101`` is the reference's bytes (``switching_protocols``), a message over
+16 MiB closes the connection (1009), pings are answered by
 trio-websocket. Two JSON messages in one text message reach the codec, which drops the frame as
 not a message (the reference logs ``trailing characters``).
 
@@ -14,6 +15,8 @@ not a message (the reference logs ``trailing characters``).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 import logging
 from email.utils import formatdate
@@ -42,6 +45,7 @@ MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
 #: Messages trio-websocket buffers per connection before it stops reading (§11.6 queue size).
 MESSAGE_QUEUE_SIZE: Final = 128
 _RECEIVE_BYTES: Final = 64 * 1024
+_WS_GUID: Final = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
 class NonLoopbackWithoutAuth(Exception):
@@ -68,13 +72,24 @@ def check_bind(host: str, port: int, check_upgrade: CheckUpgrade | None) -> None
         )
 
 
+def switching_protocols(request: bytes) -> bytes:
+    """The reference's ``101`` for an upgrade request (names lower-case, in its order, a date)."""
+    key = next(line.partition(b":")[2].strip() for line in request.partition(b"\r\n\r\n")[0].split(b"\r\n")
+               if line.lower().startswith(b"sec-websocket-key:"))
+    accept = base64.b64encode(hashlib.sha1(key + _WS_GUID).digest())  # RFC 6455's hash
+    return (b"HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: websocket\r\n"
+            b"sec-websocket-accept: %s\r\ndate: %s\r\n\r\n" % (accept, formatdate(usegmt=True).encode()))
+
+
 @final
 class _Replayed(trio.abc.Stream):
-    """``stream`` whose first bytes read are ``prefix`` (the request the pre-router already read)."""
+    """``stream`` whose first bytes read are ``prefix`` (the request the pre-router already read)
+    and whose first write (trio-websocket's ``101``, in one ``send_all``) is ``first_write``."""
 
-    def __init__(self, stream: trio.abc.Stream, prefix: bytes) -> None:
+    def __init__(self, stream: trio.abc.Stream, prefix: bytes, first_write: bytes) -> None:
         self._stream = stream
         self._prefix = prefix
+        self._first_write: bytes | None = first_write
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
         if self._prefix:
@@ -84,6 +99,8 @@ class _Replayed(trio.abc.Stream):
         return await self._stream.receive_some(max_bytes)
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if self._first_write is not None and bytes(data[:13]) == b"HTTP/1.1 101 ":
+            data, self._first_write = self._first_write, None
         await self._stream.send_all(data)
 
     async def wait_send_all_might_not_block(self) -> None:
@@ -121,9 +138,10 @@ class WebSocketTransport:
 async def _serve_upgraded(server: Server, stream: trio.abc.Stream, request: bytes, label: str) -> None:
     async with trio.open_nursery() as nursery:
         proposal = await trio_websocket.wrap_server_stream(
-            nursery, _Replayed(stream, request), MESSAGE_QUEUE_SIZE, MAX_MESSAGE_BYTES, _RECEIVE_BYTES,
+            nursery, _Replayed(stream, request, switching_protocols(request)),
+            MESSAGE_QUEUE_SIZE, MAX_MESSAGE_BYTES, _RECEIVE_BYTES,
         )
-        ws = await proposal.accept(extra_headers=[(b"date", formatdate(usegmt=True).encode())])
+        ws = await proposal.accept()
         try:
             await server.serve_connection(WebSocketTransport(ws), label=label)
         finally:
