@@ -138,6 +138,7 @@ async def test_a_path_that_is_not_a_socket_is_left_alone(harness: Any, codex_hom
         with pytest.raises(ControlSocketInUse, match="exists and is not a socket"):
             await nursery.start(serve_unix, server, where)
     assert where.read_text() == "keep me\n"
+    assert not _real_path(where).with_name(_real_path(where).name + ".lock").exists()
 
 
 async def test_embedding_serves_both_listeners_and_cleans_up_when_the_scope_is_cancelled(tmp_path: Path) -> None:

@@ -131,9 +131,9 @@ async def serve_unix(
     with _flocked(real.with_name(real.name + ".lock"), wait=False) as mine:
         if not mine:
             raise ControlSocketInUse(f"app-server control socket is already in use at {where}")
-        with _flocked(startup, wait=True) if startup is not None else contextlib.nullcontext():
-            sock = _bind_at(where, real)
         try:
+            with _flocked(startup, wait=True) if startup is not None else contextlib.nullcontext():
+                sock = _bind_at(where, real)
             await _serve(server, sock, check_upgrade, str(where), task_status)
         finally:
             _remove(where, real)
