@@ -103,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     app = sub.add_parser("app-server", help="run the JSON-RPC server")
     app.add_argument("--listen", default="stdio://", metavar="URL",
-                     help="transport endpoint (default stdio://; the only one served so far)")
+                     help="transport endpoint: stdio:// (default), ws://IP:PORT (port 0 = any free port), "
+                          "unix:// or unix://PATH")
     app.add_argument("--stdio", action="store_const", const="stdio://", dest="listen",
                      help="use stdio (same as --listen stdio://)")
     app.add_argument("-c", "--config", action="append", default=[], metavar="key=value", dest="overrides",
@@ -203,8 +204,12 @@ def main(argv: list[str] | None = None) -> int:
         _say("ERROR", str(exc))
         return EXIT_USAGE
     args = _parse(argv)
-    if args.listen not in ("stdio://", "stdio"):
-        _say("ERROR", f"Error: --listen {args.listen} is not supported by this version of Chamberlain (stdio:// is)")
+    from chamberlain.cli_listen import STDIO, parse_listen
+
+    try:
+        listen = parse_listen(args.listen)
+    except ValueError as exc:
+        _say("ERROR", f"Error: {exc}")
         return EXIT_REFUSED
     codex_home = Path(env.get("CODEX_HOME") or Path.home() / ".codex").expanduser().absolute()
     system_dir = Path(args.system_config_dir or env.get(ENV_SYSTEM_DIR) or "/etc/codex").absolute()
@@ -229,8 +234,25 @@ def main(argv: list[str] | None = None) -> int:
     except RequirementsError as exc:
         _say("ERROR", f"Error: {exc}")
         return EXIT_REFUSED
+    if listen.kind != STDIO:
+        return _run_listener(server, listen, codex_home)
     _say("INFO", f"chamberlain app-server: CODEX_HOME={codex_home} (listening on stdio)")
     return _run_stdio(server, args.max_frame_bytes)
+
+
+def _run_listener(server: Any, listen: Any, codex_home: Path) -> int:
+    from chamberlain.actors.unix_listener import ControlSocketInUse
+    from chamberlain.actors.ws_transport import NonLoopbackWithoutAuth
+    from chamberlain.cli_listen import run_listener
+
+    refusals: list[BaseException] = []
+    try:
+        run_listener(server, listen, codex_home)
+    except* (NonLoopbackWithoutAuth, ControlSocketInUse, OSError) as group:
+        refusals += group.exceptions
+    for exc in refusals:
+        _say("ERROR", f"Error: {exc}")
+    return EXIT_REFUSED if refusals else EXIT_OK
 
 
 def _run_stdio(server: Any, max_frame_bytes: int) -> int:

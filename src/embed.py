@@ -6,6 +6,18 @@ exits 1), starts the server's actors and stops them when the block ends::
 
     async with open_server("/srv/codex-home") as server:
         await server.serve_connection(LineTransport(receive_stream, send_stream))
+
+``serve_websocket`` and ``serve_unix`` put a started server on a WebSocket or unix-socket
+listener; ``nursery.start`` returns the bound ``(host, port)`` or socket path, and cancelling the
+enclosing scope stops the listener, closes its connections and removes the socket::
+
+    async with open_server(home) as server, trio.open_nursery() as nursery:
+        host, port = await nursery.start(serve_websocket, server, "127.0.0.1", 0)
+        path = await nursery.start(serve_unix, server, default_socket_path(home))
+
+A non-loopback ``host`` needs ``check_upgrade=`` (headers -> ``None`` to accept, or the complete
+HTTP response to send): ``NonLoopbackWithoutAuth`` otherwise. ``ControlSocketInUse`` means a live
+server holds the unix socket.
 """
 
 from __future__ import annotations
@@ -18,8 +30,20 @@ from pathlib import Path
 import trio
 from chamberlain.actors.server import DEFAULT_SYSTEM_DIR, Server, Settings
 from chamberlain.actors.transports import DEFAULT_MAX_FRAME_BYTES
+from chamberlain.actors.unix_listener import ControlSocketInUse, default_socket_path, serve_unix
+from chamberlain.actors.ws_http import CheckUpgrade
+from chamberlain.actors.ws_transport import NonLoopbackWithoutAuth, serve_websocket
 
-__all__ = ["make_settings", "open_server"]
+__all__ = [
+    "CheckUpgrade",
+    "ControlSocketInUse",
+    "NonLoopbackWithoutAuth",
+    "default_socket_path",
+    "make_settings",
+    "open_server",
+    "serve_unix",
+    "serve_websocket",
+]
 
 
 def make_settings(

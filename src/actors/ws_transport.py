@@ -1,0 +1,193 @@
+"""WebSocket transport: one JSON-RPC message per text message (config.md §11.3, §11.5).
+
+Every accepted stream (TCP or unix) first goes through ``ws_http.route_http``, the h11 pre-router
+that answers the probes and refusals; an upgrade request is then replayed into trio-websocket's
+server handshake, offered extensions ignored (no ``permessage-deflate``, as the reference). The
+connection is served by ``Server.serve_connection`` with a ``WebSocketTransport``: binary messages
+are dropped, the ``101`` is the reference's bytes (``switching_protocols``), a message over
+16 MiB closes the connection (1009), pings are answered by
+trio-websocket. Two JSON messages in one text message reach the codec, which drops the frame as
+not a message (the reference logs ``trailing characters``).
+
+``serve_websocket`` and ``serve_unix`` (in ``unix_listener``) are trio tasks for
+``nursery.start``; their ``started`` value is the bound address.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+import logging
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Final, final
+
+import trio
+import trio_websocket
+from chamberlain.actors.ws_http import CheckUpgrade, route_http
+
+if TYPE_CHECKING:
+    from chamberlain.actors.server import Server
+
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "NonLoopbackWithoutAuth",
+    "WebSocketTransport",
+    "check_bind",
+    "serve_stream",
+    "serve_websocket",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Largest incoming WebSocket message, in bytes (the reference's 16 MiB).
+MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
+#: Messages trio-websocket buffers per connection before it stops reading (§11.6 queue size).
+MESSAGE_QUEUE_SIZE: Final = 128
+_RECEIVE_BYTES: Final = 64 * 1024
+_WS_GUID: Final = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+class NonLoopbackWithoutAuth(Exception):
+    """A WebSocket listener on a non-loopback address with no auth hook (§11.3); str() is the
+    reference's start-up error, without its ``Error: `` prefix."""
+
+
+def _socket_addr(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def check_bind(host: str, port: int, check_upgrade: CheckUpgrade | None) -> None:
+    """Raise ``NonLoopbackWithoutAuth`` when ``host`` is not loopback and there is no auth hook."""
+    if check_upgrade is not None:
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        raise NonLoopbackWithoutAuth(
+            f"refusing to start non-loopback websocket listener {_socket_addr(host, port)} without auth; "
+            "configure `--ws-auth capability-token` or `--ws-auth signed-bearer-token`"
+        )
+
+
+def switching_protocols(request: bytes) -> bytes:
+    """The reference's ``101`` for an upgrade request (names lower-case, in its order, a date)."""
+    key = next(line.partition(b":")[2].strip() for line in request.partition(b"\r\n\r\n")[0].split(b"\r\n")
+               if line.lower().startswith(b"sec-websocket-key:"))
+    accept = base64.b64encode(hashlib.sha1(key + _WS_GUID).digest())  # RFC 6455's hash
+    return (b"HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: websocket\r\n"
+            b"sec-websocket-accept: %s\r\ndate: %s\r\n\r\n" % (accept, formatdate(usegmt=True).encode()))
+
+
+@final
+class _Replayed(trio.abc.Stream):
+    """``stream`` whose first bytes read are ``prefix`` (the request the pre-router already read)
+    and whose first write (trio-websocket's ``101``, in one ``send_all``) is ``first_write``."""
+
+    def __init__(self, stream: trio.abc.Stream, prefix: bytes, first_write: bytes) -> None:
+        self._stream = stream
+        self._prefix = prefix
+        self._first_write: bytes | None = first_write
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        if self._prefix:
+            size = len(self._prefix) if max_bytes is None else max_bytes
+            out, self._prefix = self._prefix[:size], self._prefix[size:]
+            return out
+        return await self._stream.receive_some(max_bytes)
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if self._first_write is not None and bytes(data[:13]) == b"HTTP/1.1 101 ":
+            data, self._first_write = self._first_write, None
+        await self._stream.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self._stream.wait_send_all_might_not_block()
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+@final
+class WebSocketTransport:
+    """A ``FrameTransport`` over an open trio-websocket connection: text messages are frames."""
+
+    def __init__(self, ws: trio_websocket.WebSocketConnection) -> None:
+        self._ws = ws
+
+    async def receive_frame(self) -> bytes | None:
+        while True:
+            try:
+                message = await self._ws.get_message()
+            except trio_websocket.ConnectionClosed as exc:
+                logger.debug("websocket closed: %s", exc.reason)
+                return None
+            if isinstance(message, str):
+                return message.encode()
+            logger.debug("dropping a binary websocket message of %d bytes", len(message))
+
+    async def send_frame(self, frame: bytes) -> None:
+        try:
+            await self._ws.send_message(frame.decode())
+        except trio_websocket.ConnectionClosed as exc:
+            raise trio.BrokenResourceError("websocket closed") from exc
+
+
+async def _serve_upgraded(server: Server, stream: trio.abc.Stream, request: bytes, label: str) -> None:
+    async with trio.open_nursery() as nursery:
+        proposal = await trio_websocket.wrap_server_stream(
+            nursery, _Replayed(stream, request, switching_protocols(request)),
+            MESSAGE_QUEUE_SIZE, MAX_MESSAGE_BYTES, _RECEIVE_BYTES,
+        )
+        ws = await proposal.accept()
+        try:
+            await server.serve_connection(WebSocketTransport(ws), label=label)
+        finally:
+            with trio.CancelScope(shield=True), trio.move_on_after(1):
+                await ws.aclose()
+            nursery.cancel_scope.cancel(reason="websocket connection ended")
+
+
+async def serve_stream(
+    server: Server, stream: trio.abc.Stream, label: str, check_upgrade: CheckUpgrade | None = None,
+) -> None:
+    """Serve one accepted stream: HTTP until an upgrade, then one JSON-RPC connection."""
+    async with stream:
+        try:
+            request = await route_http(stream, check_upgrade)
+            if request is not None:
+                await _serve_upgraded(server, stream, request, label)
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            logger.debug("%s: client went away: %r", label, exc)
+
+
+def _bound(listeners: list[trio.SocketListener]) -> tuple[str, int]:
+    host, port, *_ = listeners[0].socket.getsockname()
+    return str(host), int(port)
+
+
+async def serve_websocket(
+    server: Server,
+    host: str,
+    port: int,
+    *,
+    check_upgrade: CheckUpgrade | None = None,
+    task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Listen on ``host:port`` (0 = a free port) until cancelled; ``started`` gives the bound
+    ``(host, port)``. Without ``check_upgrade`` only a loopback ``host`` is allowed
+    (``NonLoopbackWithoutAuth`` otherwise, before binding)."""
+    check_bind(host, port, check_upgrade)
+    listeners = await trio.open_tcp_listeners(port, host=host)
+    address = _bound(listeners)
+    logger.info("websocket listener on %s", _socket_addr(*address))
+
+    async def handle(stream: trio.SocketStream) -> None:
+        peer_host, peer_port, *_ = stream.socket.getpeername()
+        await serve_stream(server, stream, f"ws {_socket_addr(str(peer_host), int(peer_port))}", check_upgrade)
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(trio.serve_listeners, handle, listeners)
+        task_status.started(address)

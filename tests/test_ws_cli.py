@@ -1,0 +1,130 @@
+"""``chamberlain app-server --listen ws://…|unix://…`` as a process (config.md §11.1, §11.3, §11.5):
+the reference's banner and refusals, SIGTERM removes the socket; and the reference's own
+``codex app-server proxy --sock`` talks to Chamberlain's unix socket (skipped without codex).
+
+Testing charter: real processes with the real clock; every wait is bounded by ``fail_after``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import trio
+import trio_websocket
+
+IO_BOUND_S = 20
+CLIENT_INFO = {"clientInfo": {"name": "test", "title": "Test", "version": "1.0.0"}}
+
+
+def _command(*listen: str) -> list[str]:
+    return [sys.executable, "-m", "chamberlain", "app-server", *listen]
+
+
+def _env(home: Path) -> dict[str, str]:
+    return {**os.environ, "CODEX_HOME": str(home), "RUST_LOG": "warn"}
+
+
+async def _read_lines(stream: trio.abc.ReceiveStream, count: int) -> list[str]:
+    data = b""
+    while data.count(b"\n") < count:
+        chunk = await stream.receive_some()
+        assert chunk, data
+        data += chunk
+    return data.decode().splitlines()[:count]
+
+
+async def test_a_websocket_listener_prints_the_reference_banner_and_answers(tmp_path: Path) -> None:
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            proc = await nursery.start(functools.partial(
+                trio.run_process, _command("--listen", "ws://127.0.0.1:0"), env=_env(tmp_path / "home"),
+                stderr=subprocess.PIPE, check=False))
+            assert proc.stderr is not None
+            banner = await _read_lines(proc.stderr, 5)
+            port = int(banner[1].rpartition(":")[2])
+            async with trio_websocket.open_websocket_url(f"ws://127.0.0.1:{port}/") as ws:
+                await ws.send_message(json.dumps({"id": 0, "method": "initialize", "params": CLIENT_INFO}))
+                reply = json.loads(await ws.get_message())
+            proc.send_signal(signal.SIGTERM)
+    assert banner == [
+        "codex app-server (WebSockets)",
+        f"  listening on: ws://127.0.0.1:{port}",
+        f"  readyz: http://127.0.0.1:{port}/readyz",
+        f"  healthz: http://127.0.0.1:{port}/healthz",
+        "  note: binds localhost only (use SSH port-forwarding for remote access)",
+    ]
+    assert reply["id"] == 0 and "result" in reply
+    assert proc.returncode == 0
+
+
+def test_a_non_loopback_listener_without_auth_refuses_to_start(tmp_path: Path) -> None:
+    proc = subprocess.run(_command("--listen", "ws://0.0.0.0:47902"), env=_env(tmp_path / "home"),
+                          capture_output=True, timeout=IO_BOUND_S, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.decode().splitlines() == [
+        "Error: refusing to start non-loopback websocket listener 0.0.0.0:47902 without auth; "
+        "configure `--ws-auth capability-token` or `--ws-auth signed-bearer-token`"
+    ]
+
+
+def test_an_unsupported_listen_url_is_refused(tmp_path: Path) -> None:
+    proc = subprocess.run(_command("--listen", "tcp://1.2.3.4:5"), env=_env(tmp_path / "home"),
+                          capture_output=True, timeout=IO_BOUND_S, check=False)
+    assert proc.returncode == 1
+    assert re.match(r"Error: --listen tcp://1\.2\.3\.4:5 is not supported", proc.stderr.decode())
+
+
+async def test_a_second_cli_server_on_the_default_socket_is_refused_and_sigterm_removes_it(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    sock = home / "app-server-control" / "app-server-control.sock"
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            first = await nursery.start(functools.partial(
+                trio.run_process, _command("--listen", "unix://"), env=_env(home), check=False))
+            while not sock.is_symlink():  # noqa: ASYNC110 - a separate process: nothing to wait on
+                await trio.sleep(0.05)
+            second = await trio.run_process(_command("--listen", "unix://"), env=_env(home),
+                                            capture_stderr=True, check=False)
+            first.send_signal(signal.SIGTERM)
+    assert second.returncode == 1
+    assert second.stderr.decode().splitlines() == [
+        f"Error: app-server control socket is already in use at {sock}"
+    ]
+    assert first.returncode == 0
+    assert not sock.is_symlink()
+
+
+async def test_the_reference_proxy_reaches_chamberlains_unix_socket(
+    tmp_path: Path, reference_binary: Path,
+) -> None:
+    home = tmp_path / "home"
+    sock = tmp_path / "s.sock"
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            server = await nursery.start(functools.partial(
+                trio.run_process, _command("--listen", f"unix://{sock}"), env=_env(home), check=False))
+            while not sock.is_symlink():  # noqa: ASYNC110 - a separate process: nothing to wait on
+                await trio.sleep(0.05)
+            proxy = await nursery.start(functools.partial(
+                trio.run_process, [str(reference_binary), "app-server", "proxy", "--sock", str(sock)],
+                env=_env(tmp_path / "proxy-home"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, check=False))
+            assert proxy.stdin is not None and proxy.stdout is not None
+            pipe = trio.StapledStream(proxy.stdin, proxy.stdout)
+            async with trio.open_nursery() as client:
+                ws = await trio_websocket.wrap_client_stream(client, pipe, "localhost", "/")
+                await ws.send_message(json.dumps({"id": 0, "method": "initialize", "params": CLIENT_INFO}))
+                reply = json.loads(await ws.get_message())
+                client.cancel_scope.cancel(reason="client finished")
+            proxy.kill()
+            server.send_signal(signal.SIGTERM)
+    assert reply["id"] == 0 and reply["result"]["codexHome"] == str(home)
