@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--login-callback-port", type=_port, default=None, metavar="PORT",
                      help="port of the browser login's loopback callback (0 = any free port; "
                           "default: 1455, then 1457, as codex)")
+    from chamberlain.actors.ws_auth import add_ws_auth_arguments
+
+    add_ws_auth_arguments(app)  # --ws-auth and its flags (config.md §11.4)
     return parser
 
 
@@ -204,11 +207,13 @@ def main(argv: list[str] | None = None) -> int:
         _say("ERROR", str(exc))
         return EXIT_USAGE
     args = _parse(argv)
+    from chamberlain.actors.ws_auth import WsAuthError, ws_auth_from_args
     from chamberlain.cli_listen import STDIO, parse_listen
 
     try:
         listen = parse_listen(args.listen)
-    except ValueError as exc:
+        ws_auth = ws_auth_from_args(args, Path.cwd())  # reads the token or secret file now
+    except (ValueError, WsAuthError) as exc:
         _say("ERROR", f"Error: {exc}")
         return EXIT_REFUSED
     codex_home = Path(env.get("CODEX_HOME") or Path.home() / ".codex").expanduser().absolute()
@@ -235,19 +240,30 @@ def main(argv: list[str] | None = None) -> int:
         _say("ERROR", f"Error: {exc}")
         return EXIT_REFUSED
     if listen.kind != STDIO:
-        return _run_listener(server, listen, codex_home)
+        return _run_listener(server, listen, codex_home, _upgrade_check(ws_auth))
     _say("INFO", f"chamberlain app-server: CODEX_HOME={codex_home} (listening on stdio)")
     return _run_stdio(server, args.max_frame_bytes)
 
 
-def _run_listener(server: Any, listen: Any, codex_home: Path) -> int:
+def _upgrade_check(ws_auth: Any) -> Any:
+    """The listener's auth hook for ``--ws-auth`` (None without it: loopback only)."""
+    if ws_auth is None:
+        return None
+    import time
+
+    from chamberlain.actors.ws_auth import check_upgrade
+
+    return lambda headers: check_upgrade(ws_auth, headers, time.time())
+
+
+def _run_listener(server: Any, listen: Any, codex_home: Path, upgrade_check: Any) -> int:
     from chamberlain.actors.unix_listener import ControlSocketInUse
     from chamberlain.actors.ws_transport import NonLoopbackWithoutAuth
     from chamberlain.cli_listen import run_listener
 
     refusals: list[BaseException] = []
     try:
-        run_listener(server, listen, codex_home)
+        run_listener(server, listen, codex_home, upgrade_check)
     except* (NonLoopbackWithoutAuth, ControlSocketInUse, OSError) as group:
         refusals += group.exceptions
     for exc in refusals:

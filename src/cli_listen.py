@@ -7,6 +7,7 @@ WebSocket banner on stderr is the reference's, word for word.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import signal
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from chamberlain.actors.server import Server
+    from chamberlain.actors.ws_http import CheckUpgrade
 
 __all__ = ["Listen", "parse_listen", "run_listener", "websocket_banner"]
 
@@ -74,8 +76,9 @@ def websocket_banner(host: str, port: int) -> str:
     return "\n".join(lines)
 
 
-def run_listener(server: Server, listen: Listen, codex_home: Path) -> None:
-    """Serve ``listen`` until SIGINT/SIGTERM (listener errors propagate: the caller maps them)."""
+def run_listener(server: Server, listen: Listen, codex_home: Path, check_upgrade: CheckUpgrade | None = None) -> None:
+    """Serve ``listen`` until SIGINT/SIGTERM (listener errors propagate: the caller maps them);
+    ``check_upgrade``: the ``--ws-auth`` check of every upgrade request."""
     import trio
     from chamberlain.actors.unix_listener import default_socket_path, serve_unix
     from chamberlain.actors.ws_transport import serve_websocket
@@ -84,10 +87,15 @@ def run_listener(server: Server, listen: Listen, codex_home: Path) -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(server.run)
             if listen.kind == WEBSOCKET:
-                host, port = await nursery.start(serve_websocket, server, listen.host, listen.port)
+                host, port = await nursery.start(
+                    functools.partial(serve_websocket, check_upgrade=check_upgrade), server, listen.host, listen.port
+                )
                 print(websocket_banner(host, port), file=sys.stderr, flush=True)
             else:
-                await nursery.start(serve_unix, server, listen.path or default_socket_path(codex_home))
+                await nursery.start(
+                    functools.partial(serve_unix, check_upgrade=check_upgrade),
+                    server, listen.path or default_socket_path(codex_home),
+                )
             with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
                 async for signum in signals:
                     logging.getLogger("chamberlain").info("stopping on signal %d", signum)

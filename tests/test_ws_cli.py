@@ -121,10 +121,60 @@ async def test_the_reference_proxy_reaches_chamberlains_unix_socket(
             assert proxy.stdin is not None and proxy.stdout is not None
             pipe = trio.StapledStream(proxy.stdin, proxy.stdout)
             async with trio.open_nursery() as client:
-                ws = await trio_websocket.wrap_client_stream(client, pipe, "localhost", "/")
+                # trio-websocket types its stream as a socket, but any trio Stream works
+                ws = await trio_websocket.wrap_client_stream(client, pipe, "localhost", "/")  # type: ignore[arg-type]
                 await ws.send_message(json.dumps({"id": 0, "method": "initialize", "params": CLIENT_INFO}))
                 reply = json.loads(await ws.get_message())
                 client.cancel_scope.cancel(reason="client finished")
             proxy.kill()
             server.send_signal(signal.SIGTERM)
     assert reply["id"] == 0 and reply["result"]["codexHome"] == str(home)
+
+
+async def test_ws_auth_capability_token_guards_the_upgrade_of_the_cli_listener(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("s3cret-token\n")
+    args = ("--listen", "ws://127.0.0.1:0", "--ws-auth", "capability-token", "--ws-token-file", str(token_file))
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            proc = await nursery.start(functools.partial(
+                trio.run_process, _command(*args), env=_env(tmp_path / "home"), stderr=subprocess.PIPE, check=False))
+            assert proc.stderr is not None
+            port = int((await _read_lines(proc.stderr, 5))[1].rpartition(":")[2])
+            refused = await _upgrade(port, None)
+            wrong = await _upgrade(port, "Bearer nope")
+            async with trio_websocket.open_websocket_url(
+                f"ws://127.0.0.1:{port}/", extra_headers=[(b"Authorization", b"bearer s3cret-token")]
+            ) as ws:
+                await ws.send_message(json.dumps({"id": 0, "method": "initialize", "params": CLIENT_INFO}))
+                reply = json.loads(await ws.get_message())
+            proc.send_signal(signal.SIGTERM)
+    assert refused.startswith(b"HTTP/1.1 401 Unauthorized\r\ncontent-type: text/plain; charset=utf-8\r\n")
+    assert refused.endswith(b"\r\n\r\nmissing websocket bearer token")
+    assert wrong.endswith(b"\r\n\r\ninvalid websocket bearer token")
+    assert "result" in reply
+    assert proc.returncode == 0
+
+
+async def _upgrade(port: int, authorization: str | None) -> bytes:
+    """A raw upgrade request; the whole answer of a server that closes after a refusal."""
+    lines = [f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+             "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"]
+    if authorization is not None:
+        lines.append(f"Authorization: {authorization}\r\n")
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    async with stream:
+        await stream.send_all(("".join(lines) + "\r\n").encode())
+        data = b""
+        while chunk := await stream.receive_some():
+            data += chunk
+    return data
+
+
+def test_ws_auth_flag_errors_refuse_to_start_before_the_listener(tmp_path: Path) -> None:
+    proc = subprocess.run(_command("--listen", "ws://0.0.0.0:47903", "--ws-auth", "capability-token"),
+                          env=_env(tmp_path / "home"), capture_output=True, timeout=IO_BOUND_S, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.decode().splitlines() == [
+        "Error: `--ws-token-file` or `--ws-token-sha256` is required when `--ws-auth capability-token` is set"
+    ]

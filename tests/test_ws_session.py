@@ -109,7 +109,7 @@ async def test_a_message_over_16_mib_closes_the_connection(ws_url: str) -> None:
             await ws.send_message(huge)
             with pytest.raises(trio_websocket.ConnectionClosed) as closed:
                 await ws.get_message()
-    assert closed.value.reason.code == 1009
+    assert closed.value.reason is not None and closed.value.reason.code == 1009
 
 
 async def test_a_message_of_exactly_16_mib_is_served(ws_url: str) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
 import logging
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Final, final
@@ -58,18 +57,15 @@ def _socket_addr(host: str, port: int) -> str:
 
 
 def check_bind(host: str, port: int, check_upgrade: CheckUpgrade | None) -> None:
-    """Raise ``NonLoopbackWithoutAuth`` when ``host`` is not loopback and there is no auth hook."""
+    """Raise ``NonLoopbackWithoutAuth`` when ``host`` is not loopback and there is no auth hook
+    (the loopback rule and the text are ``ws_auth.refuse_unauthenticated``'s)."""
     if check_upgrade is not None:
         return
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = host == "localhost"
-    if not loopback:
-        raise NonLoopbackWithoutAuth(
-            f"refusing to start non-loopback websocket listener {_socket_addr(host, port)} without auth; "
-            "configure `--ws-auth capability-token` or `--ws-auth signed-bearer-token`"
-        )
+    from chamberlain.actors.ws_auth import refuse_unauthenticated
+
+    refusal = refuse_unauthenticated(host, port, None)
+    if refusal is not None:
+        raise NonLoopbackWithoutAuth(refusal)
 
 
 def switching_protocols(request: bytes) -> bytes:
