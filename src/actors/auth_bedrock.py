@@ -30,30 +30,28 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import msgspec
-from chamberlain.actors.credentials import describe, storage_text
+from chamberlain.actors.credentials import describe
 from chamberlain.actors.reply import Reply
-from chamberlain.errors import ConfigWriteError, InternalError, InvalidRequest
+from chamberlain.errors import ConfigWriteError, InvalidRequest
 from chamberlain.protocol import account as acct
 from chamberlain.store.auth_file import AuthDotJson, BedrockAccessKeys, BedrockApiKey
 from chamberlain.store.auth_secret import Secret
-from chamberlain.store.auth_store import AuthStorageError
 from chamberlain.store.ops import Edit
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     import trio
-    from chamberlain.actors.auth_messages import StartLogin
     from chamberlain.actors.auth_settings import AuthSettings
     from chamberlain.actors.config_actor import ConfigMsg
-    from chamberlain.actors.credentials import Active, Keeper
+    from chamberlain.actors.credentials import Active
 
 __all__ = [
     "BEDROCK_PROVIDERS",
     "SUPPORTED_REGIONS",
     "BedrockHost",
     "clear_provider_keys",
-    "login",
+    "prepare_login",
     "provider_keys_to_clear",
     "read_account",
 ]
@@ -83,16 +81,7 @@ class BedrockHost(Protocol):
     """What this module uses of the AuthActor."""
 
     @property
-    def keeper(self) -> Keeper: ...
-
-    @property
     def config_inbox(self) -> trio.MemorySendChannel[ConfigMsg] | None: ...
-
-    def saw(self, stored: AuthDotJson | None) -> None: ...
-
-    def completed(self, login_id: str | None, error: str | None, entrypoint: str | None = None) -> None: ...
-
-    def updated(self, auth_mode: str | None, plan_type: str | None) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,15 +121,15 @@ def _region(raw: str) -> str:
     return region
 
 
-async def login(
+async def prepare_login(
     actor: BedrockHost,
     params: acct.AmazonBedrockLogin | acct.AmazonBedrockAccessKeysLogin,
-    settings: AuthSettings,
-    msg: StartLogin,
     cancel_pending: Callable[[], Awaitable[None]],
-) -> None:
-    """The login after the policy guards of ``auth_logins.start``; ``cancel_pending`` cancels the
-    pending interactive login and waits for its completion."""
+) -> AuthDotJson:
+    """The login after the policy guards of ``auth_logins.start``, up to the credentials to store
+    (``auth_logins`` stores and announces them as for an API key): validation, the pending
+    interactive login cancelled (``cancel_pending`` waits for its completion), the provider
+    selected in config.toml."""
     checked = validate(params)
     await cancel_pending()
     edits = [
@@ -150,15 +139,7 @@ async def login(
     if checked.config_region is not None:
         edits.append(Edit(f"model_providers.{PROVIDER_ID}.aws.region", checked.config_region, "replace"))
     await _write(actor.config_inbox, edits, None, refuse_overridden=True)
-    auth = AuthDotJson.for_bedrock(checked.credentials)
-    try:
-        await actor.keeper.save(settings, auth)
-    except (AuthStorageError, OSError) as exc:
-        raise InternalError(f"failed to save Amazon Bedrock auth: {storage_text(exc)}") from None
-    actor.saw(auth)
-    msg.reply.set(acct.AmazonBedrockLoginResponse())
-    actor.completed(None, None)
-    actor.updated(auth.resolved_mode(), None)
+    return AuthDotJson.for_bedrock(checked.credentials)
 
 
 def read_account(settings: AuthSettings, active: Active | None) -> acct.GetAccountResponse | None:

@@ -143,22 +143,32 @@ async def start(actor: LoginHost, msg: StartLogin) -> None:
             await _external(actor, params, settings, msg)
         case _:
             check_login_allowed(forced, "amazonBedrock")
-            await auth_bedrock.login(
-                actor, params, settings, msg, lambda: cancel_pending(actor, replaced_by_browser=False)
+            auth = await auth_bedrock.prepare_login(
+                actor, params, lambda: cancel_pending(actor, replaced_by_browser=False)
             )
+            await _store_login(actor, settings, auth, "failed to save Amazon Bedrock auth", msg,
+                               acct.AmazonBedrockLoginResponse())
 
 
 async def _api_key(actor: LoginHost, key: str, settings: AuthSettings, msg: StartLogin) -> None:
     await cancel_pending(actor, replaced_by_browser=False)
-    auth = AuthDotJson.for_api_key(Secret(key))
+    await _store_login(actor, settings, AuthDotJson.for_api_key(Secret(key)), "failed to save api key", msg,
+                       acct.ApiKeyLoginResponse())
+
+
+async def _store_login(
+    actor: LoginHost, settings: AuthSettings, auth: AuthDotJson, failure: str, msg: StartLogin, response: Any
+) -> None:
+    """A synchronous login's end (API key, Bedrock): store, answer, then ``account/login/completed``
+    (no login id) and ``account/updated``; a storage failure is ``-32603 <failure>: <cause>``."""
     try:
         await actor.keeper.save(settings, auth)
     except (AuthStorageError, OSError) as exc:
-        raise InternalError(f"failed to save api key: {storage_text(exc)}") from None
+        raise InternalError(f"{failure}: {storage_text(exc)}") from None
     actor.saw(auth)
-    msg.reply.set(acct.ApiKeyLoginResponse())
+    msg.reply.set(response)
     actor.completed(None, None)
-    actor.updated("apikey", None)
+    actor.updated(auth.resolved_mode(), None)
 
 
 def _persist(actor: LoginHost, settings: AuthSettings) -> Callable[[IssuedTokens], Awaitable[None]]:
