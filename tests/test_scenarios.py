@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 REFPEER = ROOT.parent / "shared" / "refpeer"
 REPLAY = REFPEER / "replay.py"
 OWN = sorted((ROOT / "tests" / "scenarios").glob("*.jsonl"))
-#: Shared scenarios that only use config methods (the others need the account methods).
-SHARED = [REFPEER / "scenarios" / "config-write-roundtrip.jsonl"]
+#: The shared scenarios (config and account methods, handshake and gating).
+SHARED = sorted((REFPEER / "scenarios").glob("*.jsonl"))
 
 
 pytestmark = pytest.mark.skipif(not REPLAY.is_file(), reason="shared/refpeer is not beside the project")
