@@ -166,8 +166,8 @@ async def test_reference_methods_chamberlain_does_not_serve_are_refused_clearly(
     session: Any
 ) -> None:
     async with session() as c:
-        message = (await c.call("thread/start", {}))["error"]["message"]
-        assert message == "Invalid request: `thread/start` is not served by this server (Chamberlain)"
+        message = (await c.call("thread/resume", {}))["error"]["message"]
+        assert message == "Invalid request: `thread/resume` is not served by this server (Chamberlain)"
         message = (await c.call("thread/sample", {}))["error"]["message"]
         assert message == "thread/sample requires experimentalApi capability"
 

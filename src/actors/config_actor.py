@@ -1,7 +1,9 @@
 """ConfigActor: owns the config store, its file lock, the version and the runtime feature
-enablement. One task serves its inbox, so config operations are serialised in arrival order;
-writes and the startup warnings run in a worker thread (fsync, flock, first imports) while the
-actor waits, never half-done on cancel.
+enablement; resolves new threads' layers for the ThreadRegistryActor and hot-reloads its loaded
+threads after a reloading write or an effective enablement change (spec §10.1). One task
+serves its inbox, so config operations are serialised in arrival order; writes and the
+startup warnings run in a worker thread (fsync, flock, first imports) while the actor waits,
+never half-done on cancel.
 
 The actor answers with domain values turned into wire Structs by ``protocol/results.py``; an
 exception is handed to the requester as is (``Reply.fail``) and mapped to JSON-RPC at the edge.
@@ -15,8 +17,10 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 import msgspec
 import trio
+from chamberlain.actors import thread_config as tcfg
+from chamberlain.actors import thread_registry as tr
 from chamberlain.actors.reply import Reply
-from chamberlain.errors import InternalError, InvalidRequest
+from chamberlain.errors import ChamberlainError, InternalError, InvalidRequest
 from chamberlain.protocol import results as res
 from chamberlain.protocol.uuidtext import UuidError, parse_uuid
 from chamberlain.store.features import REGISTRY, RUNTIME_KEYS
@@ -39,6 +43,7 @@ __all__ = [
     "ReadEffective",
     "ReadRequirements",
     "ReloadMcpServers",
+    "ResolveThread",
     "SetEnablement",
     "WriteConfig",
 ]
@@ -100,9 +105,19 @@ class ReadEffective(Struct, frozen=True):
     reply: Reply[dict[str, Any]]
 
 
+class ResolveThread(Struct, frozen=True):
+    """From the ThreadRegistryActor: a new thread's layers and snapshot for ``cwd`` (absolute)."""
+
+    cwd: str
+    overrides: dict[str, Any] | None
+    reply: Reply[tcfg.ThreadConfig]
+
+
 #: The messages a client request becomes (see ``actors/routes.py``).
 ConfigRequest = ReadConfig | WriteConfig | ReadRequirements | ListFeatures | SetEnablement | ReloadMcpServers
-ConfigMsg = ConfigRequest | GetWarnings | ReadEffective
+ConfigMsg = ConfigRequest | GetWarnings | ReadEffective | ResolveThread
+#: Seconds the actor waits for the registry's answer to a reload beyond the registry's own deadline.
+RELOAD_GRACE_S: Final = 1.0
 
 
 @final
@@ -118,6 +133,14 @@ class ConfigActor:
         self._encoded: dict[tuple[Any, ...], msgspec.Raw] = {}  # encoded answers by content key
         self._inbox: trio.MemoryReceiveChannel[ConfigMsg] | None = None
         self._effective_cache: tuple[tuple[Any, ...], dict[str, Any]] | None = None
+        #: the ThreadRegistryActor's inbox (a clone this actor closes), once attached
+        self._threads: trio.MemorySendChannel[tr.ThreadMsg] | None = None
+        self._reload_wait_s = tr.RELOAD_DEADLINE_S + RELOAD_GRACE_S
+
+    def attach_threads(self, inbox: trio.MemorySendChannel[tr.ThreadMsg], reload_deadline_s: float) -> None:
+        """Hot reloads (§10.1) and ``threadId`` lookups go to this registry inbox (owned here)."""
+        self._threads = inbox
+        self._reload_wait_s = reload_deadline_s + RELOAD_GRACE_S
 
     @property
     def store(self) -> ConfigStore:
@@ -129,15 +152,19 @@ class ConfigActor:
         self, *, task_status: trio.TaskStatus[trio.MemorySendChannel[ConfigMsg]] = trio.TASK_STATUS_IGNORED
     ) -> None:
         send, receive = trio.open_memory_channel[ConfigMsg](INBOX_SIZE)
-        async with receive:
-            self._inbox = receive
-            task_status.started(send)
-            async for msg in receive:
-                try:
-                    await self._handle(msg)
-                except Exception as exc:  # the requester's edge maps it; the actor serves on
-                    msg.reply.fail(exc)
-        self._inbox = None
+        try:
+            async with receive:
+                self._inbox = receive
+                task_status.started(send)
+                async for msg in receive:
+                    try:
+                        await self._handle(msg)
+                    except Exception as exc:  # the requester's edge maps it; the actor serves on
+                        msg.reply.fail(exc)
+        finally:
+            self._inbox = None
+            if self._threads is not None:
+                self._threads.close()
 
     def serve_now(self, msg: ConfigMsg) -> bool:
         """Answer ``msg`` at once, in the caller's task, when the actor is idle — parked on an
@@ -146,7 +173,9 @@ class ConfigActor:
         would have done exactly this next; doing it here saves the hop to its task and back
         (the profile of a config/read showed that hop as a third of its CPU). False: send it."""
         inbox = self._inbox
-        if inbox is None or isinstance(msg, WriteConfig | GetWarnings):
+        if inbox is None or isinstance(msg, WriteConfig | GetWarnings | ResolveThread | SetEnablement):
+            return False
+        if isinstance(msg, ListFeatures) and msg.thread_id is not None:  # asks the registry
             return False
         if inbox.statistics().tasks_waiting_receive == 0:  # busy, or handed a message not yet run
             return False
@@ -162,15 +191,61 @@ class ConfigActor:
                 outcome = await trio.to_thread.run_sync(
                     self.store.write, msg.edits, msg.file_path, msg.expected_version, msg.refuse_overridden
                 )
+                if msg.reload_user_config:
+                    await self._reload_threads()
                 msg.reply.set(res.write_result(outcome))
             case GetWarnings():
                 msg.reply.set(await trio.to_thread.run_sync(self._warnings))
+            case ResolveThread():
+                msg.reply.set(tcfg.resolve(self.store, msg.cwd, msg.overrides, self.runtime))
+            case SetEnablement():
+                answer = self._set_enablement(msg.enablement)
+                if answer.enablement:  # effective: every loaded thread is reloaded (§7.2)
+                    await self._reload_threads()
+                msg.reply.set(answer)
+            case ListFeatures(thread_id=str() as thread_id):
+                cwd = await self._thread_cwd(thread_id)
+                msg.reply.set(msgspec.Raw(_ENC.encode(self._feature_page(msg, cwd))))
             case _:
                 self._answer(msg)
 
-    def _answer(
-        self, msg: ReadConfig | ReadRequirements | ListFeatures | SetEnablement | ReloadMcpServers | ReadEffective
-    ) -> None:
+    # -- loaded threads (§10) --------------------------------------------------------------------
+
+    async def _reload_threads(self) -> None:
+        """Hand the fresh user layer and runtime enablement to every loaded thread and wait (up
+        to the registry's deadline). Failures are logged and swallowed: the write succeeded."""
+        threads = self._threads
+        if threads is None:
+            return
+        try:
+            user = self.store.prepare_read(None).stack.user
+            reply: Reply[tr.ReloadOutcome] = Reply()
+            with trio.move_on_after(self._reload_wait_s) as scope:
+                await threads.send(tr.ReloadThreads(user, dict(self.runtime), reply))
+                outcome = await reply.wait()
+                logger.debug("hot reload: %s", outcome)
+            if scope.cancelled_caught:
+                logger.warning("hot reload: the thread registry did not answer in time")
+        except (ChamberlainError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            logger.warning("hot reload of loaded threads failed: %s", exc)
+        except Exception:  # logged and swallowed: the write itself succeeded (§10.1)
+            logger.exception("hot reload of loaded threads failed")
+
+    async def _thread_cwd(self, text: str) -> str:
+        try:
+            thread_id = parse_uuid(text)
+        except UuidError as exc:
+            raise InvalidRequest(f"invalid thread id: {exc}") from None
+        cwd = None
+        if self._threads is not None:
+            reply: Reply[str | None] = Reply()
+            await self._threads.send(tr.LookupThread(thread_id, reply))
+            cwd = await reply.wait()
+        if cwd is None:
+            raise InvalidRequest(f"thread not found: {thread_id}")
+        return cwd
+
+    def _answer(self, msg: ReadConfig | ReadRequirements | ListFeatures | ReloadMcpServers | ReadEffective) -> None:
         match msg:
             case ReadEffective():
                 msg.reply.set(self._effective())
@@ -180,11 +255,9 @@ class ConfigActor:
                 msg.reply.set(self._requirements())
             case ListFeatures():
                 msg.reply.set(self._list_features(msg))
-            case SetEnablement():
-                msg.reply.set(self._set_enablement(msg.enablement))
             case ReloadMcpServers():
                 # Re-reads the configuration as the reference does (its errors are the client's
-                # to see). No MCP servers run inside Chamberlain and no threads are loaded, so
+                # to see). No MCP servers run inside Chamberlain (its threads have no turns), so
                 # there is nothing more to refresh.
                 self.store.check_loadable("failed to refresh MCP servers")
                 msg.reply.set(res.EmptyResult())
@@ -234,13 +307,6 @@ class ConfigActor:
         return encoded
 
     def _list_features(self, msg: ListFeatures) -> msgspec.Raw:
-        if msg.thread_id is not None:
-            try:
-                thread_id = parse_uuid(msg.thread_id)
-            except UuidError as exc:
-                raise InvalidRequest(f"invalid thread id: {exc}") from None
-            # Chamberlain hosts no threads (spec §10.2 is out of its scope), so none is loaded.
-            raise InvalidRequest(f"thread not found: {thread_id}")
         try:
             prepared = self.store.prepare_read(None)
         except InternalError:  # the session check below words this failure
@@ -252,7 +318,9 @@ class ConfigActor:
             hit = self._remember(key, self._feature_page(msg))
         return hit
 
-    def _feature_page(self, msg: ListFeatures) -> res.ExperimentalFeatureListResponse:
+    def _feature_page(self, msg: ListFeatures, cwd: str | None = None) -> res.ExperimentalFeatureListResponse:
+        """A page of the feature list; with ``cwd`` (a loaded thread's) enablement is computed
+        from the config re-read for that cwd, its project layers included (§7.1)."""
         # The reference builds the session's config before it looks at the cursor.
         self.store.check_session("failed to reload config", self.runtime)
         total = len(REGISTRY)
@@ -265,7 +333,7 @@ class ConfigActor:
             if start > total:
                 raise InvalidRequest(f"cursor {start} exceeds total feature flags {total}")
         end = total if msg.limit is None else min(total, start + max(msg.limit, 1))
-        states = self.store.feature_states(self.runtime, None)
+        states = self.store.feature_states(self.runtime, cwd)
         data = [
             res.ExperimentalFeature(
                 f.name, f.stage, f.display_name, f.description, f.announcement, states[f.name], f.default_enabled

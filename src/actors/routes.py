@@ -3,31 +3,35 @@ its params become that actor's inbox message. Adding a method is one row here an
 the owning actor; the connection actor looks rows up and never matches on method names.
 
 ``owner`` is ``"connection"`` for what a connection answers itself (the handshake, the
-experimental echo), ``"config"`` for the ConfigActor and ``"auth"`` for the AuthActor. A builder
+experimental echo), ``"config"`` for the ConfigActor, ``"auth"`` for the AuthActor and
+``"threads"`` for the ThreadRegistryActor. A builder
 gets the decoded params and the requesting connection's ``Caller`` (its originator, capabilities
 and handle); it may refuse with a ChamberlainError (a variant gated on ``experimentalApi``).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Generic, Literal, TypeVar
 
 from chamberlain.actors import auth_messages as aa
 from chamberlain.actors import config_actor as ca
+from chamberlain.actors import thread_registry as tr
 from chamberlain.actors.caller import Caller
 from chamberlain.actors.reply import Reply
 from chamberlain.errors import InvalidRequest
 from chamberlain.protocol import account as acct
 from chamberlain.protocol import messages as m
+from chamberlain.protocol import thread as wt
 from chamberlain.protocol.decode import decode_params, decode_unit_params
 from chamberlain.store.ops import Edit
 from msgspec import Struct
 
 __all__ = ["ROUTES", "EchoExperimental", "Initialize", "LocalMsg", "Owner", "Route", "RoutedMsg"]
 
-Owner = Literal["connection", "config", "auth"]
+Owner = Literal["connection", "config", "auth", "threads"]
 P = TypeVar("P")
 
 
@@ -41,7 +45,7 @@ class EchoExperimental(Struct, frozen=True):
 
 #: Messages a connection handles itself.
 LocalMsg = Initialize | EchoExperimental
-RoutedMsg = LocalMsg | ca.ConfigRequest | aa.AuthRequest
+RoutedMsg = LocalMsg | ca.ConfigRequest | aa.AuthRequest | tr.ThreadRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,14 @@ def _rate_limits_params(raw: bytes | None) -> acct.GetAccountRateLimitsParams:
     return result
 
 
+def _thread_start(p: wt.ThreadStartParams, caller: Caller) -> tr.StartThread:
+    # a relative cwd is the server process's working directory's (as the reference's)
+    return tr.StartThread(tr.start_request(p, caller.experimental_api, os.getcwd()), caller, Reply())
+
+
+#: Chamberlain's own methods carry this prefix (no reference method has it).
+CHAMBERLAIN_PREFIX: Final = "chamberlain/"
+
 _ROWS: Final[tuple[Route[Any], ...]] = (
     Route("initialize", m.InitializeParams, "connection", lambda p, _: Initialize(p), needs_initialize=False),
     Route("config/read", m.ConfigReadParams, "config", lambda p, _: ca.ReadConfig(p.cwd, p.include_layers, Reply())),
@@ -136,6 +148,19 @@ _ROWS: Final[tuple[Route[Any], ...]] = (
     Route(
         "account/sendAddCreditsNudgeEmail", acct.SendAddCreditsNudgeEmailParams, "auth",
         lambda p, c: aa.SendNudge(p.credit_type, c, Reply()),
+    ),
+    Route("thread/start", wt.ThreadStartParams, "threads", _thread_start),
+    Route(
+        "thread/read", wt.ThreadReadParams, "threads",
+        lambda p, _: tr.ReadThread(p.thread_id, p.include_turns, Reply()),
+    ),
+    Route(
+        "thread/loaded/list", wt.ThreadLoadedListParams, "threads",
+        lambda p, _: tr.ListLoaded(p.cursor, p.limit, Reply()),
+    ),
+    Route(
+        f"{CHAMBERLAIN_PREFIX}thread/effectiveConfig", wt.ThreadEffectiveConfigParams, "threads",
+        lambda p, _: tr.ReadThreadConfig(p.thread_id, Reply()),
     ),
 )
 

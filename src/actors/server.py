@@ -30,6 +30,7 @@ from chamberlain.actors.auth_messages import AuthMsg
 from chamberlain.actors.config_actor import ConfigActor, ConfigMsg
 from chamberlain.actors.connection import STOP_GRACE_S, ConnectionActor, FrameTransport, ServerInfo
 from chamberlain.actors.hub import Hub
+from chamberlain.actors.thread_registry import ThreadMsg, ThreadRegistryActor
 from chamberlain.actors.transports import DEFAULT_MAX_FRAME_BYTES
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ class Server:
         self._config_inbox: trio.MemorySendChannel[ConfigMsg] | None = None
         self._config_actor: ConfigActor | None = None
         self._auth_inbox: trio.MemorySendChannel[AuthMsg] | None = None
+        self._thread_inbox: trio.MemorySendChannel[ThreadMsg] | None = None
         self._handlers: trio.Nursery | None = None
         self._connections: set[ConnectionActor] = set()
         self._stop = trio.Event()
@@ -106,8 +108,11 @@ class Server:
                 s.codex_home, s.environ, inbox.clone(), self.hub, s.login_callback_port, self._config_actor.serve_now
             )
             auth_inbox = await supervisor.start(auth.run)
-            with inbox, auth_inbox:
-                self._config_inbox, self._auth_inbox = inbox, auth_inbox
+            threads = ThreadRegistryActor(s.codex_home, inbox.clone(), self.store, self.hub)
+            thread_inbox = await supervisor.start(threads.run)
+            self._config_actor.attach_threads(thread_inbox.clone(), threads.reload_deadline_s)
+            with inbox, auth_inbox, thread_inbox:
+                self._config_inbox, self._auth_inbox, self._thread_inbox = inbox, auth_inbox, thread_inbox
                 async with trio.open_nursery() as handlers:
                     self._handlers = handlers
                     task_status.started(self)
@@ -141,6 +146,8 @@ class Server:
             "config": self._config_inbox.clone(),
             "auth": self._auth_inbox.clone(),
         }
+        if self._thread_inbox is not None:
+            inboxes["threads"] = self._thread_inbox.clone()
         actor = ConnectionActor(
             transport, self.info, inboxes, self.hub, label,
             direct={"config": self._config_actor.serve_now},

@@ -209,3 +209,17 @@ def _trust_table(projects: Any) -> dict[str, tuple[str, str]]:
             if isinstance(entry, dict) and isinstance(entry.get("trust_level"), str):
                 out[os.path.realpath(Path(key))] = (key, entry["trust_level"])
     return out
+
+
+def project_trust(cwd: Path, base: Mapping[str, Any]) -> tuple[str | None, Path]:
+    """(the trust level decided for ``cwd`` — its own entry, else its project root's, else its
+    repository's; None when undecided — and its project root), from the ``projects`` table and
+    ``project_root_markers`` of the merged ``base`` config."""
+    markers = base.get("project_root_markers")
+    markers = markers if isinstance(markers, list) else DEFAULT_ROOT_MARKERS
+    root = _marked_dir(cwd, [m for m in markers if isinstance(m, str)]) or cwd
+    repo = _marked_dir(cwd, [".git"])
+    trust = _trust_table(base.get("projects"))
+    real = [os.path.realpath(c) for c in (cwd, root, repo) if c is not None]
+    decided = next((trust[r] for r in real if r in trust), None)
+    return (None if decided is None else decided[1]), root
