@@ -247,3 +247,33 @@ async def test_every_connection_hears_of_a_new_thread_but_only_its_starter_of_it
         "thread/started"
     ]
     assert [n["params"] for n in b.notifications if n["method"] == "thread/started"] == [{"thread": result["thread"]}]
+
+
+async def test_a_user_file_that_does_not_load_refuses_new_threads(session: Any, codex_home: Path) -> None:
+    (codex_home / "config.toml").write_text("model = \n")
+    async with session() as c:
+        reply = await c.call("thread/start", {"ephemeral": True})
+    assert reply["error"] == {
+        "code": INVALID,
+        "message": f"failed to load configuration: {codex_home}/config.toml:1:9: string values must be quoted, "
+        "expected literal string",
+    }
+
+
+async def test_a_trusted_project_file_that_does_not_load_is_named_in_the_refusal(
+    session: Any, codex_home: Path, tmp_path: Path
+) -> None:
+    typed = repo(tmp_path / "typed", '[sandbox_workspace_write]\nnetwork_access = "yes"\n')
+    broken = repo(tmp_path / "broken", "# first\nmodel = \n")
+    trusted(codex_home, typed, broken)
+    async with session() as c:
+        a = await c.call("thread/start", {"ephemeral": True, "cwd": str(typed)})
+        b = await c.call("thread/start", {"ephemeral": True, "cwd": str(broken)})
+    assert a["error"]["message"] == (
+        f'failed to load configuration: {typed}/.codex/config.toml:2:18: invalid type: string "yes", expected a boolean'
+    )
+    assert b["error"]["message"] == (
+        f"failed to load configuration: Error parsing project config file {broken}/.codex/config.toml: TOML parse "
+        "error at line 2, column 9\n  |\n2 | model = \n  |         ^\n"
+        "string values must be quoted, expected literal string\n"
+    )

@@ -11,6 +11,7 @@ The store's modules are imported when first used (a server starts without them).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import secrets
 import time
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from chamberlain.errors import ConfigModelError, InvalidRequest
+from chamberlain.errors import ConfigModelError, InternalError, InvalidRequest
 from chamberlain.store.ops import LayerSource
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ __all__ = [
     "unknown_settings_message",
     "with_user_layer",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: The model of a thread when no layer and no param names one (0.169.0, with or without a key).
 DEFAULT_MODEL: Final = "gpt-6.1-sol"
@@ -185,14 +188,67 @@ def resolve(
     that does not fit the model."""
     from chamberlain.store.layers import project_trust
 
-    prepared = store.prepare_read(cwd)
+    try:  # the thread-agnostic layers first, worded as the startup warning's details
+        store.check_session("failed to load configuration", runtime)
+    except InternalError as exc:
+        raise InvalidRequest(exc.message) from None
+    try:
+        prepared = store.prepare_read(cwd)
+    except InternalError:
+        raise _layer_error(store, cwd) from None
     stack = with_overrides(prepared.stack, overrides)
     try:
         effective = store.effective(stack, prepared.reqs, runtime)
     except ConfigModelError as exc:
-        raise InvalidRequest(f"failed to load configuration: {exc}") from None
+        raise InvalidRequest(f"failed to load configuration: {_located(stack, exc)}") from None
     trust, root = project_trust(Path(cwd), stack.merge())
     return ThreadConfig(stack, prepared.reqs, dict(runtime), effective, trust, str(root))
+
+
+def _layer_error(store: ConfigStore, cwd: str) -> Exception:
+    """Why the layers of ``cwd`` do not load: a trusted project file that is not TOML is the
+    reference's ``Error parsing project config file …`` with a source excerpt; anything else is
+    the store's ``-32603``."""
+    from chamberlain.errors import TomlParseError
+
+    try:
+        store.loader.stack(cwd)
+    except TomlParseError as exc:
+        try:
+            lines = Path(exc.path).read_text(errors="replace").splitlines()
+        except OSError:
+            lines = []
+        src = lines[exc.line - 1] if 0 < exc.line <= len(lines) else ""
+        pad = " " * len(str(exc.line))
+        return InvalidRequest(
+            f"failed to load configuration: Error parsing project config file {exc.path}: TOML parse error at "
+            f"line {exc.line}, column {exc.column}\n{pad} |\n{exc.line} | {src}\n{pad} | {' ' * (exc.column - 1)}^\n"
+            f"{exc.reason}\n"
+        )
+    except Exception as exc:  # the store words it below
+        logger.debug("layers of %s do not load: %r", cwd, exc)
+    try:
+        store.prepare_read(cwd)
+    except InternalError as exc:
+        return exc
+    return InternalError("failed to read configuration layers")
+
+
+def _located(stack: LayerStack, exc: ConfigModelError) -> str:
+    """A model error in a project layer reads ``<file>:<line>:<col>: <detail>`` (the layer that
+    set the key, found as the startup warning finds it); elsewhere the model's own text."""
+    from chamberlain.store.layers import value_at
+    from chamberlain.store.tomlfile import locate
+
+    if exc.path is None:
+        return str(exc)
+    for layer in stack.layers:
+        if layer.enabled and value_at(layer.file.plain, exc.path.split("."))[0]:
+            if layer.name.kind != "project":
+                break
+            line, start, _ = locate(layer.file.text, exc.path)
+            return f"{layer.name.folder}/config.toml:{line}:{start}: {exc.detail}"
+    return str(exc)
 
 
 def reloaded(tc: ThreadConfig, user: Layer, runtime: Mapping[str, bool], effective: Effective) -> ThreadConfig:
