@@ -145,6 +145,15 @@ async def test_feature_list_with_a_thread_id_reads_that_threads_project_layers(
     assert edited["data"][0]["enabled"] is False  # from disk, never hot-reloaded (§7.1)
 
 
+async def test_feature_list_with_a_thread_id_applies_that_threads_overrides(session: Any) -> None:
+    async with session(flags=(("features.tool_suggest", "false"),)) as c:
+        a = (await start(c, {"ephemeral": True, "config": {"features.memories": True}}))["thread"]["id"]
+        memories = await c.result("experimentalFeature/list", {"threadId": a, "cursor": "53", "limit": 1})
+        tool = await c.result("experimentalFeature/list", {"threadId": a, "cursor": "121", "limit": 1})
+    assert (memories["data"][0]["name"], memories["data"][0]["enabled"]) == ("memories", True)
+    assert (tool["data"][0]["name"], tool["data"][0]["enabled"]) == ("tool_suggest", False)
+
+
 async def test_feature_list_refuses_an_unknown_thread(session: Any) -> None:
     unknown = "01a20b69-a400-7e51-8f8e-735ae5b06ba0"
     async with session() as c:

@@ -204,8 +204,9 @@ class ConfigActor:
                     await self._reload_threads()
                 msg.reply.set(answer)
             case ListFeatures(thread_id=str() as thread_id):
-                cwd = await self._thread_cwd(thread_id)
-                msg.reply.set(msgspec.Raw(_ENC.encode(self._feature_page(msg, cwd))))
+                cwd, overrides = await self._thread_origin(thread_id)
+                states = tcfg.feature_states(self.store, cwd, overrides, self.runtime)
+                msg.reply.set(msgspec.Raw(_ENC.encode(self._feature_page(msg, states))))
             case _:
                 self._answer(msg)
 
@@ -231,19 +232,19 @@ class ConfigActor:
         except Exception:  # logged and swallowed: the write itself succeeded (§10.1)
             logger.exception("hot reload of loaded threads failed")
 
-    async def _thread_cwd(self, text: str) -> str:
+    async def _thread_origin(self, text: str) -> tuple[str, Mapping[str, Any] | None]:
         try:
             thread_id = parse_uuid(text)
         except UuidError as exc:
             raise InvalidRequest(f"invalid thread id: {exc}") from None
-        cwd = None
+        origin = None
         if self._threads is not None:
-            reply: Reply[str | None] = Reply()
+            reply: Reply[tuple[str, Mapping[str, Any] | None] | None] = Reply()
             await self._threads.send(tr.LookupThread(thread_id, reply))
-            cwd = await reply.wait()
-        if cwd is None:
+            origin = await reply.wait()
+        if origin is None:
             raise InvalidRequest(f"thread not found: {thread_id}")
-        return cwd
+        return origin
 
     def _answer(self, msg: ReadConfig | ReadRequirements | ListFeatures | ReloadMcpServers | ReadEffective) -> None:
         match msg:
@@ -318,9 +319,12 @@ class ConfigActor:
             hit = self._remember(key, self._feature_page(msg))
         return hit
 
-    def _feature_page(self, msg: ListFeatures, cwd: str | None = None) -> res.ExperimentalFeatureListResponse:
-        """A page of the feature list; with ``cwd`` (a loaded thread's) enablement is computed
-        from the config re-read for that cwd, its project layers included (§7.1)."""
+    def _feature_page(
+        self, msg: ListFeatures, states: Mapping[str, bool] | None = None
+    ) -> res.ExperimentalFeatureListResponse:
+        """A page of the feature list; ``states``: a loaded thread's enablement (computed from
+        the config re-read for its cwd, project layers and overrides included, §7.1) instead of
+        the thread-agnostic one."""
         # The reference builds the session's config before it looks at the cursor.
         self.store.check_session("failed to reload config", self.runtime)
         total = len(REGISTRY)
@@ -333,7 +337,8 @@ class ConfigActor:
             if start > total:
                 raise InvalidRequest(f"cursor {start} exceeds total feature flags {total}")
         end = total if msg.limit is None else min(total, start + max(msg.limit, 1))
-        states = self.store.feature_states(self.runtime, cwd)
+        if states is None:
+            states = self.store.feature_states(self.runtime, None)
         data = [
             res.ExperimentalFeature(
                 f.name, f.stage, f.display_name, f.description, f.announcement, states[f.name], f.default_enabled

@@ -35,6 +35,7 @@ __all__ = [
     "SandboxSettings",
     "ThreadConfig",
     "ThreadSettings",
+    "feature_states",
     "instruction_sources",
     "new_thread_id",
     "resolve",
@@ -111,6 +112,8 @@ class LoadedThread:
     settings: ThreadSettings
     #: replaced by a reload (user layer only)
     config: ThreadConfig
+    #: the ``config`` of thread/start (dotted keys), kept to re-read the thread's config from disk
+    overrides: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +252,18 @@ def _located(stack: LayerStack, exc: ConfigModelError) -> str:
             line, start, _ = locate(layer.file.text, exc.path)
             return f"{layer.name.folder}/config.toml:{line}:{start}: {exc.detail}"
     return str(exc)
+
+
+def feature_states(
+    store: ConfigStore, cwd: str, overrides: Mapping[str, Any] | None, runtime: Mapping[str, bool]
+) -> dict[str, bool]:
+    """Feature enablement from the config re-read now for a thread's cwd (project layers, session
+    flags and its thread/start overrides). Raises InternalError when the layers do not load."""
+    from chamberlain.store.features import effective_features
+
+    prepared = store.prepare_read(cwd)
+    merged = with_overrides(prepared.stack, overrides).merge()
+    return effective_features(merged, prepared.reqs.feature_pins(), runtime)
 
 
 def reloaded(tc: ThreadConfig, user: Layer, runtime: Mapping[str, bool], effective: Effective) -> ThreadConfig:

@@ -93,10 +93,11 @@ class ReadThreadConfig(Struct, frozen=True):
 
 
 class LookupThread(Struct, frozen=True):
-    """From the ConfigActor: the cwd of a loaded thread (None: not loaded). ``thread_id`` parsed."""
+    """From the ConfigActor: a loaded thread's cwd and thread/start overrides (None: not loaded).
+    ``thread_id`` is parsed already."""
 
     thread_id: str
-    reply: Reply[str | None]
+    reply: Reply[tuple[str, Mapping[str, Any] | None] | None]
 
 
 class ReloadThreads(Struct, frozen=True):
@@ -188,7 +189,7 @@ class ThreadRegistryActor:
                 msg.reply.set(self._snapshot(self._loaded(msg.thread_id)))
             case LookupThread():
                 thread = self._threads.get(msg.thread_id)
-                msg.reply.set(None if thread is None else thread.cwd)
+                msg.reply.set(None if thread is None else (thread.cwd, thread.overrides))
             case ReloadThreads():
                 msg.reply.set(await self._reload_all(msg.user, msg.runtime))
 
@@ -247,7 +248,8 @@ class ThreadRegistryActor:
         self._last_id = thread_id
         path = None if req.ephemeral else tcfg.rollout_path(self.codex_home, thread_id, now)
         return tcfg.LoadedThread(
-            thread_id, req.cwd, req.ephemeral, path, int(now), caller.originator, req.thread_source, settings, config
+            thread_id, req.cwd, req.ephemeral, path, int(now), caller.originator, req.thread_source, settings, config,
+            req.config,
         )
 
     # -- thread/loaded/list ---------------------------------------------------------------------
