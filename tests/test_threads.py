@@ -136,7 +136,32 @@ async def test_experimental_members_need_the_experimental_capability(session: An
     assert nulls["model"] == "gpt-6.1-sol"
     async with session(experimentalApi=True) as c:
         accepted = await start(c, {"ephemeral": True, "mockExperimentalField": "x", "approvalPolicy": granular})
-    assert accepted["approvalPolicy"] == granular
+        short = await c.call("thread/start", {"approvalPolicy": {"granular": {"rules": False}}})
+        turns = await c.call("thread/start", {"dynamicTools": []})
+    assert accepted["approvalPolicy"] == {"granular": {**granular["granular"], "skill_approval": False,
+                                                        "request_permissions": False}}
+    assert short["error"]["message"] == "Invalid request: missing field `sandbox_approval`"
+    assert turns["error"]["message"] == "thread/start.dynamicTools is not supported by this server (Chamberlain)"
+
+
+async def test_built_in_permission_profiles_choose_the_sandbox(session: Any) -> None:
+    async with session(experimentalApi=True) as c:
+        workspace = await start(c, {"ephemeral": True, "permissions": ":workspace"})
+        full = await start(c, {"ephemeral": True, "permissions": ":danger-full-access"})
+        unknown = await c.call("thread/start", {"permissions": ":danger-no-sandbox"})
+        named = await c.call("thread/start", {"permissions": "mine"})
+        both = await c.call("thread/start", {"permissions": ":workspace", "sandbox": "read-only"})
+    assert workspace["sandbox"]["type"] == "workspaceWrite"
+    assert workspace["activePermissionProfile"] == {"id": ":workspace", "extends": None}
+    assert full["sandbox"] == {"type": "dangerFullAccess"}
+    assert full["activePermissionProfile"]["id"] == ":danger-full-access"
+    assert unknown["error"]["message"] == (
+        "failed to load configuration: default_permissions refers to unknown built-in profile `:danger-no-sandbox`"
+    )
+    assert named["error"]["message"] == (
+        "failed to load configuration: default_permissions requires a `[permissions]` table"
+    )
+    assert both["error"]["message"] == "`permissions` cannot be combined with `sandbox`"
 
 
 async def test_params_errors_use_the_reference_wording(session: Any) -> None:

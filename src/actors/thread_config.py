@@ -130,6 +130,8 @@ class StartRequest:
     config: Mapping[str, Any] | None = None
     ephemeral: bool = False
     thread_source: str | None = None
+    #: a permission profile id (experimental; never with ``sandbox``)
+    permissions: str | None = None
 
 
 # -- layers ---------------------------------------------------------------------------------------
@@ -314,7 +316,10 @@ def settings_of(req: StartRequest, tc: ThreadConfig, codex_home: Path) -> Thread
     approval = req.approval_policy or cfg.get("approval_policy")  # the model refuses "untrusted" in files
     if approval is None:
         approval = "untrusted" if tc.trust == "untrusted" else "on-request"
-    sandbox = _sandbox(req.sandbox or cfg.get("sandbox_mode"), tc)
+    if req.permissions is not None:
+        sandbox = _profile(req.permissions, tc)
+    else:
+        sandbox = _sandbox(req.sandbox or cfg.get("sandbox_mode"), tc)
     tier = req.service_tier or cfg.get("service_tier")
     return ThreadSettings(
         model=model,
@@ -343,6 +348,26 @@ def _sandbox(mode: str | None, tc: ThreadConfig) -> SandboxSettings:
         mode, profile, _writable_roots(tc.effective), bool(ww.get("network_access")),
         bool(ww.get("exclude_tmpdir_env_var")), bool(ww.get("exclude_slash_tmp")),
     )
+
+
+#: The built-in permission profiles and the sandbox mode each stands for.
+BUILTIN_PROFILES: Final = {
+    ":read-only": "read-only", ":workspace": "workspace-write", ":danger-full-access": "danger-full-access"
+}
+
+
+def _profile(profile: str, tc: ThreadConfig) -> SandboxSettings:
+    """The sandbox of a named permission profile: the built-in ones only."""
+    mode = BUILTIN_PROFILES.get(profile)
+    if mode is not None:
+        return dataclasses.replace(_sandbox(mode, tc), profile=profile)
+    if profile.startswith(":"):
+        raise InvalidRequest(
+            f"failed to load configuration: default_permissions refers to unknown built-in profile `{profile}`"
+        )
+    if not tc.effective.get("permissions"):
+        raise InvalidRequest("failed to load configuration: default_permissions requires a `[permissions]` table")
+    raise InvalidRequest(f"permission profile `{profile}` is not supported by this server (Chamberlain)")
 
 
 def _writable_roots(cfg: Mapping[str, Any]) -> tuple[str, ...]:

@@ -30,7 +30,9 @@ from chamberlain.actors.reply import Reply
 from chamberlain.errors import ChamberlainError, ConfigModelError, InternalError, InvalidRequest
 from chamberlain.protocol import results as res
 from chamberlain.protocol import thread as wt
+from chamberlain.protocol.decode import ParamsError, decode_value
 from chamberlain.protocol.uuidtext import UuidError, parse_uuid
+from chamberlain.serde_text import invalid_type
 from chamberlain.store.ops import ConfigView
 from msgspec import Struct
 
@@ -121,6 +123,8 @@ ThreadMsg = ThreadRequest | LookupThread | ReloadThreads
 ReloadStep = Callable[[tcfg.LoadedThread, "Layer", Mapping[str, bool]], Awaitable[None]]
 _ENC: Final = msgspec.json.Encoder()
 METHOD_NOT_FOUND: Final = -32601
+#: Experimental thread/start members Chamberlain serves (the others shape turns).
+_SERVED_EXPERIMENTAL: Final = frozenset({"mockExperimentalField", "permissions"})
 
 
 class NotSupportedYet(ChamberlainError):
@@ -320,28 +324,44 @@ def start_request(p: wt.ThreadStartParams, experimental_api: bool, default_cwd: 
         value: Any = getattr(p, _snake(name))
         if not wt.unset_or_none(value) and not experimental_api:
             raise InvalidRequest(f"thread/start.{name} requires experimentalApi capability")
-        if not wt.unset_or_none(value) and name != "mockExperimentalField":
+        if not wt.unset_or_none(value) and name not in _SERVED_EXPERIMENTAL:
             raise InvalidRequest(f"thread/start.{name} is not supported by this server (Chamberlain)")
     approval = None if wt.unset_or_none(p.approval_policy) else _approval(p.approval_policy, experimental_api)
+    permissions = None if wt.unset_or_none(p.permissions) else p.permissions
+    if permissions is not None and not isinstance(permissions, str):
+        raise InvalidRequest(f"Invalid request: {invalid_type(permissions, 'a string')}")
+    if permissions is not None and p.sandbox is not None:
+        raise InvalidRequest("`permissions` cannot be combined with `sandbox`")
     cwd = os.path.abspath(os.path.join(default_cwd, p.cwd)) if p.cwd is not None else os.path.abspath(default_cwd)
     return tcfg.StartRequest(
         cwd=cwd, model=p.model, model_provider=p.model_provider, service_tier=p.service_tier,
         approval_policy=approval, approvals_reviewer=p.approvals_reviewer, sandbox=p.sandbox,
-        config=p.config, ephemeral=bool(p.ephemeral), thread_source=p.thread_source,
+        config=p.config, ephemeral=bool(p.ephemeral), thread_source=p.thread_source, permissions=permissions,
     )
 
 
 def _approval(value: Any, experimental_api: bool) -> Any:
+    """AskForApproval, an externally tagged enum: a unit variant's name, or ``{"granular": {…}}``
+    (experimental; echoed with its defaults filled in)."""
     variants = "`untrusted`, `on-request`, `granular`, `never`"
     if isinstance(value, str):
         if value not in tcfg.APPROVAL_POLICIES:
             raise InvalidRequest(f"Invalid request: unknown variant `{value}`, expected one of {variants}")
         return value
-    if isinstance(value, dict) and list(value) == ["granular"]:
-        if not experimental_api:
-            raise InvalidRequest("askForApproval.granular requires experimentalApi capability")
-        return value
-    raise InvalidRequest("Invalid request: invalid type: expected enum AskForApproval")
+    if not isinstance(value, dict) or len(value) != 1:
+        raise InvalidRequest(f"Invalid request: {invalid_type(value, 'string or map')}")
+    ((name, body),) = value.items()
+    if name != "granular":
+        raise InvalidRequest(f"Invalid request: unknown variant `{name}`, expected one of {variants}")
+    if not isinstance(body, dict):
+        raise InvalidRequest(f"Invalid request: {invalid_type(body, 'struct variant')}")
+    try:
+        granular = decode_value(body, wt.GranularApproval)
+    except ParamsError as exc:
+        raise InvalidRequest(f"Invalid request: {exc}") from None
+    if not experimental_api:
+        raise InvalidRequest("askForApproval.granular requires experimentalApi capability")
+    return {"granular": msgspec.to_builtins(granular)}
 
 
 def _snake(camel: str) -> str:

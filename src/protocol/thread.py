@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EXPERIMENTAL_START_MEMBERS",
     "Environment",
+    "GranularApproval",
     "LoadedListResponse",
     "ThreadEffectiveConfigParams",
     "ThreadLoadedListParams",
@@ -96,6 +97,16 @@ class ThreadStartParams(_Params):
     project_id: Any = UNSET
     runtime_workspace_roots: Any = UNSET
     selected_capability_roots: Any = UNSET
+
+
+class GranularApproval(Struct, forbid_unknown_fields=False):
+    """``{"granular": {…}}`` of AskForApproval (snake_case members, the reference's order)."""
+
+    sandbox_approval: bool
+    rules: bool
+    mcp_elicitations: bool
+    skill_approval: bool = False
+    request_permissions: bool = False
 
 
 class ThreadReadParams(_Params):
