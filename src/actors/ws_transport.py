@@ -146,12 +146,20 @@ async def _serve_upgraded(server: Server, stream: trio.abc.Stream, request: byte
         try:
             await server.serve_connection(WebSocketTransport(ws), label=label)
         finally:
-            # Cancelled, the reader task is cancelled too and the client's close reply can never
-            # be read: then only the close frame is sent, without waiting a second for the reply.
-            cancelled = trio.current_effective_deadline() == -math.inf
-            with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_SEND_S if cancelled else CLOSE_HANDSHAKE_S):
-                await ws.aclose()
+            await _close(ws)
             nursery.cancel_scope.cancel(reason="websocket connection ended")
+
+
+async def _close(ws: trio_websocket.WebSocketConnection) -> None:
+    """The close handshake, ``CLOSE_HANDSHAKE_S`` at most. Once cancelled the reader task is
+    cancelled too and the client's reply can never be read: cancelled before, only the close frame
+    is sent (shielded, ``CLOSE_SEND_S`` at most); cancelled during the wait, it ends at once."""
+    if trio.current_effective_deadline() == -math.inf:
+        with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_SEND_S):
+            await ws.aclose()
+        return
+    with trio.move_on_after(CLOSE_HANDSHAKE_S):
+        await ws.aclose()
 
 
 async def serve_stream(
