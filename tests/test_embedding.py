@@ -20,6 +20,7 @@ import pytest
 import trio
 import trio.testing
 import trio_websocket
+from chamberlain.actors.transports import LineTransport
 from chamberlain.embed import (
     MemoryClient,
     ResponseError,
@@ -203,3 +204,29 @@ async def test_two_servers_on_different_homes_run_in_one_process_without_sharing
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["installation_id"]
     assert (tmp_path / "a" / "config.toml").read_text() == 'model = "o3"\n'
     assert json.loads((tmp_path / "a" / "auth.json").read_text())["OPENAI_API_KEY"] == "sk-only-a"
+
+
+async def test_serve_stdio_given_settings_runs_a_server_of_its_own_until_end_of_input(tmp_path: Path) -> None:
+    c2s_send, c2s_recv = trio.testing.memory_stream_one_way_pair()
+    s2c_send, s2c_recv = trio.testing.memory_stream_one_way_pair()
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(serve_stdio, _settings(tmp_path, "own-home"), c2s_recv, s2c_send)
+            await c2s_send.send_all(json.dumps({"id": 0, "method": "initialize", "params": CLIENT_INFO}).encode())
+            await c2s_send.aclose()
+        await s2c_send.aclose()
+        first = json.loads((await s2c_recv.receive_some()).splitlines()[0])
+    assert first["result"]["codexHome"] == str(tmp_path / "own-home")
+
+
+async def test_a_client_arriving_after_the_server_stopped_is_not_served_and_raises_nothing(tmp_path: Path) -> None:
+    c2s_send, c2s_recv = trio.testing.memory_stream_one_way_pair()
+    s2c_send, s2c_recv = trio.testing.memory_stream_one_way_pair()
+    with trio.fail_after(IO_BOUND_S):
+        async with open_server(_settings(tmp_path)) as server:
+            server.stop()
+            await trio.testing.wait_all_tasks_blocked()  # run() has returned
+            await c2s_send.send_all(json.dumps({"id": 0, "method": "initialize", "params": CLIENT_INFO}).encode())
+            await server.serve_connection(LineTransport(c2s_recv, s2c_send))
+        await s2c_send.aclose()
+        assert await s2c_recv.receive_some() == b""

@@ -22,7 +22,7 @@ import trio
 import trio.lowlevel
 import trio_websocket
 from chamberlain.actors.unix_listener import _real_path
-from chamberlain.embed import make_settings, open_server, serve_unix, serve_websocket
+from chamberlain.embed import make_settings, memory_connection, open_server, serve_unix, serve_websocket
 
 IO_BOUND_S = 10
 STOP_BOUND_S = 1.0
@@ -94,7 +94,8 @@ async def test_cancelling_the_host_scope_stops_a_busy_server_within_a_second_lea
     with trio.fail_after(IO_BOUND_S):
         async with trio.open_nursery() as clients:
             with trio.CancelScope() as host:
-                async with open_server(settings) as server, trio.open_nursery() as listeners:
+                async with open_server(settings) as server, trio.open_nursery() as listeners, \
+                        memory_connection(server) as in_memory:
                     _, ws_port = await listeners.start(serve_websocket, server, "127.0.0.1", 0)
                     path = await listeners.start(serve_unix, server)
                     ws_stream = await trio.open_tcp_stream("127.0.0.1", ws_port)
@@ -107,6 +108,8 @@ async def test_cancelling_the_host_scope_stops_a_busy_server_within_a_second_lea
                     redirect = dict(parse_qsl(urlsplit(login["authUrl"]).query))["redirect_uri"]
                     callback_port = urlsplit(redirect).port or 0
                     assert callback_port and not _port_is_free(callback_port)
+                    await in_memory.initialize()
+                    await in_memory.send({"id": "m", "method": "config/read", "params": {}})
                     for i in range(WRITES):
                         await unix.send_message(_write(i))
                     await _answer(unix, "w0")  # the others are queued or being written
