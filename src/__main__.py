@@ -242,7 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     if listen.kind != STDIO:
         return _run_listener(server, listen, codex_home, _upgrade_check(ws_auth))
     _say("INFO", f"chamberlain app-server: CODEX_HOME={codex_home} (listening on stdio)")
-    return _run_stdio(server, args.max_frame_bytes)
+    from chamberlain.cli_listen import run_listener
+
+    run_listener(server, listen, codex_home)
+    return EXIT_OK
 
 
 def _upgrade_check(ws_auth: Any) -> Any:
@@ -269,39 +272,6 @@ def _run_listener(server: Any, listen: Any, codex_home: Path, upgrade_check: Any
     for exc in refusals:
         _say("ERROR", f"Error: {exc}")
     return EXIT_REFUSED if refusals else EXIT_OK
-
-
-def _run_stdio(server: Any, max_frame_bytes: int) -> int:
-    import signal
-
-    import trio
-    from chamberlain.actors.transports import LineTransport
-
-    async def serve() -> None:
-        async with trio.open_nursery() as nursery:
-            await nursery.start(server.run)
-
-            async def stop_on_signal() -> None:
-                with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                    stopping = False
-                    async for signum in signals:
-                        if not stopping:  # the first signal stops gracefully: what was received is answered
-                            logging.getLogger("chamberlain").info("stopping on signal %d", signum)
-                            server.stop()
-                            stopping = True
-                        else:  # a second one does not wait
-                            nursery.cancel_scope.cancel(reason=f"second signal {signum}")
-                            return
-
-            nursery.start_soon(stop_on_signal)
-            stdin = trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
-            stdout = trio.lowlevel.FdStream(os.dup(sys.stdout.fileno()))
-            async with stdin, stdout:
-                await server.serve_connection(LineTransport(stdin, stdout, max_frame_bytes=max_frame_bytes))
-            nursery.cancel_scope.cancel(reason="stdin closed")
-
-    trio.run(serve)
-    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -138,10 +138,14 @@ class Server:
         """Serve one client in the server's handler nursery; returns when its connection ends
         (end of input, ``stop()``, a broken transport, or a crash, which is logged). Started
         (with ``nursery.start``) it gives the connection's actor, e.g. to send it server ->
-        client requests. Cancelling the caller closes the connection at once."""
+        client requests. Cancelling the caller closes the connection at once. After ``stop()``
+        and once ``run`` has returned it returns at once (a listener's late client)."""
         handlers = self._handlers
         if handlers is None or self._config_inbox is None or self._config_actor is None or self._auth_inbox is None:
-            raise RuntimeError("Server.run has not started or has stopped")
+            if self._stop.is_set():  # a client arriving as the server stops: not an error of the listener
+                logger.debug("%s: the server has stopped; connection not served", label)
+                return
+            raise RuntimeError("Server.run has not started")
         inboxes: dict[str, trio.MemorySendChannel[Any]] = {
             "config": self._config_inbox.clone(),
             "auth": self._auth_inbox.clone(),

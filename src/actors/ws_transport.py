@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import math
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Final, final
 
@@ -43,6 +44,10 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
 #: Messages trio-websocket buffers per connection before it stops reading (§11.6 queue size).
 MESSAGE_QUEUE_SIZE: Final = 128
+#: Seconds the close handshake may take at the end of a connection; when the server is cancelled,
+#: seconds to send the close frame (the reply cannot be read then).
+CLOSE_HANDSHAKE_S: Final = 1.0
+CLOSE_SEND_S: Final = 0.05
 _RECEIVE_BYTES: Final = 64 * 1024
 _WS_GUID: Final = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -141,9 +146,20 @@ async def _serve_upgraded(server: Server, stream: trio.abc.Stream, request: byte
         try:
             await server.serve_connection(WebSocketTransport(ws), label=label)
         finally:
-            with trio.CancelScope(shield=True), trio.move_on_after(1):
-                await ws.aclose()
+            await _close(ws)
             nursery.cancel_scope.cancel(reason="websocket connection ended")
+
+
+async def _close(ws: trio_websocket.WebSocketConnection) -> None:
+    """The close handshake, ``CLOSE_HANDSHAKE_S`` at most. Once cancelled the reader task is
+    cancelled too and the client's reply can never be read: cancelled before, only the close frame
+    is sent (shielded, ``CLOSE_SEND_S`` at most); cancelled during the wait, it ends at once."""
+    if trio.current_effective_deadline() == -math.inf:
+        with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_SEND_S):
+            await ws.aclose()
+        return
+    with trio.move_on_after(CLOSE_HANDSHAKE_S):
+        await ws.aclose()
 
 
 async def serve_stream(
