@@ -78,7 +78,8 @@ def websocket_banner(host: str, port: int) -> str:
 
 def run_listener(server: Server, listen: Listen, codex_home: Path, check_upgrade: CheckUpgrade | None = None) -> None:
     """Serve ``listen`` until SIGINT/SIGTERM (listener errors propagate: the caller maps them);
-    ``check_upgrade``: the ``--ws-auth`` check of every upgrade request."""
+    ``check_upgrade``: the ``--ws-auth`` check of every WebSocket upgrade request (not of the unix
+    socket's: as on the reference, its file mode guards it; ``unix_upgrade.py``)."""
     import trio
     from chamberlain.actors.unix_listener import default_socket_path, serve_unix
     from chamberlain.actors.ws_transport import serve_websocket
@@ -92,10 +93,7 @@ def run_listener(server: Server, listen: Listen, codex_home: Path, check_upgrade
                 )
                 print(websocket_banner(host, port), file=sys.stderr, flush=True)
             else:
-                await nursery.start(
-                    functools.partial(serve_unix, check_upgrade=check_upgrade),
-                    server, listen.path or default_socket_path(codex_home),
-                )
+                await nursery.start(serve_unix, server, listen.path or default_socket_path(codex_home))
             with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
                 async for signum in signals:
                     logging.getLogger("chamberlain").info("stopping on signal %d", signum)
