@@ -13,7 +13,11 @@ every test is bounded by ``fail_after`` on the real clock (the store works in th
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import re
+import subprocess
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -142,15 +146,61 @@ class Clients:
 
 
 @asynccontextmanager
-async def _server(harness: Any, home: Path, system_dir: Path, config: str = "") -> AsyncIterator[Clients]:
+async def _listening(harness: Any, home: Path, system_dir: Path, environ: dict[str, str],
+                     reference: Path | None) -> AsyncIterator[str]:
+    """Chamberlain in this trio run (``reference`` None) or the reference as a process, listening
+    on a loopback WebSocket port; yields its URL."""
+    if reference is None:
+        settings = Settings(home, system_dir, (), environ=environ, login_callback_port=0)
+        async with harness.open_server(settings) as server, trio.open_nursery() as nursery:
+            host, port = await nursery.start(serve_websocket, server, "127.0.0.1", 0)
+            yield f"ws://{host}:{port}/"
+            nursery.cancel_scope.cancel(reason="test finished")
+        return
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEX_", "OPENAI_"))}
+    # only the fake is reachable: every other request goes to a closed port
+    env.update(environ, CODEX_HOME=str(home), RUST_LOG="error", HTTP_PROXY=_DEAD, HTTPS_PROXY=_DEAD,
+               ALL_PROXY=_DEAD, NO_PROXY="127.0.0.1,localhost")
+    async with trio.open_nursery() as nursery:
+        proc: trio.Process = await nursery.start(functools.partial(
+            trio.run_process, [str(reference), "app-server", "--listen", "ws://127.0.0.1:0"], env=env,
+            stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False))
+        assert proc.stderr is not None
+        banner = b""
+        while not re.search(rb"listening on: ws://127\.0\.0\.1:\d+\n", banner):
+            chunk = await proc.stderr.receive_some()
+            assert chunk, banner
+            banner += chunk
+        nursery.start_soon(_drain, proc.stderr)
+        port = int(re.findall(rb"listening on: ws://127\.0\.0\.1:(\d+)", banner)[0])
+        try:
+            yield f"ws://127.0.0.1:{port}/"
+        finally:
+            proc.kill()
+
+
+_DEAD = "http://127.0.0.1:9"
+
+
+async def _drain(stream: trio.abc.ReceiveStream) -> None:
+    async for _ in stream:
+        pass
+
+
+@asynccontextmanager
+async def _server(harness: Any, home: Path, system_dir: Path, config: str = "", reference: Path | None = None,
+                  *, chatgpt_login: bool = False) -> AsyncIterator[Clients]:
+    """A server on a home pointed at a fake issuer and backend; ``chatgpt_login``: with its
+    stored ChatGPT tokens."""
     async with trio.open_nursery() as nursery:
         fake: FakeOpenAI = await nursery.start(FakeOpenAI().run)
         (home / "config.toml").write_text(fake.config_toml() + config)
+        if chatgpt_login:
+            (home / "auth.json").write_text(json.dumps(fake.auth_json(fake.issue_tokens())))
         environ = {"TERM": "xterm", **fake.codex_env()}
-        settings = Settings(home, system_dir, (), environ=environ, login_callback_port=0)
-        async with harness.open_server(settings) as server, trio.open_nursery() as clients:
-            host, port = await clients.start(serve_websocket, server, "127.0.0.1", 0)
-            opened = Clients(f"ws://{host}:{port}/", fake, home, clients)
+        async with _listening(harness, home, system_dir, environ, reference) as url, \
+                trio.open_nursery() as clients:
+            opened = Clients(url, fake, home, clients)
             try:
                 yield opened
                 await opened.say_goodbye()
@@ -164,6 +214,24 @@ async def _server(harness: Any, home: Path, system_dir: Path, config: str = "") 
 @pytest.fixture
 async def clients(harness: Any, codex_home: Path, system_dir: Path) -> AsyncIterator[Clients]:
     async with _server(harness, codex_home, system_dir) as opened:
+        yield opened
+
+
+@pytest.fixture(params=["chamberlain", "reference"])
+def server_binary(request: pytest.FixtureRequest) -> Path | None:
+    """None for Chamberlain, else the reference codex (skipped when not installed)."""
+    if request.param == "chamberlain":
+        return None
+    binary: Path = request.getfixturevalue("reference_binary")
+    return binary
+
+
+@pytest.fixture
+async def either(
+    harness: Any, codex_home: Path, system_dir: Path, server_binary: Path | None,
+) -> AsyncIterator[Clients]:
+    """``clients`` on Chamberlain, then on the reference: the rule holds for both."""
+    async with _server(harness, codex_home, system_dir, reference=server_binary) as opened:
         yield opened
 
 
@@ -194,7 +262,8 @@ async def _port_open(port: int) -> bool:
 # -- handshake state per connection -------------------------------------------------------------
 
 
-async def test_the_experimental_capability_is_per_connection(clients: Clients) -> None:
+async def test_the_experimental_capability_is_per_connection(either: Clients) -> None:
+    clients = either
     with trio.fail_after(IO_BOUND_S):
         (experimental,) = await clients.initialized("exp", experimentalApi=True)
         (plain,) = await clients.initialized("plain")
@@ -205,20 +274,22 @@ async def test_the_experimental_capability_is_per_connection(clients: Clients) -
                                 "message": "mock/experimentalMethod requires experimentalApi capability"}
 
 
-async def test_an_opt_out_silences_only_the_connection_that_asked(clients: Clients) -> None:
+async def test_an_opt_out_silences_only_the_connection_that_asked(either: Clients) -> None:
+    clients = either
     with trio.fail_after(IO_BOUND_S):
         (quiet,) = await clients.initialized("quiet", optOutNotificationMethods=["remoteControl/status/changed"])
         (loud,) = await clients.initialized("loud")
         status = await loud.notification("remoteControl/status/changed")
         read = await quiet.call("config/read", {})
     assert status[0]["status"] == "disabled"
-    assert quiet.methods_before(read) == []
+    assert "remoteControl/status/changed" not in quiet.methods_before(read)
 
 
 # -- account notifications ------------------------------------------------------------------------
 
 
-async def test_an_api_key_login_is_announced_to_every_initialized_connection(clients: Clients) -> None:
+async def test_an_api_key_login_is_announced_to_every_initialized_connection(either: Clients) -> None:
+    clients = either
     with trio.fail_after(IO_BOUND_S):
         late = await clients.open("late")  # connected, not initialized yet
         first, second = await clients.initialized("first", "second")
@@ -238,7 +309,8 @@ async def test_an_api_key_login_is_announced_to_every_initialized_connection(cli
     assert late.methods_before(late_init) == []  # nothing before its initialize
 
 
-async def test_a_logout_by_one_client_is_announced_to_the_others(clients: Clients) -> None:
+async def test_a_logout_by_one_client_is_announced_to_the_others(either: Clients) -> None:
+    clients = either
     with trio.fail_after(IO_BOUND_S):
         first, second = await clients.initialized("first", "second")
         await first.result("account/login/start", {"type": "apiKey", "apiKey": "sk-multi"})
@@ -260,20 +332,22 @@ async def test_a_browser_login_completion_reaches_every_connection(clients: Clie
 
 
 async def test_config_warnings_go_to_each_connection_after_its_own_initialize(
-    harness: Any, codex_home: Path, system_dir: Path
+    harness: Any, codex_home: Path, system_dir: Path, server_binary: Path | None,
 ) -> None:
-    async with _server(harness, codex_home, system_dir, config="unknown_top = 1\n") as opened:
+    async with _server(harness, codex_home, system_dir, "unknown_top = 1\n", server_binary) as opened:
         with trio.fail_after(IO_BOUND_S):
             (first,) = await opened.initialized("first")
-            warned_first = await first.notification("configWarning")
+            read_first = await first.call("config/read", {})
             (second,) = await opened.initialized("second")
             (opted,) = await opened.initialized("opted", optOutNotificationMethods=["configWarning"])
-            warned_second = await second.notification("configWarning")
-            read_first = await first.call("config/read", {})
+            read_second = await second.call("config/read", {})
             read_opted = await opted.call("config/read", {})
-    assert warned_first == warned_second
+            again_first = await first.call("config/read", {})
+    warned_first, warned_second = first.notified("configWarning"), second.notified("configWarning")
     assert "`unknown_top` is ignored" in warned_first[0]["summary"]
-    assert first.methods_before(read_first).count("configWarning") == 1  # not again for "second"
+    assert warned_second == warned_first
+    assert first.methods_before(again_first) == first.methods_before(read_first)  # nothing new for "second"
+    assert second.methods_before(read_second).count("configWarning") == len(warned_second)
     assert "configWarning" not in opted.methods_before(read_opted)
 
 
@@ -326,10 +400,15 @@ async def test_a_login_from_another_client_replaces_the_one_whose_starter_left(c
     assert COMPLETED in other.methods_before(reply)  # the replaced one ends before the new response
 
 
-async def test_a_client_leaving_mid_request_does_not_disturb_another(clients: Clients) -> None:
+async def test_a_client_leaving_mid_request_does_not_disturb_another(
+    harness: Any, codex_home: Path, system_dir: Path, server_binary: Path | None,
+) -> None:
+    async with _server(harness, codex_home, system_dir, reference=server_binary, chatgpt_login=True) as clients:
+        await _leave_mid_request(clients)
+
+
+async def _leave_mid_request(clients: Clients) -> None:
     fake = clients.fake
-    tokens = fake.issue_tokens()
-    (clients.home / "auth.json").write_text(json.dumps(fake.auth_json(tokens)))
     with trio.fail_after(IO_BOUND_S):
         leaver, stayer = await clients.initialized("leaver", "stayer")
         fake.push(Endpoint.USAGE, Reply(status=200, body={"plan_type": "pro"}, delay_s=0.5))
@@ -362,3 +441,59 @@ async def test_a_client_leaving_while_asked_for_tokens_fails_the_request_at_once
     assert completed[0]["success"] is False  # the 401 stands: nobody gave new tokens
     assert waited < 5  # not the 10 s answer deadline: the request failed when its client left
     assert "result" in read
+
+
+# -- where the reference differs (docs/multi-client.md): its behaviour, recorded -----------------
+
+
+async def test_the_reference_names_every_client_after_the_first_one(
+    harness: Any, codex_home: Path, system_dir: Path, reference_binary: Path,
+) -> None:
+    async with _server(harness, codex_home, system_dir, reference=reference_binary) as opened:
+        with trio.fail_after(IO_BOUND_S):
+            first, second = await opened.open("first"), await opened.open("second")
+            agents = [(await c.initialize())["result"]["userAgent"] for c in (first, second)]
+    assert agents[0].startswith("first/0.169.0 (") and agents[0].endswith(" (first; 1.0)")
+    assert agents[1].startswith("first/0.169.0 (") and agents[1].endswith(" (second; 1.0)")
+
+
+async def test_the_reference_asks_every_initialized_connection_for_tokens(
+    harness: Any, codex_home: Path, system_dir: Path, reference_binary: Path,
+) -> None:
+    async with _server(harness, codex_home, system_dir, reference=reference_binary) as opened:
+        fake = opened.fake
+        with trio.fail_after(IO_BOUND_S):
+            asker, helper = await opened.initialized("asker", "helper", experimentalApi=True)
+            (plain,) = await opened.initialized("plain", optOutNotificationMethods=[REFRESH])
+            bystander = await opened.open("bystander")  # not initialized
+            fake.push(Endpoint.ACCOUNTS_CHECK, Reply(status=401, text="expired"))
+            old, new = fake.mint_access_token(Identity(plan="plus")), fake.mint_access_token(Identity(plan="pro"))
+            params = {"type": "chatgptAuthTokens", "accessToken": old, "chatgptAccountId": "acct-123",
+                      "chatgptPlanType": "plus"}
+            await asker.send({"id": 1, "method": "account/login/start", "params": params})
+            asked = [await c.wait_for(lambda f: f.get("method") == REFRESH) for c in (asker, helper, plain)]
+            await asker.ws.aclose()  # the one whose login it is leaves without answering
+            await helper.send({"id": asked[1]["id"], "result": {"accessToken": new, "chatgptAccountId": "acct-123"}})
+            completed = await helper.notification(COMPLETED)
+            updated = await plain.notification(UPDATED)
+            late = await bystander.initialize()
+    assert [a["id"] for a in asked] == [0, 0, 0]  # one request, one server-wide id
+    assert completed == [{"loginId": None, "success": True, "error": None, "onboardingEntrypoint": None}]
+    assert updated == [{"authMode": "chatgptAuthTokens", "planType": "pro"}]
+    assert REFRESH not in bystander.methods_before(late)
+
+
+async def test_the_reference_warns_later_clients_with_its_start_up_warnings(
+    harness: Any, codex_home: Path, system_dir: Path, reference_binary: Path,
+) -> None:
+    async with _server(harness, codex_home, system_dir, "unknown_top = 1\n", reference_binary) as opened:
+        with trio.fail_after(IO_BOUND_S):
+            (writer,) = await opened.initialized("writer")
+            edit = {"keyPath": "another_unknown", "value": 2, "mergeStrategy": "replace"}
+            assert (await writer.result("config/batchWrite", {"edits": [edit]}))["status"] == "ok"
+            (late,) = await opened.initialized("late")
+            await late.call("config/read", {})
+    unknown = [w["summary"] for w in late.notified("configWarning") if "unrecognized" in w["summary"]]
+    assert unknown == [w["summary"] for w in writer.notified("configWarning") if "unrecognized" in w["summary"]]
+    assert "ignoring 1 unrecognized configuration setting" in unknown[0]
+    assert "another_unknown = 2" in (codex_home / "config.toml").read_text()  # the write landed: not in the warning
