@@ -400,6 +400,17 @@ async def test_a_login_from_another_client_replaces_the_one_whose_starter_left(c
     assert COMPLETED in other.methods_before(reply)  # the replaced one ends before the new response
 
 
+async def test_a_device_code_login_whose_starter_left_completes_for_the_others(either: Clients) -> None:
+    with trio.fail_after(IO_BOUND_S):  # the fake approves the code: the first poll (after 1 s) succeeds
+        starter, other = await either.initialized("starter", "other")
+        started = await starter.result("account/login/start", {"type": "chatgptDeviceCode"})
+        await starter.ws.aclose()
+        completed = await other.notification(COMPLETED)
+        updated = await other.notification(UPDATED)
+    assert completed == [{"loginId": started["loginId"], "success": True, "error": None, "onboardingEntrypoint": None}]
+    assert updated == [{"authMode": "chatgpt", "planType": "pro"}]
+
+
 async def test_a_client_leaving_mid_request_does_not_disturb_another(
     harness: Any, codex_home: Path, system_dir: Path, server_binary: Path | None,
 ) -> None:
