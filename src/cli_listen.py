@@ -87,7 +87,8 @@ def websocket_banner(host: str, port: int) -> str:
 def run_listener(server: Server, listen: Listen, codex_home: Path, check_upgrade: CheckUpgrade | None = None) -> None:
     """Serve ``listen`` (stdio too) until SIGINT/SIGTERM, or on stdio the end of input. Listener
     errors propagate (the caller maps them); ``check_upgrade``: the ``--ws-auth`` check of every
-    upgrade request.
+    WebSocket upgrade request (not of the unix socket's: as on the reference, its file mode guards
+    it; ``unix_upgrade.py``).
 
     The first signal is a graceful stop: nothing more is read, what was received is answered and
     written, listeners close and the unix socket is removed — within ``SIGNAL_GRACE_S``, after
@@ -128,8 +129,7 @@ async def _start_transport(
     elif listen.kind == UNIX:
         from chamberlain.actors.unix_listener import default_socket_path, serve_unix
 
-        serve = functools.partial(serve_unix, check_upgrade=check_upgrade)
-        await nursery.start(serve, server, listen.path or default_socket_path(codex_home))
+        await nursery.start(serve_unix, server, listen.path or default_socket_path(codex_home))
     else:
         await nursery.start(_stdio_until_end_of_input, server, nursery.cancel_scope)
 

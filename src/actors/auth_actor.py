@@ -241,7 +241,8 @@ class AuthActor:
             if not exc.unauthorized or active.mode == "apikey":
                 raise
             if active.mode == "chatgptAuthTokens":
-                renewed = await ask_client_for_tokens(self.keeper, active, caller, settings.forced_workspace_ids)
+                asked = [caller.handle] if caller.handle is not None else []
+                renewed = await ask_client_for_tokens(self.keeper, active, asked, settings.forced_workspace_ids)
                 if renewed is None:
                     raise
                 # as on the reference, this discovery is not retried: the credentials it was

@@ -7,6 +7,7 @@ As the reference does (observed), the socket itself lives at
 ``ControlSocketInUse`` (the reference's text); a killed server's lock is free, so its socket is
 removed and taken over. The default ``unix://`` path also takes ``app-server-startup.lock`` in its
 directory while it binds. All of them but the start-up lock are removed when the listener stops.
+Each accepted stream is upgraded as the reference's socket does it (``unix_upgrade.py``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import trio
-from chamberlain.actors.ws_transport import serve_stream
+from chamberlain.actors.unix_upgrade import serve_unix_stream
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -148,7 +149,7 @@ async def _serve(
     async def handle(stream: trio.SocketStream) -> None:
         nonlocal counter
         counter += 1
-        await serve_stream(server, stream, f"unix #{counter}", check_upgrade)
+        await serve_unix_stream(server, stream, f"unix #{counter}", check_upgrade)
 
     async with trio.open_nursery() as nursery:
         await nursery.start(trio.serve_listeners, handle, [trio.SocketListener(sock)])
