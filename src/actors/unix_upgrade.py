@@ -14,8 +14,7 @@ needed); anything else that is HTTP is closed without a byte. Its ``101`` is its
 
 (no ``date``). The socket's file mode (0600) is its guard: the reference does not ask for the
 ``--ws-auth`` token here; an embedding host may still pass ``check_upgrade``. A first line that is
-not an HTTP request line gets the TCP listener's ``400`` (the reference closes without a byte;
-docs/multi-client.md).
+not an HTTP request line is closed without a byte, as on the reference (docs/multi-client.md).
 """
 
 from __future__ import annotations
@@ -24,12 +23,11 @@ import base64
 import hashlib
 import logging
 import re
-from email.utils import formatdate
 from typing import TYPE_CHECKING, Final, final
 
 import trio
 import trio_websocket
-from chamberlain.actors.ws_transport import MAX_MESSAGE_BYTES, WebSocketTransport
+from chamberlain.actors.ws_transport import MAX_MESSAGE_BYTES, WebSocketTransport, close_websocket
 
 if TYPE_CHECKING:
     from chamberlain.actors.server import Server
@@ -44,7 +42,6 @@ _MESSAGE_QUEUE_SIZE: Final = 128
 _RECEIVE_BYTES: Final = 64 * 1024
 _WS_GUID: Final = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _REQUEST_LINE: Final = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+ \S+ HTTP/\d\.\d\r?")
-_BAD_REQUEST: Final = b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\ndate: %s\r\n\r\n"
 
 
 def unix_switching_protocols(key: bytes) -> bytes:
@@ -57,12 +54,11 @@ def unix_switching_protocols(key: bytes) -> bytes:
 
 async def _read_head(stream: trio.abc.Stream) -> tuple[bytes, bytes] | None:
     """The request head (up to its blank line) and what followed; None at end of input, a head
-    too long or a first line that is not HTTP (then the ``400`` has been sent)."""
+    too long or a first line that is not HTTP."""
     data = b""
     while (end := data.find(b"\r\n\r\n")) < 0:
         first = data.split(b"\n", 1)
         if len(first) == 2 and not _REQUEST_LINE.fullmatch(first[0]):
-            await stream.send_all(_BAD_REQUEST % formatdate(usegmt=True).encode())
             return None
         if len(data) > _MAX_HEAD_BYTES:
             return None
@@ -161,6 +157,5 @@ async def _serve_upgraded(server: Server, stream: _Upgraded, label: str) -> None
         try:
             await server.serve_connection(WebSocketTransport(ws), label=label)
         finally:
-            with trio.CancelScope(shield=True), trio.move_on_after(1):
-                await ws.aclose()
+            await close_websocket(ws)
             nursery.cancel_scope.cancel(reason="websocket connection ended")

@@ -146,11 +146,11 @@ async def _serve_upgraded(server: Server, stream: trio.abc.Stream, request: byte
         try:
             await server.serve_connection(WebSocketTransport(ws), label=label)
         finally:
-            await _close(ws)
+            await close_websocket(ws)
             nursery.cancel_scope.cancel(reason="websocket connection ended")
 
 
-async def _close(ws: trio_websocket.WebSocketConnection) -> None:
+async def close_websocket(ws: trio_websocket.WebSocketConnection) -> None:
     """The close handshake, ``CLOSE_HANDSHAKE_S`` at most. Once cancelled the reader task is
     cancelled too and the client's reply can never be read: cancelled before, only the close frame
     is sent (shielded, ``CLOSE_SEND_S`` at most); cancelled during the wait, it ends at once."""
