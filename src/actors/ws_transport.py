@@ -110,6 +110,9 @@ class _Replayed(trio.abc.Stream):
 class WebSocketTransport:
     """A ``FrameTransport`` over an open trio-websocket connection: text messages are frames."""
 
+    #: a client whose outbox stays full is disconnected (§11.6; ``outbox.SLOW_CLIENT_S``)
+    disconnects_slow_clients: Final = True
+
     def __init__(self, ws: trio_websocket.WebSocketConnection) -> None:
         self._ws = ws
 
