@@ -179,13 +179,19 @@ def many_table(results: dict[str, ManyResult], markdown: Callable[[list[str], li
             row(f"N = {n:,}: RSS per connection", n, "per_conn", ",.1f", "KiB", "<= 0.3" if n == max(ns) else "")
     out = markdown(header, rows) if rows else []
     big = max(ns)
-    if cham is not None and big in cham.steps:
+    if cham is not None and big in cham.steps and big >= 1000:
         s = cham.steps[big]
-        ok = s.burst_results == big and s.p99_us < 50_000
         out.append(f"  target at N = {big:,}: every client answered (one read on each at once: "
-                   f"{s.burst_results:,} of {big:,}) with p99 < 50 ms (sequential: {s.p99_us / 1e3:.1f} ms): "
-                   f"{'met' if ok else 'MISSED'}")
+                   f"{s.burst_results:,} of {big:,}: {'met' if s.burst_results == big else 'MISSED'}) with p99 "
+                   f"< 50 ms (p99 of that burst {s.burst_p99_us / 1e3:.1f} ms, of the sequential reads "
+                   f"{s.p99_us / 1e3:.1f} ms: {'met' if max(s.burst_p99_us, s.p99_us) < 50_000 else 'MISSED'})")
     return out
+
+
+def many_json(results: dict[str, ManyResult]) -> dict[str, object]:
+    return {k: {"label": r.label, "failed": r.failed, "notes": r.notes,
+                "steps": {str(n): {**vars(s), "rss_per_connection_kib": r.per_conn_kib(n)} for n, s in r.steps.items()}}
+            for k, r in results.items()}
 
 
 def many_notes(results: dict[str, ManyResult]) -> list[str]:

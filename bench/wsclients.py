@@ -27,6 +27,8 @@ from client import BenchError
 LISTEN_TIMEOUT_S: Final = 20.0
 STOP_TIMEOUT_S: Final = 5.0
 _LISTENING: Final = re.compile(rb"listening on: ws://([0-9.]+):(\d+)")
+INIT_WAVE: Final = 50            # connections initialized at once
+INIT_RETRIES: Final = 20
 _KEY: Final = base64.b64encode(b"chamberlain-benc").decode()
 
 
@@ -180,17 +182,42 @@ class Clients:
         conn.waiting = True
 
     def initialize_all(self) -> None:
+        """initialize every connection, ``INIT_WAVE`` at a time (a ``-32001`` is retried after a
+        pause, at most ``INIT_RETRIES`` times), then ``initialized``; then ``settle``."""
         init = text_frame(b'{"id":0,"method":"initialize","params":{"clientInfo":'
                           b'{"name":"chamberlain_bench","version":"1.0"}}}')
-        for conn in self.conns.values():
-            self.send(conn, init)
-        tally = Tally()
-        self.wait_all(tally)
-        if tally.results != len(self.conns):
-            raise BenchError(f"initialize: {tally.results} of {len(self.conns)} answered; "
-                             f"first error {tally.first_error!r}")
-        for conn in self.conns.values():
+        conns = list(self.conns.values())
+        for start in range(0, len(conns), INIT_WAVE):
+            wave = conns[start:start + INIT_WAVE]
+            for attempt in range(INIT_RETRIES + 1):
+                for conn in wave:
+                    self.send(conn, init)
+                tally = Tally()
+                self.wait_all(tally)
+                if tally.other_errors:
+                    raise BenchError(f"initialize failed: {tally.first_error!r}")
+                wave = [c for c in wave if b"-32001" in c.last_reply]
+                if not wave:
+                    break
+                time.sleep(0.02 * (attempt + 1))
+            if wave:
+                raise BenchError(f"initialize: {len(wave)} connections still overloaded after "
+                                 f"{INIT_RETRIES} retries")
+        for conn in conns:
             conn.sock.sendall(text_frame(b'{"method":"initialized"}'))
+        self.settle()
+
+    def settle(self, quiet_s: float = 0.5, cap_s: float = 30.0) -> None:
+        """Wait until no message has arrived for ``quiet_s`` (the start-up notifications sent,
+        the server's start-up work done), at most ``cap_s``."""
+        end = time.monotonic() + cap_s
+        last = time.monotonic()
+        tally = Tally()
+        while time.monotonic() - last < quiet_s and time.monotonic() < end:
+            before = tally.results + len(tally.latencies_ns)
+            n_events = self._poll(tally, None, timeout_s=quiet_s / 5)
+            if n_events or tally.results + len(tally.latencies_ns) != before:
+                last = time.monotonic()
 
     def burst(self) -> Tally:
         """One config/read on every connection at once; every reply counted."""
@@ -232,11 +259,13 @@ class Clients:
         self.wait_all(tally)
         return tally, time.perf_counter() - t0
 
-    def _poll(self, tally: Tally, then: object) -> None:
+    def _poll(self, tally: Tally, then: object, timeout_s: float = 1.0) -> int:
+        """One epoll wait and the reads it allows; the number of readable sockets."""
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise BenchError("no reply within the deadline")
-        for fd, _ in self.epoll.poll(min(remaining, 1.0)):
+        events = self.epoll.poll(min(remaining, timeout_s))
+        for fd, _ in events:
             conn = self.conns[fd]
             try:
                 chunk = conn.sock.recv(1 << 18)
@@ -250,6 +279,7 @@ class Clients:
             for payload in _frames(conn):
                 if _count(payload, tally, conn) and callable(then):
                     then(conn)
+        return len(events)
 
 
 def _count(payload: bytes, tally: Tally, conn: Conn) -> bool:
