@@ -37,7 +37,8 @@ class Step:
     burst_results: int = 0
     burst_overloaded: int = 0
     burst_p99_us: float = 0.0
-    errors: int = 0
+    errors: int = 0             # other error replies
+    overloaded: int = 0         # -32001 in the sequential loop
     first_error: str | None = None
 
 
@@ -74,7 +75,8 @@ def one_step(server: WsServer, n: int, seconds: float) -> Step:
         tally, elapsed = clients.sequential(seconds)
         step.rps = tally.results / elapsed
         step.p50_us, step.p99_us = _pct(tally.latencies_ns, 50) / 1e3, _pct(tally.latencies_ns, 99) / 1e3
-        step.errors = tally.overloaded + tally.other_errors + burst.other_errors
+        step.errors = tally.other_errors + burst.other_errors
+        step.overloaded = tally.overloaded
         first = burst.first_error or tally.first_error
         step.first_error = first.decode(errors="replace") if first else None
         step.rss_kib = max(step.rss_kib, server.rss_kib())
@@ -201,6 +203,9 @@ def many_notes(results: dict[str, ManyResult]) -> list[str]:
         if r.failed:
             out.append(f"note (ws {r.label}): FAILED: {r.failed}")
         for s in r.steps.values():
+            if s.overloaded:
+                out.append(f"note (ws {r.label}): N = {s.n}: {s.overloaded:,} of the sequential reads answered "
+                           "-32001 (not counted in requests/s)")
             if s.errors:
                 out.append(f"note (ws {r.label}): N = {s.n}: {s.errors} error replies in the sequential loop; "
                            f"first: {s.first_error}")

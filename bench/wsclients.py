@@ -138,6 +138,7 @@ class Clients:
 
     def __init__(self, host: str, port: int, n: int, deadline_s: float) -> None:
         self.conns: dict[int, Conn] = {}
+        self.waiting = 0            # connections with a request unanswered
         self.epoll = select.epoll()
         self.deadline = time.monotonic() + deadline_s
         try:
@@ -179,7 +180,9 @@ class Clients:
     def send(self, conn: Conn, frame: bytes) -> None:
         conn.sock.sendall(frame)  # small frames into an empty buffer: never blocks in practice
         conn.t_sent = time.perf_counter_ns()
-        conn.waiting = True
+        if not conn.waiting:
+            conn.waiting = True
+            self.waiting += 1
 
     def initialize_all(self) -> None:
         """initialize every connection, ``INIT_WAVE`` at a time (a ``-32001`` is retried after a
@@ -236,7 +239,7 @@ class Clients:
         return conn.last_reply
 
     def wait_all(self, tally: Tally) -> None:
-        while any(c.waiting for c in self.conns.values()):
+        while self.waiting:
             self._poll(tally, None)
 
     def sequential(self, seconds: float) -> tuple[Tally, float]:
@@ -277,8 +280,10 @@ class Clients:
                 raise BenchError("the server closed a connection")
             conn.buf += chunk
             for payload in _frames(conn):
-                if _count(payload, tally, conn) and callable(then):
-                    then(conn)
+                if _count(payload, tally, conn):
+                    self.waiting -= 1
+                    if callable(then):
+                        then(conn)
         return len(events)
 
 

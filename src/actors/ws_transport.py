@@ -1,13 +1,13 @@
 """WebSocket transport: one JSON-RPC message per text message (config.md §11.3, §11.5).
 
 Every accepted stream (TCP or unix) first goes through ``ws_http.route_http``, the h11 pre-router
-that answers the probes and refusals; an upgrade request is then replayed into trio-websocket's
-server handshake, offered extensions ignored (no ``permessage-deflate``, as the reference). The
-connection is served by ``Server.serve_connection`` with a ``WebSocketTransport``: binary messages
-are dropped, the ``101`` is the reference's bytes (``switching_protocols``), a message over
-16 MiB closes the connection (1009), pings are answered by
-trio-websocket. Two JSON messages in one text message reach the codec, which drops the frame as
-not a message (the reference logs ``trailing characters``).
+that answers the probes and refusals; an upgrade request that passes them is answered with the
+reference's ``101`` bytes (``switching_protocols``), offered extensions ignored (no
+``permessage-deflate``, as the reference). The connection is then served by
+``Server.serve_connection`` with a ``ws_frames.WebSocketTransport`` (RFC 6455 framing in the
+connection's own tasks): binary messages are dropped, a message over 16 MiB closes the
+connection (1009), pings are answered. Two JSON messages in one text message reach the codec,
+which drops the frame as not a message (the reference logs ``trailing characters``).
 
 ``serve_websocket`` and ``serve_unix`` (in ``unix_listener``) are trio tasks for
 ``nursery.start``; their ``started`` value is the bound address.
@@ -19,10 +19,10 @@ import base64
 import hashlib
 import logging
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, Final
 
 import trio
-import trio_websocket
+from chamberlain.actors.ws_frames import WebSocketTransport
 from chamberlain.actors.ws_http import CheckUpgrade, route_http
 
 if TYPE_CHECKING:
@@ -41,9 +41,6 @@ logger = logging.getLogger(__name__)
 
 #: Largest incoming WebSocket message, in bytes (the reference's 16 MiB).
 MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
-#: Messages trio-websocket buffers per connection before it stops reading (§11.6 queue size).
-MESSAGE_QUEUE_SIZE: Final = 128
-_RECEIVE_BYTES: Final = 64 * 1024
 _WS_GUID: Final = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
@@ -77,76 +74,13 @@ def switching_protocols(request: bytes) -> bytes:
             b"sec-websocket-accept: %s\r\ndate: %s\r\n\r\n" % (accept, formatdate(usegmt=True).encode()))
 
 
-@final
-class _Replayed(trio.abc.Stream):
-    """``stream`` whose first bytes read are ``prefix`` (the request the pre-router already read)
-    and whose first write (trio-websocket's ``101``, in one ``send_all``) is ``first_write``."""
-
-    def __init__(self, stream: trio.abc.Stream, prefix: bytes, first_write: bytes) -> None:
-        self._stream = stream
-        self._prefix = prefix
-        self._first_write: bytes | None = first_write
-
-    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        if self._prefix:
-            size = len(self._prefix) if max_bytes is None else max_bytes
-            out, self._prefix = self._prefix[:size], self._prefix[size:]
-            return out
-        return await self._stream.receive_some(max_bytes)
-
-    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        if self._first_write is not None and bytes(data[:13]) == b"HTTP/1.1 101 ":
-            data, self._first_write = self._first_write, None
-        await self._stream.send_all(data)
-
-    async def wait_send_all_might_not_block(self) -> None:
-        await self._stream.wait_send_all_might_not_block()
-
-    async def aclose(self) -> None:
-        await self._stream.aclose()
-
-
-@final
-class WebSocketTransport:
-    """A ``FrameTransport`` over an open trio-websocket connection: text messages are frames."""
-
-    #: a client whose outbox stays full is disconnected (§11.6; ``outbox.SLOW_CLIENT_S``)
-    disconnects_slow_clients: Final = True
-
-    def __init__(self, ws: trio_websocket.WebSocketConnection) -> None:
-        self._ws = ws
-
-    async def receive_frame(self) -> bytes | None:
-        while True:
-            try:
-                message = await self._ws.get_message()
-            except trio_websocket.ConnectionClosed as exc:
-                logger.debug("websocket closed: %s", exc.reason)
-                return None
-            if isinstance(message, str):
-                return message.encode()
-            logger.debug("dropping a binary websocket message of %d bytes", len(message))
-
-    async def send_frame(self, frame: bytes) -> None:
-        try:
-            await self._ws.send_message(frame.decode())
-        except trio_websocket.ConnectionClosed as exc:
-            raise trio.BrokenResourceError("websocket closed") from exc
-
-
 async def _serve_upgraded(server: Server, stream: trio.abc.Stream, request: bytes, label: str) -> None:
-    async with trio.open_nursery() as nursery:
-        proposal = await trio_websocket.wrap_server_stream(
-            nursery, _Replayed(stream, request, switching_protocols(request)),
-            MESSAGE_QUEUE_SIZE, MAX_MESSAGE_BYTES, _RECEIVE_BYTES,
-        )
-        ws = await proposal.accept()
-        try:
-            await server.serve_connection(WebSocketTransport(ws), label=label)
-        finally:
-            with trio.CancelScope(shield=True), trio.move_on_after(1):
-                await ws.aclose()
-            nursery.cancel_scope.cancel(reason="websocket connection ended")
+    await stream.send_all(switching_protocols(request))
+    transport = WebSocketTransport(stream, request.partition(b"\r\n\r\n")[2], MAX_MESSAGE_BYTES)
+    try:
+        await server.serve_connection(transport, label=label)
+    finally:
+        await transport.close()
 
 
 async def serve_stream(
