@@ -132,7 +132,7 @@ class ConnectionActor:
         (bounded by ``STOP_GRACE_S``). A broken transport ends it at once."""
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self.outbox.run, nursery.cancel_scope)
+                nursery.start_soon(self.outbox.run, nursery)
                 nursery.start_soon(self.pending.run)
                 try:
                     await self._serve(nursery, task_status)

@@ -5,10 +5,12 @@ At most ``OUTBOX_SIZE`` frames wait in it. Producers that may wait (the connecti
 ``put_soon`` (a task waits for room). While ``full`` the connection stops reading its client
 (``wait_room``), so a client that does not read costs a bounded amount of memory.
 
-A transport that can drop its client (WebSocket, unix socket) is given ``slow_after``: once frames
-are waiting behind a write (the outbox is full), every frame must leave within that many seconds;
-a write that makes no progress for that long disconnects the client as slow (warning logged, the
-transport reported broken). Nothing else waits for a connection's writes, so one slow client
+A transport that can drop its client (WebSocket, unix socket) is given ``slow_after``: a
+watchdog task looks every quarter of it at the write under way (the writer's, or a direct one of
+the connection's task); one that has not finished after ``slow_after`` seconds means the client
+has not read for that long with the socket's buffers full (a write waits only then), and the
+connection stops reading once its output is stuck: the client is disconnected as slow (a warning,
+and the connection is cancelled). Nothing else waits for a connection's writes, so one slow client
 never slows another. Without ``slow_after`` (stdio) the writer just blocks, as the reference's.
 """
 
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 from typing import TYPE_CHECKING, Final, final
 
 import trio
@@ -50,7 +51,7 @@ class Outbox:
         #: while it is 0 and nobody writes, a frame may be written by the task that made it
         self.unwritten = 0
         self._writing = False
-        self._write_scope: trio.CancelScope | None = None
+        self._frame_began = 0.0  # trio time the frame being written began (while ``_writing``)
         self._room: trio.Event | None = None  # set when ``full`` ends
         self._idle: trio.Event | None = None  # set when a direct write ends
         #: where ``put_soon`` starts its waiting tasks (the connection's; None once it ended)
@@ -72,11 +73,10 @@ class Outbox:
     # -- producers ------------------------------------------------------------------------------
 
     def put_nowait(self, frame: bytes) -> bool:
-        """Queue ``frame`` without waiting; False when full (the stall clock starts) or closed."""
+        """Queue ``frame`` without waiting; False when full or closed."""
         try:
             self._send.send_nowait(frame)
         except trio.WouldBlock:
-            self._arm()
             return False
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             return False
@@ -102,7 +102,6 @@ class Outbox:
         except RuntimeError:  # the connection's nursery has closed
             return False
         self.unwritten += 1  # waiting for room already: nothing may overtake it
-        self._arm()
         return True
 
     async def put(self, frame: bytes, *, counted: bool = False) -> None:
@@ -113,7 +112,6 @@ class Outbox:
         try:
             self._send.send_nowait(frame)
         except trio.WouldBlock:
-            self._arm()
             try:
                 await self._send.send(frame)
             except BaseException:
@@ -126,7 +124,6 @@ class Outbox:
     async def wait_room(self) -> None:
         """Return once the outbox is no longer full."""
         while self.full:
-            self._arm()
             if self._room is None:
                 self._room = trio.Event()
             await self._room.wait()
@@ -141,9 +138,11 @@ class Outbox:
 
     # -- the writer -----------------------------------------------------------------------------
 
-    async def run(self, connection: trio.CancelScope) -> None:
-        """Write frames until the outbox is closed and empty, then cancel ``connection`` (nothing
-        else of it needs to run); at once when the client went away or was too slow."""
+    async def run(self, nursery: trio.Nursery) -> None:
+        """Write frames until the outbox is closed and empty, then cancel the connection's
+        ``nursery`` (nothing else of it needs to run); at once when the client went away."""
+        if self._slow_after is not None:
+            nursery.start_soon(self._watch, self._slow_after, nursery.cancel_scope)
         async with self._receive:
             try:
                 async for frame in self._receive:
@@ -154,49 +153,43 @@ class Outbox:
                     try:
                         await self._guarded(frames)
                     finally:
-                        self._written(len(frames))
+                        self._done(len(frames))
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 logger.debug("%s: client went away while writing: %r", self._label, exc)
-                connection.cancel(reason="client output closed")
-        connection.cancel(reason="connection done")
+                nursery.cancel_scope.cancel(reason="client output closed")
+        nursery.cancel_scope.cancel(reason="connection done")
 
     async def _guarded(self, frames: list[bytes]) -> None:
         self._writing = True
         try:
-            with trio.CancelScope() as scope:
-                self._write_scope = scope
-                if self.full:
-                    self._arm()
-                await self._write(frames, scope)
+            await self._write(frames)
         finally:
-            self._write_scope = None
             self._writing = False
             if self._idle is not None:
                 self._idle.set()
                 self._idle = None
-        if scope.cancelled_caught:
-            logger.warning("%s: disconnecting slow client: no frame could be written for %.0f s while "
-                           "%d were waiting", self._label, self._slow_after, self.unwritten)
-            raise trio.BrokenResourceError("slow client disconnected")
 
-    async def _write(self, frames: list[bytes], scope: trio.CancelScope) -> None:
+    async def _write(self, frames: list[bytes]) -> None:
         """Frames queued together leave together: on a line transport one write of the lines
         (the bytes of one write per frame, without a system call and a yield per frame)."""
         if len(frames) > 1 and isinstance(self._transport, LineTransport):
             await self._transport.send_frame(b"\n".join(frames))
             return
         for frame in frames:
+            self._frame_began = trio.current_time()
             await self._transport.send_frame(frame)
-            if scope.deadline != math.inf and self._slow_after is not None:
-                scope.deadline = trio.current_time() + self._slow_after  # progress: the clock restarts
 
-    def _arm(self) -> None:
-        """Frames wait behind the current write: it must make progress within ``slow_after``."""
-        scope = self._write_scope
-        if self._slow_after is not None and scope is not None and scope.deadline == math.inf:
-            scope.deadline = trio.current_time() + self._slow_after
+    async def _watch(self, slow_after: float, connection: trio.CancelScope) -> None:
+        """Disconnect the client once a frame's write has waited ``slow_after`` seconds."""
+        while True:
+            await trio.sleep(slow_after / 4)
+            if self._writing and trio.current_time() - self._frame_began >= slow_after:
+                logger.warning("%s: disconnecting slow client: a frame could not be written for %.0f s "
+                               "(%d more waiting)", self._label, slow_after, self.unwritten)
+                connection.cancel(reason="slow client")
+                return
 
-    def _written(self, count: int) -> None:
+    def _done(self, count: int) -> None:
         self.unwritten -= count
         if self._room is not None and not self.full:
             self._room.set()
