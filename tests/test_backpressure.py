@@ -258,3 +258,50 @@ async def ws_server(harness: Any, codex_home: Path, system_dir: Path) -> Any:
     async with harness.open_server(settings) as server, trio.open_nursery() as nursery:
         yield await nursery.start(serve_websocket, server, "127.0.0.1", 0)
         nursery.cancel_scope.cancel(reason="test finished")
+
+
+class GatedSocket(GatedTransport):
+    """A gated client on a transport that disconnects slow clients (WebSocket-like)."""
+
+    disconnects_slow_clients: Final = True
+
+
+async def _broadcast_into_a_full_outbox(transport: GatedTransport) -> tuple[int, int, list[bytes]]:
+    """initialize, then unknown methods while the client does not read, until the connection
+    stops reading (its outbox full); a broadcast then; then the client reads. Returns the hub's
+    deliveries, the id of the last request read before the broadcast, the frames received."""
+    from chamberlain.actors.hub import Hub
+
+    hub = Hub()
+    send, receive = trio.open_memory_channel[ca.ConfigMsg](8)
+    transport.frames = [json.dumps(_init()).encode()]
+    count = 3 * OUTBOX_SIZE
+    transport.frames += [b'{"id":%d,"method":"nope/nope"}' % i for i in range(1, count + 1)]
+    with trio.fail_after(IO_BOUND_S):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_stuck_config_actor, receive)
+            nursery.start_soon(ConnectionActor(transport, INFO, {"config": send}, hub).run)
+            await trio.testing.wait_all_tasks_blocked()
+            last_read = count - len(transport.frames)
+            delivered = hub.publish("account/updated", {"authMode": None, "planType": None})
+            transport.gate.set()
+            await transport.input_done.wait()
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.cancel_scope.cancel(reason="test finished")
+    return delivered, last_read, transport.sent
+
+
+async def test_a_broadcast_to_a_websocket_client_with_a_full_outbox_waits_and_arrives_in_order(
+    clock: trio.testing.MockClock,
+) -> None:
+    delivered, last_read, sent = await _broadcast_into_a_full_outbox(GatedSocket([]))
+    updated = [i for i, f in enumerate(sent) if f.startswith(b'{"method":"account/updated"')]
+    assert delivered == 1
+    assert len(updated) == 1
+    assert sent[updated[0] - 1].endswith(b'"id":%d}' % last_read)  # right behind what was queued
+
+
+async def test_a_broadcast_to_a_stdio_client_with_a_full_outbox_is_dropped(clock: trio.testing.MockClock) -> None:
+    delivered, _, sent = await _broadcast_into_a_full_outbox(GatedTransport([]))
+    assert delivered == 0
+    assert not any(f.startswith(b'{"method":"account/updated"') for f in sent)

@@ -51,6 +51,7 @@ class Outbox:
         #: while it is 0 and nobody writes, a frame may be written by the task that made it
         self.unwritten = 0
         self._writing = False
+        self._in_batch = 0  # frames the writer has taken out of the channel and is writing
         self._frame_began = 0.0  # trio time the frame being written began (while ``_writing``)
         self._room: trio.Event | None = None  # set when ``full`` ends
         self._idle: trio.Event | None = None  # set when a direct write ends
@@ -64,7 +65,8 @@ class Outbox:
 
     @property
     def full(self) -> bool:
-        return self.unwritten >= OUTBOX_SIZE
+        """The channel is full (or frames wait for room in it): beyond the batch being written."""
+        return self.unwritten - self._in_batch >= OUTBOX_SIZE
 
     def close(self) -> None:
         """No more frames: the writer writes what is queued, then returns."""
@@ -150,9 +152,11 @@ class Outbox:
                     while self._writing:  # a direct write is under way
                         self._idle = trio.Event()
                         await self._idle.wait()
+                    self._in_batch = len(frames)
                     try:
                         await self._guarded(frames)
                     finally:
+                        self._in_batch = 0
                         self._done(len(frames))
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 logger.debug("%s: client went away while writing: %r", self._label, exc)
