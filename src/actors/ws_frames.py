@@ -29,7 +29,8 @@ _READ_BYTES: Final = 64 * 1024
 #: (saving a copy of the payload).
 _JOIN_BYTES: Final = 64 * 1024
 _CONT, _TEXT, _BINARY, _CLOSE, _PING, _PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
-_CLOSE_GRACE_S: Final = 1.0
+#: How long a closing connection waits for the client to end it (shutdown must stay under 1 s).
+_CLOSE_GRACE_S: Final = 0.5
 
 
 class _Close(Exception):
