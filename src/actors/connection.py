@@ -324,7 +324,7 @@ class ConnectionActor:
     async def _startup_notifications(self) -> None:
         reply: Reply[list[StartupWarning]] = Reply()
         try:  # not a request: it waits for room in a full inbox (§11.6), only this connection waits
-            await self.inboxes["config"].send(ca.GetWarnings(reply))
+            await _put(self.inboxes["config"], ca.GetWarnings(reply))
             warnings = await reply.wait()
         except (trio.ClosedResourceError, trio.BrokenResourceError, ChamberlainError) as exc:
             logger.warning("could not compute configuration warnings: %r", exc)
@@ -334,7 +334,7 @@ class ConnectionActor:
         auth = self.inboxes.get("auth")
         if auth is not None:  # stored ChatGPT credentials: account/updated once routing is known
             with contextlib.suppress(trio.ClosedResourceError, trio.BrokenResourceError):
-                await auth.send(ClientInitialized(self.caller))
+                await _put(auth, ClientInitialized(self.caller))
         info = self.info
         await self.notify(
             "remoteControl/status/changed",
@@ -370,3 +370,11 @@ class ConnectionActor:
     async def _send(self, frame: bytes) -> None:
         """Queue a frame; waits only while the outbox is full."""
         await self.outbox.put(frame)
+
+
+async def _put(inbox: trio.MemorySendChannel[Any], msg: Any) -> None:
+    """Queue ``msg`` at once when there is room (no yield, as ``send`` would), else wait for room."""
+    try:
+        inbox.send_nowait(msg)
+    except trio.WouldBlock:
+        await inbox.send(msg)
