@@ -11,11 +11,16 @@ JSON objects. Replies to the lines of one read are written in one write. Exits o
 
 It is what ``bench/run.py`` compares Chamberlain with: the cost of a Python + Trio process doing
 nothing but framing, JSON and writing reply-sized bytes, measured by the same client.
+
+``--listen ws://127.0.0.1:0``: the same answers over WebSocket (trio-websocket, one reply per text
+message), the bound address printed on stderr as ``listening on: ws://HOST:PORT``; stops on
+SIGTERM.
 """
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from typing import Final
 
@@ -66,7 +71,44 @@ def _replies(lines: list[bytes]) -> bytes:
     return bytes(out)
 
 
+def _reply_to(message: str) -> str | None:
+    try:
+        env = _DECODER.decode(message)
+    except msgspec.DecodeError:
+        return None
+    if env.id is None:
+        return None
+    return _reply(_ENCODER.encode(env.id), env.method)[:-1].decode()
+
+
+async def serve_ws(host: str, port: int) -> int:
+    import trio_websocket
+
+    async def handler(request: trio_websocket.WebSocketRequest) -> None:
+        ws = await request.accept()
+        while True:
+            try:
+                message = await ws.get_message()
+                reply = _reply_to(message) if isinstance(message, str) else None
+                if reply is not None:
+                    await ws.send_message(reply)
+            except trio_websocket.ConnectionClosed:
+                return
+
+    async with trio.open_nursery() as nursery:
+        server = await nursery.start(trio_websocket.serve_websocket, handler, host, port, None)
+        print(f"listening on: ws://{host}:{server.port}", file=sys.stderr, flush=True)
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for _ in signals:
+                nursery.cancel_scope.cancel(reason="signal")
+                break
+    return 0
+
+
 async def main() -> int:
+    if len(sys.argv) == 3 and sys.argv[1] == "--listen":
+        host, _, port = sys.argv[2].removeprefix("ws://").rpartition(":")
+        return await serve_ws(host, int(port))
     stdin = trio.lowlevel.FdStream(sys.stdin.fileno())
     stdout = trio.lowlevel.FdStream(sys.stdout.fileno())
     pending = b""

@@ -77,7 +77,7 @@ def _verdict(ratio: float, target: str) -> str:
     return "met" if ok else "MISSED"
 
 
-def _markdown(header: list[str], rows: list[list[str]]) -> list[str]:
+def markdown(header: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(r[i]) for r in [*rows, header]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
@@ -102,7 +102,7 @@ def figures_table(results: dict[str, Figures]) -> list[str]:
                      _cell(mine, row.fmt, row.unit), _cell(figure(ref, row.key, row.stat), row.fmt, row.unit),
                      "—" if ratio is None else f"{ratio:.2f}×", target,
                      _verdict(ratio, row.target) if ratio is not None and row.target else ""])
-    return _markdown(header, rows) if rows else []
+    return markdown(header, rows) if rows else []
 
 
 def contention_table(tallies: dict[str, dict[str, Tally]]) -> list[str]:
@@ -127,7 +127,7 @@ def contention_table(tallies: dict[str, dict[str, Tally]]) -> list[str]:
             rows.append(["  starved / conflicts answered"]
                         + [f"{t.starved} / {t.conflicts}" if t else "—" for t in ts] + ["starved 0"])
         rows.append(["  other error replies"] + [str(t.errors) if t else "—" for t in ts] + [""])
-    return _markdown(header, rows)
+    return markdown(header, rows)
 
 
 def kills_table(killed: dict[str, KillTally]) -> list[str]:
@@ -142,7 +142,7 @@ def kills_table(killed: dict[str, KillTally]) -> list[str]:
             ["temp files in the home after the rounds"] + [str(k.temp_after_rounds) for k in ks] + [""],
             ["temp files left after one more start + write"] + [str(k.temp_at_end) for k in ks] + ["0"],
             ["mode of config.toml at the end"] + [str(k.mode_at_end) for k in ks] + ["0o600"]]
-    return _markdown(header, rows)
+    return markdown(header, rows)
 
 
 def notes(results: dict[str, Figures], tallies: dict[str, dict[str, Tally]],

@@ -6,8 +6,9 @@
     python3 bench/run.py --only write,big      # a subset (groups below)
 
 Groups (``--only``, comma-separated; default all): start, read, pipelined, meta, write, big,
-contention. Each server runs with the same client code; the reference runs first, so the echo floor
-can answer each method with a reply of the reference's size. See bench/README.md.
+contention, kill, ws (N concurrent WebSocket clients). Each server runs with the same client
+code; the reference runs first, so the echo floor can answer each method with a reply of the
+reference's size. See bench/README.md.
 """
 from __future__ import annotations
 
@@ -27,10 +28,11 @@ from contention import MAX_ATTEMPTS, Tally, run_contention
 from figures import Bench, Figures, Lane, Plan
 from fixtures import USER_CONFIG
 from kills import BURST, KILL_WINDOW_S, KillTally, run_kills
-from report import as_json, contention_table, figures_table, kills_table, notes
+from many import NS, ManyResult, many_json, many_notes, many_table, run_many
+from report import as_json, contention_table, figures_table, kills_table, markdown, notes
 
 HERE: Final = os.path.dirname(os.path.abspath(__file__))
-GROUPS: Final = ("start", "read", "pipelined", "meta", "account", "write", "big", "contention", "kill")
+GROUPS: Final = ("start", "read", "pipelined", "meta", "account", "write", "big", "contention", "kill", "ws")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -54,6 +56,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    "figures in seconds (default 900); loops past it are cut with a note")
     p.add_argument("--bytecode-as-is", action="store_true",
                    help="no scratch bytecode cache for the Python servers (see bench/README.md)")
+    p.add_argument("--ws-clients", default=",".join(map(str, NS)),
+                   help="ws: comma-separated numbers of concurrent WebSocket clients (default 1,10,100,1000)")
+    p.add_argument("--ws-seconds", type=float, default=None,
+                   help="ws: seconds of sequential reads per N and server (default 4; 2 with --quick)")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     p.add_argument("--keep", action="store_true", help="keep the scratch directory (homes, stderr logs)")
     return p.parse_args(argv)
@@ -114,6 +120,14 @@ def contention(bench: Bench, spec: ServerSpec, args: argparse.Namespace) -> dict
     return out
 
 
+def websockets(bench: Bench, specs: list[ServerSpec], args: argparse.Namespace, scratch: str) -> dict[str, ManyResult]:
+    ns = tuple(int(x) for x in args.ws_clients.split(",") if x.strip())
+    seconds = args.ws_seconds or (2.0 if args.quick else 4.0)
+    print(f"-- ws: {', '.join(s.label for s in specs)}; N = {ns}, {seconds:.0f} s each", file=sys.stderr, flush=True)
+    return run_many(specs, scratch, lambda spec, home, extra: server_env(home, bench.pycache(spec), extra),
+                    USER_CONFIG, seconds, ns)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     only = {g.strip() for g in args.only.split(",") if g.strip()}
@@ -131,12 +145,15 @@ def main(argv: list[str] | None = None) -> int:
     tallies: dict[str, dict[str, Tally]] = {}
     killed: dict[str, KillTally] = {}
     results: dict[str, Figures] = {}
+    many: dict[str, ManyResult] = {}
     try:
         results = {spec.key: Figures(spec.key, spec.label, spec.argv) for spec in specs}
         source = results.get("reference") or results.get("chamberlain")
         bench.echo_sizes = source.sizes if source else {}     # filled as the phases go
         print(f"-- figures: {', '.join(spec.label for spec in specs)}", file=sys.stderr, flush=True)
         bench.run_all([Lane(spec, results[spec.key]) for spec in specs])
+        if "ws" in only:
+            many = websockets(bench, specs, args, scratch)
         for spec in specs:
             if "contention" in only and spec.key != "echo":
                 tallies[spec.key] = contention(bench, spec, args)
@@ -152,10 +169,15 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(scratch, ignore_errors=True)
     print_report(args, plan, specs, skipped, results, tallies, killed, time.monotonic() - t_begin, load)
+    if many:
+        print()
+        print("\n".join(many_table(many, markdown, tuple(int(x) for x in args.ws_clients.split(",")))))
+        print("\n".join(many_notes(many)))
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump(as_json(results, tallies, killed), fh, indent=2)
-    return 1 if any(r.failed for r in results.values()) else 0
+            json.dump({**as_json(results, tallies, killed), "ws": many_json(many)}, fh, indent=2)
+    failed = any(r.failed for r in results.values()) or any(r.failed for r in many.values())
+    return 1 if failed else 0
 
 
 def machine_state() -> str:

@@ -6,7 +6,10 @@
 * the echo floor's replies have exactly the sizes it is given, per method;
 * the contention driver runs every client to its end, and its lost-write count is not vacuous: the
   echo floor acknowledges every write but writes no file, so every acknowledged write is lost;
-* the kill rounds notice a temp file and a broken config.toml that were not there before.
+* the kill rounds notice a temp file and a broken config.toml that were not there before;
+* the WebSocket clients of the ws group (against the echo floor's ``--listen ws://``) get one
+  reply per request of the given size on every connection, count ``-32001`` replies apart, and
+  the ws table shows each figure with its ratio.
 
 Exit status 0 when every check holds, 1 with the failed checks on stderr.
 """
@@ -22,6 +25,9 @@ import time
 from client import Peer, read_request, request, server_env
 from contention import run_contention
 from kills import config_ok, temp_files
+from many import ManyResult, Step, many_table
+from report import markdown
+from wsclients import Clients, Conn, Tally, _count, start_ws_server
 
 ECHO = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "echo_server.py")]
 
@@ -72,11 +78,44 @@ def check_kill_probes(home: str, failures: list[str]) -> None:
         failures.append("a torn config.toml or a temp file went unnoticed")
 
 
+def check_websockets(home: str, failures: list[str]) -> None:
+    extra = {"BENCH_ECHO_SIZES": json.dumps({"config/read": 500})}
+    server = start_ws_server(ECHO, server_env(home, extra=extra), os.path.dirname(home), f"{home}.ws.stderr")
+    try:
+        clients = Clients(server.host, server.port, 20, 30.0)
+        try:
+            clients.initialize_all()
+            burst = clients.burst()
+            if burst.results != 20 or any(len(c.last_reply) != 499 for c in clients.conns.values()):
+                failures.append(f"ws burst: {burst.results} of 20 results, or replies not 499 bytes")
+            tally, elapsed = clients.sequential(0.3)
+            if not tally.results or len(tally.latencies_ns) != tally.results or tally.overloaded:
+                failures.append(f"ws sequential: {tally.results} results, {len(tally.latencies_ns)} round trips")
+            if elapsed < 0.3 or server.rss_kib() <= 0:
+                failures.append("ws sequential ended early or no RSS")
+        finally:
+            clients.close()
+    finally:
+        server.stop()
+    overload = Tally()
+    _count(b'{"error":{"code":-32001,"message":"Server overloaded; retry later."},"id":3}', overload,
+           Conn(None))  # type: ignore[arg-type]  # the socket is not used
+    if (overload.overloaded, overload.results, overload.other_errors) != (1, 0, 0):
+        failures.append("a -32001 reply is not counted as overloaded")
+    results = {"chamberlain": ManyResult("chamberlain", "Chamberlain", {1: Step(1, rps=300.0, rss_kib=100),
+                                                                          10: Step(10, rps=900.0, rss_kib=190)}),
+               "reference": ManyResult("reference", "reference", {1: Step(1, rps=100.0, rss_kib=100),
+                                                                  10: Step(10, rps=300.0, rss_kib=280)})}
+    table = "\n".join(many_table(results, markdown, (1, 10)))
+    if "3.00×" not in table or "10.0 KiB" not in table or "0.50×" not in table:
+        failures.append(f"ws table lacks a ratio or the memory per connection:\n{table}")
+
+
 def main() -> int:
     scratch = tempfile.mkdtemp(prefix="chamberlain-bench-selftest-")
     failures: list[str] = []
     try:
-        for i, check in enumerate((check_sizes, check_contention, check_kill_probes)):
+        for i, check in enumerate((check_sizes, check_contention, check_kill_probes, check_websockets)):
             home = os.path.join(scratch, f"home-{i}")
             os.mkdir(home)
             check(home, failures)

@@ -241,10 +241,10 @@ async def test_answers_beyond_a_full_outbox_wait_for_the_client_and_all_arrive(
     with trio.fail_after(IO_BOUND_S):
         async with harness.open_server(settings) as server, trio.open_nursery() as nursery:
             nursery.start_soon(server.serve_connection, transport)
-            await transport.input_done.wait()
-            await trio.testing.wait_all_tasks_blocked()
+            await trio.testing.wait_all_tasks_blocked()  # the connection stops reading meanwhile
             assert transport.sent == []
             transport.gate.set()
+            await transport.input_done.wait()
     replies = [json.loads(f) for f in transport.sent if b'"id"' in f]
     assert sorted(r["id"] for r in replies) == list(range(count + 1))
     assert all("result" in r for r in replies)

@@ -3,9 +3,12 @@ answers back to frames, keeping the handshake state of its connection (spec §1,
 
 Requests are handled in arrival order: each is decoded, its route looked up (``actors/routes.py``),
 checked against the handshake gate and handed to the owning actor with ``send_nowait`` (a full
-inbox is ``-32001``). When the owner gives its ``Reply``, a callback queues the response on the
-connection's outbox (a task waits for room only when the outbox is full), so a pipelining client
-is served without waiting for each reply, and a slow client only stalls itself.
+inbox, or ``MAX_IN_FLIGHT`` requests of this connection unanswered, is ``-32001`` at once). When
+the owner gives its ``Reply``, a callback queues the response on the connection's outbox
+(``outbox.py``; a task waits for room only when it is full), so a pipelining client is served
+without waiting for each reply. While the outbox is full the connection reads nothing more from
+its client (stdio blocks); a WebSocket or unix client whose outbox stays full is disconnected as
+slow (``SLOW_CLIENT_S``). A slow client only ever stalls itself.
 Client responses go to the connection's table of server -> client requests (``pending.py``).
 
 Stopping (end of input, or ``stop()``) is graceful: reading stops, every request already received
@@ -15,7 +18,6 @@ is answered and written, then the actor returns — within ``STOP_GRACE_S``.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -25,10 +27,10 @@ import trio
 from chamberlain.actors import config_actor as ca
 from chamberlain.actors.auth_messages import ClientInitialized
 from chamberlain.actors.caller import DEFAULT_ORIGINATOR, Caller
+from chamberlain.actors.outbox import OUTBOX_SIZE, SLOW_CLIENT_S, Outbox
 from chamberlain.actors.pending import PendingRequests
 from chamberlain.actors.reply import Reply
 from chamberlain.actors.routes import ROUTES, EchoExperimental, Initialize, LocalMsg, Route
-from chamberlain.actors.transports import LineTransport
 from chamberlain.errors import ChamberlainError, InvalidRequest, Overloaded
 from chamberlain.protocol import messages as wire
 from chamberlain.protocol import results as res
@@ -52,24 +54,23 @@ if TYPE_CHECKING:
     from chamberlain.actors.reply import Answer
     from chamberlain.store.ops import StartupWarning
 
-__all__ = ["MAX_IN_FLIGHT", "OUTBOX_SIZE", "STOP_GRACE_S", "ConnectionActor", "FrameTransport", "ServerInfo"]
+__all__ = [
+    "MAX_IN_FLIGHT", "OUTBOX_SIZE", "SLOW_CLIENT_S", "STOP_GRACE_S", "ConnectionActor", "FrameTransport", "ServerInfo",
+]
 
 logger = logging.getLogger(__name__)
 
-#: Frames queued for the client before the connection stops reading (stdio blocks, as the reference).
-OUTBOX_SIZE: Final = 128
 #: Requests of one connection awaiting an answer before new ones get ``-32001``.
 MAX_IN_FLIGHT: Final = 128
-#: At most this many queued frames, or about this many bytes, are written together.
-WRITE_BATCH_FRAMES: Final = 128
-WRITE_BATCH_BYTES: Final = 1024 * 1024
 #: Seconds a stopping connection has to answer what it received and write it out.
 STOP_GRACE_S: Final = 10.0
 _REFERENCE: Final = frozenset(REFERENCE_METHODS)
 
 
 class FrameTransport(Protocol):
-    """One JSON text per frame, both ways. ``receive_frame`` returns None at end of input."""
+    """One JSON text per frame, both ways. ``receive_frame`` returns None at end of input. A
+    transport whose class sets ``disconnects_slow_clients = True`` (WebSocket, unix socket) has
+    its client disconnected when its outbox stays full; any other blocks (stdio)."""
 
     async def receive_frame(self) -> bytes | None: ...
 
@@ -117,12 +118,8 @@ class ConnectionActor:
         #: What actors learn of this connection; replaced at ``initialize``.
         self.caller = Caller(DEFAULT_ORIGINATOR, default_agent, False, self)
         self._in_flight = 0
-        self._out: trio.MemorySendChannel[bytes] | None = None
-        #: frames handed to the outbox (or to a task waiting to put them there) not yet written;
-        #: while it is 0 and nobody writes, an answer may be written by the task that made it
-        self._unwritten = 0
-        self._writing = False
-        self._answers: trio.Nursery | None = None  # tasks of answers waiting for outbox room
+        slow = SLOW_CLIENT_S if getattr(transport, "disconnects_slow_clients", False) else None
+        self.outbox = Outbox(transport, label, slow_after=slow)
         self._drained: trio.Event | None = None  # set when the last in-flight request is answered
         self._stopping = False
         self._receive_scope: trio.CancelScope | None = None
@@ -133,14 +130,14 @@ class ConnectionActor:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve the connection until its input ends or ``stop()``; then answer what was received
         (bounded by ``STOP_GRACE_S``). A broken transport ends it at once."""
-        send_out, receive_out = trio.open_memory_channel[bytes](OUTBOX_SIZE)
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._writer, receive_out, nursery.cancel_scope)
+                nursery.start_soon(self.outbox.run, nursery)
                 nursery.start_soon(self.pending.run)
-                with send_out:
-                    self._out = send_out
+                try:
                     await self._serve(nursery, task_status)
+                finally:
+                    self.outbox.close()
                 # The writer drains the outbox and returns; the whole stop shares one deadline.
         except* (trio.BrokenResourceError, trio.ClosedResourceError) as group:
             # The client went away (STYLE rule 10): not an error, and nothing else is affected.
@@ -152,7 +149,7 @@ class ConnectionActor:
 
     async def _serve(self, nursery: trio.Nursery, task_status: trio.TaskStatus[None]) -> None:
         async with trio.open_nursery() as answers:
-            self._answers = answers
+            self.outbox.later = answers  # tasks of answers waiting for outbox room
             with self._subscription():
                 task_status.started()
                 await self._read_loop()
@@ -175,6 +172,8 @@ class ConnectionActor:
         with trio.CancelScope() as self._receive_scope:
             while not self._stopping:
                 self._receiving = True
+                if self.outbox.full:  # the client is not reading: neither do we (stdio blocks)
+                    await self.outbox.wait_room()
                 frame = await self.transport.receive_frame()
                 self._receiving = False
                 if frame is None:
@@ -190,32 +189,6 @@ class ConnectionActor:
         self._stopping = True
         if self._receiving and self._receive_scope is not None:
             self._receive_scope.cancel(reason="connection stopping")
-
-    async def _writer(self, receive_out: trio.MemoryReceiveChannel[bytes], scope: trio.CancelScope) -> None:
-        async with receive_out:
-            try:
-                async for frame in receive_out:
-                    frames = _take_queued(receive_out, frame)
-                    self._writing = True
-                    try:
-                        await self._write(frames)
-                    finally:
-                        self._writing = False
-                        self._unwritten -= len(frames)
-            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                logger.debug("%s: client went away while writing: %r", self.label, exc)
-                scope.cancel(reason="client output closed")
-        # The outbox is closed and written out: nothing else of this connection needs to run.
-        scope.cancel(reason="connection done")
-
-    async def _write(self, frames: list[bytes]) -> None:
-        """Frames queued together leave together: on a line transport one write of the lines
-        (the bytes of one write per frame, without a system call and a yield per frame)."""
-        if len(frames) > 1 and isinstance(self.transport, LineTransport):
-            await self.transport.send_frame(b"\n".join(frames))
-            return
-        for frame in frames:
-            await self.transport.send_frame(frame)
 
     # -- input --------------------------------------------------------------------------------
 
@@ -305,34 +278,13 @@ class ConnectionActor:
     async def _write_now(self, request_id: RequestId, frame: bytes) -> None:
         """An answer made in this task: written here when nothing is queued or being written
         (sparing the writer task a wake-up per request), else queued behind what is."""
-        if self._unwritten or self._writing or self._out is None:
+        if not await self.outbox.write_direct(frame):
             self._queue(request_id, frame)
-            return
-        self._writing = True
-        try:
-            await self.transport.send_frame(frame)
-        finally:
-            self._writing = False
 
     def _queue(self, request_id: RequestId, frame: bytes) -> None:
-        """Queue a response; a task waits for room only when the outbox is full (reading goes on)."""
-        try:
-            assert self._out is not None
-            self._out.send_nowait(frame)
-            self._unwritten += 1
-        except trio.WouldBlock:
-            self._send_later(request_id, frame)
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
+        """Queue a response; a task waits for room only when the outbox is full."""
+        if not self.outbox.put_soon(frame):
             logger.debug("%s: connection closed before the answer to %r", self.label, request_id)
-
-    def _send_later(self, request_id: RequestId, frame: bytes) -> None:
-        try:
-            assert self._answers is not None
-            self._answers.start_soon(functools.partial(self._send, frame, counted=True))
-        except RuntimeError:  # the connection has finished: nobody will read it
-            logger.debug("%s: connection closed before the answer to %r", self.label, request_id)
-            return
-        self._unwritten += 1  # waiting for room already: nothing may overtake it
 
     # -- what the connection answers itself ----------------------------------------------------
 
@@ -371,18 +323,18 @@ class ConnectionActor:
 
     async def _startup_notifications(self) -> None:
         reply: Reply[list[StartupWarning]] = Reply()
-        try:
-            self.inboxes["config"].send_nowait(ca.GetWarnings(reply))
+        try:  # not a request: it waits for room in a full inbox (§11.6), only this connection waits
+            await _put(self.inboxes["config"], ca.GetWarnings(reply))
             warnings = await reply.wait()
-        except (trio.WouldBlock, trio.ClosedResourceError, ChamberlainError) as exc:
+        except (trio.ClosedResourceError, trio.BrokenResourceError, ChamberlainError) as exc:
             logger.warning("could not compute configuration warnings: %r", exc)
             warnings = []
         for w in warnings:
             await self.notify("configWarning", res.config_warning(w))
         auth = self.inboxes.get("auth")
         if auth is not None:  # stored ChatGPT credentials: account/updated once routing is known
-            with contextlib.suppress(trio.WouldBlock, trio.ClosedResourceError):
-                auth.send_nowait(ClientInitialized(self.caller))
+            with contextlib.suppress(trio.ClosedResourceError, trio.BrokenResourceError):
+                await _put(auth, ClientInitialized(self.caller))
         info = self.info
         await self.notify(
             "remoteControl/status/changed",
@@ -404,47 +356,25 @@ class ConnectionActor:
         return self.initialized and method not in self.opted_out
 
     def offer(self, frame: bytes) -> bool:
-        if self._out is None:
-            return False
-        try:
-            self._out.send_nowait(frame)
-        except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
-            return False
-        self._unwritten += 1
-        return True
+        """A broadcast: queued without waiting. When the outbox is full, a connection that
+        disconnects slow clients keeps it waiting for room (the client gets every notification
+        or is disconnected); stdio misses it (False)."""
+        if self.outbox.put_nowait(frame):
+            return True
+        return self.outbox.slow_disconnect and self.outbox.put_soon(frame)
 
     async def notify(self, method: str, params: Any) -> None:
         if self.wants(method):
             await self._send(encode_notification(method, params))
 
-    async def _send(self, frame: bytes, *, counted: bool = False) -> None:
-        """Queue a frame; waits only while the outbox is full (``send`` would yield every time).
-        ``counted``: already in ``_unwritten`` (see ``_send_later``)."""
-        assert self._out is not None
-        if not counted:
-            self._unwritten += 1  # counted while waiting for room too: nothing may overtake it
-        try:
-            self._out.send_nowait(frame)
-        except trio.WouldBlock:
-            try:
-                await self._out.send(frame)
-            except BaseException:
-                self._unwritten -= 1
-                raise
-        except BaseException:
-            self._unwritten -= 1
-            raise
+    async def _send(self, frame: bytes) -> None:
+        """Queue a frame; waits only while the outbox is full."""
+        await self.outbox.put(frame)
 
 
-def _take_queued(receive_out: trio.MemoryReceiveChannel[bytes], first: bytes) -> list[bytes]:
-    """``first`` and the frames queued behind it, up to the batch bounds, without waiting."""
-    frames = [first]
-    size = len(first)
-    while len(frames) < WRITE_BATCH_FRAMES and size < WRITE_BATCH_BYTES:
-        try:
-            frame = receive_out.receive_nowait()
-        except (trio.WouldBlock, trio.EndOfChannel):
-            break
-        frames.append(frame)
-        size += len(frame)
-    return frames
+async def _put(inbox: trio.MemorySendChannel[Any], msg: Any) -> None:
+    """Queue ``msg`` at once when there is room (no yield, as ``send`` would), else wait for room."""
+    try:
+        inbox.send_nowait(msg)
+    except trio.WouldBlock:
+        await inbox.send(msg)

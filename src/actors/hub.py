@@ -2,8 +2,10 @@
 completed ``initialize`` and has not opted out of that method gets it (spec §1.6, §2.4).
 
 Publishing never waits for a client: the frame is encoded once and offered to each connection's
-outbox without blocking. A connection whose outbox is full misses it (logged as a warning) —
-one slow client must not stall the publisher or the other clients.
+outbox without blocking — one slow client must not stall the publisher or the other clients. A
+full outbox on a WebSocket or unix connection keeps the frame waiting for room (the client gets
+it or is disconnected as slow, spec §11.6); a stdio connection whose outbox is full misses it
+(logged as a warning).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ class Subscriber(Protocol):
         ...
 
     def offer(self, frame: bytes) -> bool:
-        """Queue ``frame`` without waiting; False when the outbox is full or closed."""
+        """Queue ``frame`` without waiting; False when it will not be delivered (closed, or a
+        full outbox that does not wait)."""
         ...
 
 

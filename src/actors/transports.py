@@ -24,6 +24,9 @@ _READ_CHUNK_BYTES: Final = 256 * 1024
 
 @final
 class LineTransport:
+    #: a client that does not read blocks its connection (stdio), it is never disconnected
+    disconnects_slow_clients: Final = False
+
     def __init__(
         self,
         receive: trio.abc.ReceiveStream,

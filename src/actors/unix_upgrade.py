@@ -23,11 +23,10 @@ import base64
 import hashlib
 import logging
 import re
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, Final
 
 import trio
-import trio_websocket
-from chamberlain.actors.ws_transport import MAX_MESSAGE_BYTES, WebSocketTransport, close_websocket
+from chamberlain.actors.ws_transport import MAX_MESSAGE_BYTES, serve_upgraded
 
 if TYPE_CHECKING:
     from chamberlain.actors.server import Server
@@ -38,7 +37,6 @@ __all__ = ["serve_unix_stream", "unix_switching_protocols"]
 logger = logging.getLogger(__name__)
 
 _MAX_HEAD_BYTES: Final = 64 * 1024
-_MESSAGE_QUEUE_SIZE: Final = 128
 _RECEIVE_BYTES: Final = 64 * 1024
 _WS_GUID: Final = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _REQUEST_LINE: Final = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+ \S+ HTTP/\d\.\d\r?")
@@ -88,42 +86,6 @@ def _upgrade_key(method: bytes, headers: Headers) -> bytes | None:
     return key if valid and key else None
 
 
-@final
-class _Upgraded(trio.abc.Stream):
-    """The unix stream as trio-websocket's server handshake sees it: it first reads the request
-    again (with a ``Host`` if it had none: its parser needs one), and its ``101`` is replaced by
-    the reference's."""
-
-    def __init__(self, stream: trio.abc.Stream, request: bytes, head: bytes) -> None:
-        self._stream = stream
-        self._prefix = request
-        self._head: bytes | None = head
-
-    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        if self._prefix:
-            size = len(self._prefix) if max_bytes is None else max_bytes
-            out, self._prefix = self._prefix[:size], self._prefix[size:]
-            return out
-        return await self._stream.receive_some(max_bytes)
-
-    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        if self._head is not None and bytes(data[:13]) == b"HTTP/1.1 101 ":
-            data, self._head = self._head, None
-        await self._stream.send_all(data)
-
-    async def wait_send_all_might_not_block(self) -> None:
-        await self._stream.wait_send_all_might_not_block()
-
-    async def aclose(self) -> None:
-        await self._stream.aclose()
-
-
-def _replayed(head: bytes, headers: Headers, rest: bytes) -> bytes:
-    if not any(n == b"host" for n, _ in headers):
-        head += b"\r\nHost: localhost"
-    return head + b"\r\n\r\n" + rest
-
-
 async def serve_unix_stream(
     server: Server, stream: trio.abc.Stream, label: str, check_upgrade: CheckUpgrade | None = None,
 ) -> None:
@@ -142,20 +104,6 @@ async def serve_unix_stream(
             if refusal is not None:
                 await stream.send_all(refusal)
                 return
-            replayed = _replayed(read[0], headers, read[1])
-            await _serve_upgraded(server, _Upgraded(stream, replayed, unix_switching_protocols(key)), label)
+            await serve_upgraded(server, stream, unix_switching_protocols(key), read[1], label)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             logger.debug("%s: client went away: %r", label, exc)
-
-
-async def _serve_upgraded(server: Server, stream: _Upgraded, label: str) -> None:
-    async with trio.open_nursery() as nursery:
-        proposal = await trio_websocket.wrap_server_stream(
-            nursery, stream, _MESSAGE_QUEUE_SIZE, MAX_MESSAGE_BYTES, _RECEIVE_BYTES,
-        )
-        ws = await proposal.accept()
-        try:
-            await server.serve_connection(WebSocketTransport(ws), label=label)
-        finally:
-            await close_websocket(ws)
-            nursery.cancel_scope.cancel(reason="websocket connection ended")

@@ -1,13 +1,13 @@
 """WebSocket transport: one JSON-RPC message per text message (config.md §11.3, §11.5).
 
 Every accepted stream (TCP or unix) first goes through ``ws_http.route_http``, the h11 pre-router
-that answers the probes and refusals; an upgrade request is then replayed into trio-websocket's
-server handshake, offered extensions ignored (no ``permessage-deflate``, as the reference). The
-connection is served by ``Server.serve_connection`` with a ``WebSocketTransport``: binary messages
-are dropped, the ``101`` is the reference's bytes (``switching_protocols``), a message over
-16 MiB closes the connection (1009), pings are answered by
-trio-websocket. Two JSON messages in one text message reach the codec, which drops the frame as
-not a message (the reference logs ``trailing characters``).
+that answers the probes and refusals; an upgrade request that passes them is answered with the
+reference's ``101`` bytes (``switching_protocols``), offered extensions ignored (no
+``permessage-deflate``, as the reference). The connection is then served by
+``Server.serve_connection`` with a ``ws_frames.WebSocketTransport`` (RFC 6455 framing in the
+connection's own tasks): binary messages are dropped, a message over 16 MiB closes the
+connection (1009), pings are answered. Two JSON messages in one text message reach the codec,
+which drops the frame as not a message (the reference logs ``trailing characters``).
 
 ``serve_websocket`` and ``serve_unix`` (in ``unix_listener``) are trio tasks for
 ``nursery.start``; their ``started`` value is the bound address.
@@ -18,12 +18,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import math
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, Final
 
 import trio
-import trio_websocket
+from chamberlain.actors.ws_frames import WebSocketTransport
 from chamberlain.actors.ws_http import CheckUpgrade, route_http
 
 if TYPE_CHECKING:
@@ -42,13 +41,6 @@ logger = logging.getLogger(__name__)
 
 #: Largest incoming WebSocket message, in bytes (the reference's 16 MiB).
 MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
-#: Messages trio-websocket buffers per connection before it stops reading (§11.6 queue size).
-MESSAGE_QUEUE_SIZE: Final = 128
-#: Seconds the close handshake may take at the end of a connection; when the server is cancelled,
-#: seconds to send the close frame (the reply cannot be read then).
-CLOSE_HANDSHAKE_S: Final = 1.0
-CLOSE_SEND_S: Final = 0.05
-_RECEIVE_BYTES: Final = 64 * 1024
 _WS_GUID: Final = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
@@ -82,84 +74,18 @@ def switching_protocols(request: bytes) -> bytes:
             b"sec-websocket-accept: %s\r\ndate: %s\r\n\r\n" % (accept, formatdate(usegmt=True).encode()))
 
 
-@final
-class _Replayed(trio.abc.Stream):
-    """``stream`` whose first bytes read are ``prefix`` (the request the pre-router already read)
-    and whose first write (trio-websocket's ``101``, in one ``send_all``) is ``first_write``."""
-
-    def __init__(self, stream: trio.abc.Stream, prefix: bytes, first_write: bytes) -> None:
-        self._stream = stream
-        self._prefix = prefix
-        self._first_write: bytes | None = first_write
-
-    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        if self._prefix:
-            size = len(self._prefix) if max_bytes is None else max_bytes
-            out, self._prefix = self._prefix[:size], self._prefix[size:]
-            return out
-        return await self._stream.receive_some(max_bytes)
-
-    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        if self._first_write is not None and bytes(data[:13]) == b"HTTP/1.1 101 ":
-            data, self._first_write = self._first_write, None
-        await self._stream.send_all(data)
-
-    async def wait_send_all_might_not_block(self) -> None:
-        await self._stream.wait_send_all_might_not_block()
-
-    async def aclose(self) -> None:
-        await self._stream.aclose()
-
-
-@final
-class WebSocketTransport:
-    """A ``FrameTransport`` over an open trio-websocket connection: text messages are frames."""
-
-    def __init__(self, ws: trio_websocket.WebSocketConnection) -> None:
-        self._ws = ws
-
-    async def receive_frame(self) -> bytes | None:
-        while True:
-            try:
-                message = await self._ws.get_message()
-            except trio_websocket.ConnectionClosed as exc:
-                logger.debug("websocket closed: %s", exc.reason)
-                return None
-            if isinstance(message, str):
-                return message.encode()
-            logger.debug("dropping a binary websocket message of %d bytes", len(message))
-
-    async def send_frame(self, frame: bytes) -> None:
-        try:
-            await self._ws.send_message(frame.decode())
-        except trio_websocket.ConnectionClosed as exc:
-            raise trio.BrokenResourceError("websocket closed") from exc
-
-
-async def _serve_upgraded(server: Server, stream: trio.abc.Stream, request: bytes, label: str) -> None:
-    async with trio.open_nursery() as nursery:
-        proposal = await trio_websocket.wrap_server_stream(
-            nursery, _Replayed(stream, request, switching_protocols(request)),
-            MESSAGE_QUEUE_SIZE, MAX_MESSAGE_BYTES, _RECEIVE_BYTES,
-        )
-        ws = await proposal.accept()
-        try:
-            await server.serve_connection(WebSocketTransport(ws), label=label)
-        finally:
-            await close_websocket(ws)
-            nursery.cancel_scope.cancel(reason="websocket connection ended")
-
-
-async def close_websocket(ws: trio_websocket.WebSocketConnection) -> None:
-    """The close handshake, ``CLOSE_HANDSHAKE_S`` at most. Once cancelled the reader task is
-    cancelled too and the client's reply can never be read: cancelled before, only the close frame
-    is sent (shielded, ``CLOSE_SEND_S`` at most); cancelled during the wait, it ends at once."""
-    if trio.current_effective_deadline() == -math.inf:
-        with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_SEND_S):
-            await ws.aclose()
-        return
-    with trio.move_on_after(CLOSE_HANDSHAKE_S):
-        await ws.aclose()
+async def serve_upgraded(
+    server: Server, stream: trio.abc.Stream, switching: bytes, buffered: bytes, label: str,
+) -> None:
+    """Answer an upgrade with ``switching`` (the ``101`` head of the listener: TCP's or the unix
+    socket's) and serve one JSON-RPC connection on the stream; ``buffered``: bytes the client sent
+    after its request head."""
+    await stream.send_all(switching)
+    transport = WebSocketTransport(stream, buffered, MAX_MESSAGE_BYTES)
+    try:
+        await server.serve_connection(transport, label=label)
+    finally:
+        await transport.close()
 
 
 async def serve_stream(
@@ -170,7 +96,8 @@ async def serve_stream(
         try:
             request = await route_http(stream, check_upgrade)
             if request is not None:
-                await _serve_upgraded(server, stream, request, label)
+                buffered = request.partition(b"\r\n\r\n")[2]
+                await serve_upgraded(server, stream, switching_protocols(request), buffered, label)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             logger.debug("%s: client went away: %r", label, exc)
 
