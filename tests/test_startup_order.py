@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import trio
+from chamberlain.store import filecache
 from chamberlain.store.config_store import ConfigStore
 from chamberlain.store.ops import StartupWarning
 
@@ -52,3 +53,49 @@ async def test_a_request_pipelined_after_initialize_waits_for_the_startup_notifi
             frames = [await c.recv() for _ in range(6)]
     assert [f.get("id", f.get("method")) for f in frames[:3]] == [0, "configWarning", "remoteControl/status/changed"]
     assert sorted(f["id"] for f in frames[3:]) == [1, 2, 3]  # answers to pipelined requests: any order
+
+
+async def _warnings_at_initialize(harness: Any, server: Any) -> list[str]:
+    async with harness.connect(server) as c:
+        await c.initialize()
+        await c.call("config/mcpServer/reload")  # answered after the start-up notifications
+    return [n["params"]["summary"] for n in c.notifications if n["method"] == "configWarning"]
+
+
+async def test_each_later_connection_is_warned_about_the_files_as_they_are_when_it_initializes(
+    harness: Any, codex_home: Path, system_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/multi-client.md: warnings are computed for the files as they are at each initialize;
+    while none of them changed, clients initializing one after another cost one computation."""
+    computed = 0
+    original = ConfigStore._compute_warnings
+
+    def counted(self: ConfigStore) -> list[StartupWarning]:
+        nonlocal computed
+        computed += 1
+        return original(self)
+
+    monkeypatch.setattr(ConfigStore, "_compute_warnings", counted)
+    # every timestamp is trusted at once (in real use, a file a few ms old): no test waits it out
+    monkeypatch.setattr(filecache, "RACY_WINDOW_NS", 0)
+    config = codex_home / "config.toml"
+    config.write_text("unknown_top = 1\n")
+    settings = harness.Settings(codex_home, system_dir, (), environ={"TERM": "xterm"})
+    with trio.fail_after(10):
+        async with harness.open_server(settings) as server:
+            first = await _warnings_at_initialize(harness, server)
+            async with harness.connect(server) as writer:
+                await writer.initialize()
+                wrote = await writer.result("config/value/write", {"keyPath": "second_unknown", "value": 2,
+                                                                    "mergeStrategy": "replace"})
+            after_write = await _warnings_at_initialize(harness, server)
+            config.write_text(config.read_text() + "third_unknown = 3\n")  # an external edit
+            after_edit = await _warnings_at_initialize(harness, server)
+            computed_before_repeats = computed
+            repeats = [await _warnings_at_initialize(harness, server) for _ in range(5)]
+    assert wrote["status"] == "ok"
+    assert len(first) == 1 and "`unknown_top`" in first[0] and "second_unknown" not in first[0]
+    assert "`second_unknown`" in after_write[0] and "third_unknown" not in after_write[0]
+    assert "`third_unknown`" in after_edit[0]
+    assert all(r == after_edit for r in repeats)
+    assert computed == computed_before_repeats  # five more clients, no change: nothing recomputed

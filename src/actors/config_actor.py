@@ -195,7 +195,8 @@ class ConfigActor:
                     await self._reload_threads()
                 msg.reply.set(res.write_result(outcome))
             case GetWarnings():
-                msg.reply.set(await trio.to_thread.run_sync(self._warnings))
+                cached = self._store.warnings_if_unchanged() if self._store is not None else None
+                msg.reply.set(cached if cached is not None else await trio.to_thread.run_sync(self._warnings))
             case ResolveThread():
                 msg.reply.set(tcfg.resolve(self.store, msg.cwd, msg.overrides, self.runtime))
             case SetEnablement():

@@ -98,6 +98,8 @@ class ConfigStore:
         self._watched = (self.loader.managed_path, self.loader.user_path, self.loader.system_path)
         #: the last thread-agnostic PreparedRead and the signatures of the files it was read from.
         self._last_read: tuple[tuple[Any, ...], PreparedRead] | None = None
+        #: the last ``warnings()`` and the signatures of the files they were computed from.
+        self._last_warnings: tuple[tuple[Any, ...], list[StartupWarning]] | None = None
         #: content key -> the number standing for it in ``PreparedRead.key``.
         self._keys: dict[tuple[Any, ...], int] = {}
         #: relative paths in config files resolve against the user config directory.
@@ -172,14 +174,22 @@ class ConfigStore:
         is not rebuilt."""
         if cwd is not None:
             return self._prepare(os.path.abspath(cwd))
-        cache = self.loader.cache
-        sigs = (*cache.signatures(self._watched), cache.signature(self.requirements_path))
+        sigs = self._signatures()
         last = self._last_read
-        if last is not None and last[0] == sigs and all(map(cache.trusted, self._watched, sigs)):
+        if last is not None and self._unchanged(last[0], sigs):
             return last[1]
         prepared = self._prepare(None)
         self._last_read = (sigs, prepared)
         return prepared
+
+    def _signatures(self) -> tuple[Any, ...]:
+        cache = self.loader.cache
+        return (*cache.signatures(self._watched), cache.signature(self.requirements_path))
+
+    def _unchanged(self, then: tuple[Any, ...], now: tuple[Any, ...]) -> bool:
+        """The files have the signatures they had when a result was made, and the cache trusts
+        every one of them (the racy window is over): that result still holds."""
+        return then == now and all(map(self.loader.cache.trusted, self._watched, now))
 
     def _prepare(self, cwd: str | None) -> PreparedRead:
         stack, reqs = self._load(cwd)
@@ -372,9 +382,24 @@ class ConfigStore:
 
     # -- startup warnings (§9) ------------------------------------------------------------------
 
+    def warnings_if_unchanged(self) -> list[StartupWarning] | None:
+        """The last ``warnings()`` when none of the files they came from changed (a few ``stat``
+        calls: fine on the event loop), else None. Many clients initializing at once then cost one
+        computation, not one each."""
+        last = self._last_warnings
+        if last is not None and self._unchanged(last[0], self._signatures()):
+            return last[1]
+        return None
+
     def warnings(self) -> list[StartupWarning]:
         """The configWarning notifications for a new connection (spec §9), from the files as they
         are now."""
+        sigs = self._signatures()
+        out = self._compute_warnings()
+        self._last_warnings = (sigs, out)
+        return out
+
+    def _compute_warnings(self) -> list[StartupWarning]:
         failure = self._load_failure()
         if failure is not None:
             return [failure]
