@@ -24,6 +24,7 @@ import trio_websocket
 from chamberlain.actors import config_actor as ca
 from chamberlain.actors.connection import MAX_IN_FLIGHT, OUTBOX_SIZE, SLOW_CLIENT_S, ConnectionActor, ServerInfo
 from chamberlain.actors.server import Server, Settings
+from support import GatedTransport
 
 IO_BOUND_S: Final = 60  # seconds of the (mock) trio clock
 INFO: Final = ServerInfo("/home", "(Linux 1.0.0; x86_64) xterm", "0.169.0", "unix", "linux", "host", "id")
@@ -39,26 +40,6 @@ def _init() -> dict[str, Any]:
     return {"id": 0, "method": "initialize", "params": {"clientInfo": {"name": "t", "version": "1"}}}
 
 
-class GatedTransport:
-    """Hands over its frames, then end of input; writes wait until the test opens the gate (a
-    client that does not read)."""
-
-    def __init__(self, frames: list[bytes]) -> None:
-        self.frames = frames
-        self.gate = trio.Event()
-        self.input_done = trio.Event()
-        self.sent: list[bytes] = []
-
-    async def receive_frame(self) -> bytes | None:
-        await trio.lowlevel.checkpoint()
-        if self.frames:
-            return self.frames.pop(0)
-        self.input_done.set()
-        return None
-
-    async def send_frame(self, frame: bytes) -> None:
-        await self.gate.wait()
-        self.sent.append(frame)
 
 
 def _reads(first: int, count: int) -> list[bytes]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -23,6 +22,7 @@ import trio.lowlevel
 import trio_websocket
 from chamberlain.actors.unix_listener import _real_path
 from chamberlain.embed import make_settings, memory_connection, open_server, serve_unix, serve_websocket
+from support import port_is_free
 
 IO_BOUND_S = 10
 STOP_BOUND_S = 1.0
@@ -44,16 +44,6 @@ def _task_tree() -> set[trio.lowlevel.Task]:
     return found
 
 
-def _port_is_free(port: int) -> bool:
-    """``port`` can be listened on again at once (SO_REUSEADDR: TIME_WAIT does not count)."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-            sock.listen()
-        except OSError:
-            return False
-    return True
 
 
 async def _answer(ws: trio_websocket.WebSocketConnection, request_id: Any) -> dict[str, Any]:
@@ -107,7 +97,7 @@ async def test_cancelling_the_host_scope_stops_a_busy_server_within_a_second_lea
                     login = await _request(ws, 1, "account/login/start", {"type": "chatgpt"})
                     redirect = dict(parse_qsl(urlsplit(login["authUrl"]).query))["redirect_uri"]
                     callback_port = urlsplit(redirect).port or 0
-                    assert callback_port and not _port_is_free(callback_port)
+                    assert callback_port and not port_is_free(callback_port)
                     await in_memory.initialize()
                     await in_memory.send({"id": "m", "method": "config/read", "params": {}})
                     for i in range(WRITES):
@@ -127,6 +117,6 @@ async def test_cancelling_the_host_scope_stops_a_busy_server_within_a_second_lea
     assert [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info] == []
     assert not (home / "app-server-control" / "app-server-control.sock").is_symlink()
     assert not _real_path(Path(path)).exists()
-    assert _port_is_free(ws_port) and _port_is_free(callback_port)
+    assert port_is_free(ws_port) and port_is_free(callback_port)
     lines = (home / "config.toml").read_text().splitlines()  # each write whole, in order, or not at all
     assert lines == ["[desktop]", *(f"k{i} = {i}" for i in range(len(lines) - 1))]

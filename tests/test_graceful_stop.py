@@ -19,6 +19,7 @@ from chamberlain.actors import config_actor as ca
 from chamberlain.actors.connection import OUTBOX_SIZE, STOP_GRACE_S, ConnectionActor, ServerInfo
 from chamberlain.actors.server import Server
 from chamberlain.actors.transports import LineTransport
+from support import GatedTransport
 
 #: Upper bound for one test's I/O, seconds of the real clock (as in conftest).
 IO_BOUND_S = 20
@@ -208,26 +209,6 @@ async def test_a_frame_arriving_as_the_stop_is_requested_is_still_answered(
     assert transport.sent[0].startswith(expected)
 
 
-class GatedTransport:
-    """Hands over its frames, then end of input; writes wait until the test opens the gate (a
-    client that does not read for a while)."""
-
-    def __init__(self, frames: list[bytes]) -> None:
-        self.frames = frames
-        self.gate = trio.Event()
-        self.input_done = trio.Event()
-        self.sent: list[bytes] = []
-
-    async def receive_frame(self) -> bytes | None:
-        await trio.lowlevel.checkpoint()
-        if self.frames:
-            return self.frames.pop(0)
-        self.input_done.set()
-        return None
-
-    async def send_frame(self, frame: bytes) -> None:
-        await self.gate.wait()
-        self.sent.append(frame)
 
 
 async def test_answers_beyond_a_full_outbox_wait_for_the_client_and_all_arrive(

@@ -24,6 +24,7 @@ from chamberlain.fake_openai import FOREVER, Endpoint, FakeOpenAI, Identity, Rep
 from chamberlain.remote.endpoints import Endpoints
 from chamberlain.remote.errors import LoginFailed
 from chamberlain.remote.issuer import IssuedTokens
+from support import port_is_free
 
 IO_BOUND_S = 10
 CANCEL_REQUEST = b"GET /cancel HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n"
@@ -85,17 +86,6 @@ def free_port() -> int:
     return port
 
 
-def port_is_free(port: int) -> bool:
-    """``port`` can be listened on again at once, as the next login's bind would (SO_REUSEADDR:
-    connections in TIME_WAIT do not count, a listener does)."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-            sock.listen()
-        except OSError:
-            return False
-    return True
 
 
 @asynccontextmanager

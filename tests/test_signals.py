@@ -19,7 +19,6 @@ import functools
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +31,7 @@ import trio_websocket
 from chamberlain.actors.unix_listener import _real_path
 from chamberlain.cli_listen import SIGNAL_GRACE_S
 from chamberlain.fake_openai import FOREVER, Endpoint, FakeOpenAI, Reply
+from support import port_is_free
 
 IO_BOUND_S = 20
 STOP_BOUND_S = 1.0
@@ -49,15 +49,6 @@ def _env(tmp_path: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-            sock.listen()
-        except OSError:
-            return False
-    return True
 
 
 class Client:
@@ -172,7 +163,7 @@ async def test_a_signal_stops_a_busy_cli_server_within_a_second_leaving_nothing_
             await client.request(0, "initialize", CLIENT_INFO)
             login = await client.request(1, "account/login/start", {"type": "chatgpt"})
             callback_port = urlsplit(dict(parse_qsl(urlsplit(login["authUrl"]).query))["redirect_uri"]).port or 0
-            assert callback_port and not _port_is_free(callback_port)
+            assert callback_port and not port_is_free(callback_port)
             for i in range(WRITES):
                 await client.send(_write(i))
             answered = [(await client.answer("w0"))["id"]]  # the others are queued or being written
@@ -188,7 +179,7 @@ async def test_a_signal_stops_a_busy_cli_server_within_a_second_leaving_nothing_
     assert stderr == [] and "Traceback" not in "\n".join(startup)
     assert not (home / "app-server-control" / "app-server-control.sock").is_symlink()
     assert not _real_path(home / "app-server-control" / "app-server-control.sock").exists()
-    assert _port_is_free(callback_port) and (not ws_port or _port_is_free(ws_port))
+    assert port_is_free(callback_port) and (not ws_port or port_is_free(ws_port))
     written = (home / "config.toml").read_text().splitlines()[1:]
     assert sorted(written) == sorted(f"k{i[1:]} = {i[1:]}" for i in answered)
 
