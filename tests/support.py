@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import trio
+import trio_websocket
 
 
 def port_is_free(port: int) -> bool:
@@ -40,3 +43,15 @@ class GatedTransport:
     async def send_frame(self, frame: bytes) -> None:
         await self.gate.wait()
         self.sent.append(frame)
+
+
+@asynccontextmanager
+async def unix_websocket(path: str) -> AsyncIterator[trio_websocket.WebSocketConnection]:
+    """trio-websocket's client on the unix socket ``path`` (closed, with its tasks, at the end)."""
+    real = await trio.Path(path).resolve()  # a symlink to a short path: sun_path is 108 bytes
+    stream = await trio.open_unix_socket(str(real))
+    async with stream, trio.open_nursery() as nursery:
+        ws = await trio_websocket.wrap_client_stream(nursery, stream, "localhost", "/")
+        yield ws
+        await ws.aclose()
+        nursery.cancel_scope.cancel(reason="client finished")

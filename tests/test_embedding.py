@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,7 @@ from chamberlain.embed import (
     serve_unix,
     serve_websocket,
 )
+from support import unix_websocket
 
 IO_BOUND_S = 10
 CLIENT_INFO = {"clientInfo": {"name": "host", "title": "Host", "version": "1.0.0"}}
@@ -143,7 +142,7 @@ async def test_a_transport_given_settings_runs_a_server_of_its_own(tmp_path: Pat
             path = await nursery.start(serve_unix, _settings(tmp_path, "unix-home"))
             async with trio_websocket.open_websocket_url(f"ws://{host}:{port}/") as ws:
                 ws_home = await _initialize(ws)
-            async with _unix_ws(path) as ws:
+            async with unix_websocket(path) as ws:
                 unix_home = await _initialize(ws)
             nursery.cancel_scope.cancel(reason="host stops")
     assert (host, ws_home, unix_home) == ("127.0.0.1", str(tmp_path / "ws-home"), str(tmp_path / "unix-home"))
@@ -157,15 +156,6 @@ async def _initialize(ws: trio_websocket.WebSocketConnection) -> str:
     return str(reply["result"]["codexHome"])
 
 
-@asynccontextmanager
-async def _unix_ws(path: str) -> AsyncIterator[trio_websocket.WebSocketConnection]:
-    real = await trio.Path(path).resolve()  # a symlink to a short path: sun_path is 108 bytes
-    stream = await trio.open_unix_socket(str(real))
-    async with stream, trio.open_nursery() as nursery:
-        ws = await trio_websocket.wrap_client_stream(nursery, stream, "localhost", "/")
-        yield ws
-        await ws.aclose()
-        nursery.cancel_scope.cancel(reason="client finished")
 
 
 async def test_two_servers_on_different_homes_run_in_one_process_without_sharing_state(tmp_path: Path) -> None:

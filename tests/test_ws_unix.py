@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 import trio
-import trio_websocket
 from chamberlain.actors.server import Server, Settings
 from chamberlain.actors.unix_listener import ControlSocketInUse, _real_path, default_socket_path, serve_unix
+from support import unix_websocket
 
 IO_BOUND_S = 10
 CLIENT_INFO = {"clientInfo": {"name": "test", "title": "Test", "version": "1.0.0"}}
@@ -34,15 +34,6 @@ async def _server(harness: Any, codex_home: Path, system_dir: Path) -> AsyncIter
         yield server
 
 
-@asynccontextmanager
-async def _ws(path: str) -> AsyncIterator[trio_websocket.WebSocketConnection]:
-    real = await trio.Path(path).resolve()  # a symlink to a short path: sun_path is 108 bytes
-    stream = await trio.open_unix_socket(str(real))
-    async with stream, trio.open_nursery() as nursery:
-        ws = await trio_websocket.wrap_client_stream(nursery, stream, "localhost", "/")
-        yield ws
-        await ws.aclose()
-        nursery.cancel_scope.cancel(reason="client finished")
 
 
 async def test_a_session_over_the_unix_socket(harness: Any, codex_home: Path, system_dir: Path,
@@ -50,7 +41,7 @@ async def test_a_session_over_the_unix_socket(harness: Any, codex_home: Path, sy
     with trio.fail_after(IO_BOUND_S):
         async with _server(harness, codex_home, system_dir) as server, trio.open_nursery() as nursery:
             path = await nursery.start(serve_unix, server, tmp_path / "s.sock")
-            async with _ws(path) as ws:
+            async with unix_websocket(path) as ws:
                 await ws.send_message(json.dumps({"id": 0, "method": "initialize", "params": CLIENT_INFO}))
                 reply = json.loads(await ws.get_message())
             nursery.cancel_scope.cancel(reason="test finished")
@@ -122,7 +113,7 @@ async def test_a_stale_socket_of_a_killed_server_is_taken_over(harness: Any, cod
     with trio.fail_after(IO_BOUND_S):
         async with _server(harness, codex_home, system_dir) as server, trio.open_nursery() as nursery:
             path = await nursery.start(serve_unix, server, where)
-            async with _ws(path) as ws:
+            async with unix_websocket(path) as ws:
                 await ws.send_message(json.dumps({"id": 0, "method": "initialize", "params": CLIENT_INFO}))
                 reply = json.loads(await ws.get_message())
             nursery.cancel_scope.cancel(reason="test finished")
@@ -152,7 +143,7 @@ async def test_embedding_serves_both_listeners_and_cleans_up_when_the_scope_is_c
         async with open_server(home, system_dir=tmp_path / "etc") as server, trio.open_nursery() as nursery:
             host, port = await nursery.start(serve_websocket, server, "127.0.0.1", 0)
             path = await nursery.start(embed_serve_unix, server, where)
-            async with _ws(path) as ws:
+            async with unix_websocket(path) as ws:
                 await ws.send_message(json.dumps({"id": 0, "method": "initialize", "params": CLIENT_INFO}))
                 reply = json.loads(await ws.get_message())
             nursery.cancel_scope.cancel(reason="host stops")
