@@ -1,6 +1,7 @@
-"""RFC 6455 framing of Chamberlain's own WebSocket transport (``actors/ws_frames.py``, which
-replaced trio-websocket on the data path for throughput and memory per connection): fragmented
-messages, control frames inside them, and the protocol errors that close the connection.
+"""RFC 6455 framing of the WebSocket transport (``actors/ws_frames.py``: wsproto's sans-IO
+``Connection`` driven from the connection's own task, which replaced trio-websocket on the data
+path for throughput and memory per connection): fragmented messages, control frames inside them,
+the close handshake, and the protocol errors that close the connection.
 
 Testing charter: the server and its listener run in the test's nursery on a loopback port; the
 client writes frames byte by byte on a raw socket, so the test controls masking, fragmentation
@@ -102,6 +103,10 @@ async def test_a_fragmented_text_message_with_a_ping_inside_is_served_and_the_pi
     (bytes([0xC1]) + _frame(1, INIT)[1:], 1002),  # a reserved bit without an extension
     (_frame(0, INIT), 1002),  # a continuation without a message
     (_frame(3, INIT), 1002),  # a reserved opcode
+    (bytes([0x89, 0xFE]) + struct.pack("!H", 126) + b"\1\2\3\4" + bytes(126), 1002),  # a ping over 125 bytes
+    (_frame(9, b"hi", fin=False), 1002),  # a fragmented control frame
+    (_frame(8, struct.pack("!H", 1005)), 1002),  # a close code no endpoint may send
+    (_frame(8, struct.pack("!H", 999)), 1002),  # a close code below the range
 ])
 async def test_a_protocol_error_closes_the_connection_with_its_code(
     address: tuple[str, int], frame: bytes, code: int,
@@ -123,3 +128,23 @@ async def test_a_close_from_the_client_is_answered_with_its_code(address: tuple[
             rest = await client.stream.receive_some(65536)
     assert closing == (8, struct.pack("!H", 1001))
     assert rest == b""  # then the server ends the connection
+
+
+async def test_a_close_without_a_code_is_answered_with_a_close_without_a_code(address: tuple[str, int]) -> None:
+    with trio.fail_after(IO_BOUND_S):
+        client = await _connect(address)
+        async with client.stream:
+            await client.stream.send_all(_frame(8, b""))
+            closing = await client.frame()
+            rest = await client.stream.receive_some(65536)
+    assert closing == (8, b"")  # RFC 6455 §5.5.1: no code to echo (1005 is never sent)
+    assert rest == b""
+
+
+async def test_a_binary_message_is_dropped_and_the_next_text_message_served(address: tuple[str, int]) -> None:
+    with trio.fail_after(IO_BOUND_S):
+        client = await _connect(address)
+        async with client.stream:
+            await client.stream.send_all(_frame(2, b"\xff" * 200, fin=False) + _frame(0, INIT) + _frame(1, INIT))
+            reply = await client.reply(1)
+    assert "result" in reply  # the binary message was not taken as (invalid) text: no 1007
