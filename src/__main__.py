@@ -132,9 +132,19 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        sub.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+        _command_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
     return args
+
+
+def _command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    found: argparse.ArgumentParser = sub.choices[command]
+    return found
+
+
+def _app_server_error(message: str) -> NoReturn:
+    """A usage error of ``app-server`` (its usage, then the message; exit 2)."""
+    _command_parser(build_parser(), "app-server").error(message)
 
 
 def _session_flags(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
@@ -208,11 +218,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     args = _parse(argv)
     from chamberlain.actors.ws_auth import WsAuthError, ws_auth_from_args
-    from chamberlain.cli_listen import STDIO, parse_listen
+    from chamberlain.cli_listen import STDIO, ListenUsageError, parse_listen
 
     try:
         listen = parse_listen(args.listen)
         ws_auth = ws_auth_from_args(args, Path.cwd())  # reads the token or secret file now
+    except ListenUsageError as exc:
+        _app_server_error(f"argument --listen: {exc}")
     except (ValueError, WsAuthError) as exc:
         _say("ERROR", f"Error: {exc}")
         return EXIT_REFUSED

@@ -43,6 +43,11 @@ class Listen:
     path: Path | None = None  # UNIX; None = the default path under CODEX_HOME
 
 
+class ListenUsageError(ValueError):
+    """A ``--listen`` value that is not a URL the reference accepts: a usage error (exit 2), its
+    text the reference's reason."""
+
+
 def _host_port(rest: str, url: str) -> tuple[str, int]:
     host, sep, port = rest.rpartition(":")
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
@@ -50,14 +55,15 @@ def _host_port(rest: str, url: str) -> tuple[str, int]:
         ipaddress.ip_address(host)
         value = int(port)
     except ValueError:
-        raise ValueError(f"invalid websocket --listen address `{url}`: expected ws://IP:PORT") from None
+        raise ListenUsageError(f"invalid websocket --listen URL `{url}`; expected `ws://IP:PORT`") from None
     if not sep or not 0 <= value <= 65535:
-        raise ValueError(f"invalid websocket --listen address `{url}`: expected ws://IP:PORT")
+        raise ListenUsageError(f"invalid websocket --listen URL `{url}`; expected `ws://IP:PORT`")
     return host, value
 
 
 def parse_listen(url: str) -> Listen:
-    """``stdio://``/``stdio``, ``ws://IP:PORT`` (port 0 = any free port), ``unix://``, ``unix://PATH``."""
+    """``stdio://``/``stdio``, ``ws://IP:PORT`` (port 0 = any free port), ``unix://``, ``unix://PATH``.
+    ListenUsageError for anything else, ValueError (a refused start) for ``off``."""
     if url in ("stdio://", "stdio"):
         return Listen(STDIO)
     if url.startswith("ws://"):
@@ -66,8 +72,11 @@ def parse_listen(url: str) -> Listen:
     if url.startswith("unix://"):
         rest = url.removeprefix("unix://")
         return Listen(UNIX, path=Path(rest).absolute() if rest else None)
-    raise ValueError(f"--listen {url} is not supported by this version of Chamberlain "
-                     "(stdio://, ws://IP:PORT and unix://[PATH] are)")
+    if url == "off":  # the reference's only other transport is remote control (never enabled here)
+        raise ValueError("no transport configured; use --listen or enable remote control")
+    raise ListenUsageError(
+        f"unsupported --listen URL `{url}`; expected `stdio://`, `unix://`, `unix://PATH`, `ws://IP:PORT`, or `off`"
+    )
 
 
 def websocket_banner(host: str, port: int) -> str:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import trio
 import trio_websocket
 
@@ -74,11 +74,28 @@ def test_a_non_loopback_listener_without_auth_refuses_to_start(tmp_path: Path) -
     ]
 
 
-def test_an_unsupported_listen_url_is_refused(tmp_path: Path) -> None:
-    proc = subprocess.run(_command("--listen", "tcp://1.2.3.4:5"), env=_env(tmp_path / "home"),
+@pytest.mark.parametrize(("url", "reason"), [
+    ("tcp://1.2.3.4:5", "unsupported --listen URL `tcp://1.2.3.4:5`; expected `stdio://`, `unix://`, `unix://PATH`, "
+                        "`ws://IP:PORT`, or `off`"),
+    ("ws://nope", "invalid websocket --listen URL `ws://nope`; expected `ws://IP:PORT`"),
+    ("ws://127.0.0.1:99999", "invalid websocket --listen URL `ws://127.0.0.1:99999`; expected `ws://IP:PORT`"),
+])
+def test_a_listen_value_the_reference_does_not_parse_is_a_usage_error_with_its_reason(
+    tmp_path: Path, url: str, reason: str,
+) -> None:
+    proc = subprocess.run(_command("--listen", url), env=_env(tmp_path / "home"),
+                          capture_output=True, timeout=IO_BOUND_S, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.decode().splitlines()[-1] == f"chamberlain app-server: error: argument --listen: {reason}"
+    assert proc.stderr.decode().startswith("usage: chamberlain app-server")
+
+
+def test_listen_off_is_refused_as_the_reference_refuses_it(tmp_path: Path) -> None:
+    proc = subprocess.run(_command("--listen", "off"), env=_env(tmp_path / "home"),
                           capture_output=True, timeout=IO_BOUND_S, check=False)
     assert proc.returncode == 1
-    assert re.match(r"Error: --listen tcp://1\.2\.3\.4:5 is not supported", proc.stderr.decode())
+    refusal = "Error: no transport configured; use --listen or enable remote control"
+    assert proc.stderr.decode().splitlines() == [refusal]
 
 
 async def test_a_second_cli_server_on_the_default_socket_is_refused_and_sigterm_removes_it(
