@@ -2,10 +2,10 @@
 ``--remote ws://…`` (with and without ``--remote-auth-token-env``) and ``--remote unix://…``, and
 ``codex app-server proxy --sock``. Each connects as it does to ``codex app-server``: the same
 upgrade request answered with the same response head (the TUI's
-``x-codex-app-server-compression`` offer ignored), every request it sends answered. The TUI then
-stops where Chamberlain stops serving: its bootstrap needs ``model/list``, which is not served, so
-it exits with that error (against the reference it reaches its main screen; see
-``test_the_tui_reaches_its_main_screen_on_the_reference``).
+``x-codex-app-server-compression`` offer ignored), every request it sends answered. The TUI's
+bootstrap needs ``model/list`` and ``thread/start``, both served: it reaches its main screen, as
+against the reference (``test_the_tui_reaches_its_main_screen_on_the_reference``), and shows the
+one not-served answer it does not tolerate silently, ``skills/list``'s, in its history.
 
 Testing charter: real processes (Chamberlain's CLI, the codex binary, the TUI in a tmux session
 with a fresh ``CODEX_HOME``) on the real clock; a relay in the test's trio run sits between the
@@ -36,7 +36,9 @@ import trio_websocket
 IO_BOUND_S = 30
 #: Seconds between two looks at a process the test cannot wait on (tmux pane, exit file).
 LOOK_S = 0.1
-NOT_SERVED = "Invalid request: `model/list` is not served by this server (Chamberlain)"
+NOT_SERVED = "Invalid request: `skills/list` is not served by this server (Chamberlain)"
+#: Shown once the TUI has refreshed its skills (after its bootstrap): the not-served answer.
+SKILLS_REFUSED = "failed to refresh skills: skills/list failed in TUI: skills/list failed: "
 API_KEY_AUTH = {"OPENAI_API_KEY": "sk-test", "tokens": None, "last_refresh": None}
 MAIN_SCREEN = "Ask Codex to do anything"
 
@@ -276,6 +278,32 @@ def _every_request_answered(rec: Recorded) -> None:
     assert unanswered == []
 
 
+def _at_main_screen(recorded: list[Recorded]) -> Callable[[str], bool]:
+    """``until`` for a TUI served by Chamberlain: its main screen is up, its skills refresh has
+    been refused, and every request it sent on its (only) connection so far has an answer."""
+
+    def done(screen: str) -> bool:
+        return (
+            MAIN_SCREEN in screen and SKILLS_REFUSED in screen and len(recorded) == 1
+            and all(recorded[0].answer_to(m["id"]) is not None for m in recorded[0].requests())
+        )
+
+    return done
+
+
+def _reached_main_screen(tui: TuiRun, rec: Recorded) -> None:
+    """The TUI is still running on its main screen, with the model list and a thread served."""
+    answers = _bootstrap(rec)
+    assert tui.status is None  # still running when the test stopped it
+    assert MAIN_SCREEN in tui.screen and "GPT-6.1-Sol default" in tui.screen
+    assert f"{SKILLS_REFUSED}{NOT_SERVED}" in " ".join(tui.screen.split())
+    assert answers["model/list"]["result"]["data"][0]["id"] == "gpt-6.1-sol"
+    started = [rec.answer_to(m["id"]) or {} for m in rec.requests() if m["method"] == "thread/start"]
+    assert [a["result"]["model"] for a in started if "result" in a] == ["gpt-6.1-sol"]
+    assert answers["skills/list"]["error"] == {"code": -32600, "message": NOT_SERVED}
+    _every_request_answered(rec)
+
+
 def _bootstrap(rec: Recorded) -> dict[str, Any]:
     """The TUI's first requests and their answers, by method."""
     answers: dict[str, Any] = {}
@@ -289,7 +317,7 @@ def _bootstrap(rec: Recorded) -> dict[str, Any]:
 # -- the TUI over WebSocket ---------------------------------------------------------------------
 
 
-async def test_the_tui_connects_over_websocket_and_stops_at_the_first_unserved_method(
+async def test_the_tui_connects_over_websocket_and_reaches_its_main_screen(
     tmp_path: Path, reference_binary: Path, tmux: str,
 ) -> None:
     home = _home(tmp_path / "server-home")
@@ -297,7 +325,8 @@ async def test_the_tui_connects_over_websocket_and_stops_at_the_first_unserved_m
         async with ws_server(_chamberlain(), home) as port, relay(
             None, functools.partial(trio.open_tcp_stream, "127.0.0.1", port)
         ) as (address, recorded):
-            tui = await run_tui(tmux, reference_binary, tmp_path / "tui", f"ws://{address}")
+            tui = await run_tui(tmux, reference_binary, tmp_path / "tui", f"ws://{address}",
+                                until=_at_main_screen(recorded))
     (rec,) = recorded
     answers = _bootstrap(rec)
     assert rec.request_head.startswith("GET / HTTP/1.1\r\n")
@@ -306,10 +335,8 @@ async def test_the_tui_connects_over_websocket_and_stops_at_the_first_unserved_m
     assert answers["initialize"]["result"]["userAgent"].startswith("codex-tui/0.169.0 (")
     assert answers["initialize"]["result"]["codexHome"] == str(home)
     assert answers["account/read"]["result"]["account"] == {"type": "apiKey"}
-    assert answers["model/list"]["error"] == {"code": -32600, "message": NOT_SERVED}
-    _every_request_answered(rec)
-    assert tui.status == 1
-    assert f"model/list failed during TUI bootstrap: model/list failed: {NOT_SERVED} (code -32600)" in tui.stderr
+    assert [m["method"] for m in rec.requests()][:4] == ["initialize", "account/read", "model/list", "hooks/list"]
+    _reached_main_screen(tui, rec)
 
 
 async def test_the_tui_reaches_its_main_screen_on_the_reference(
@@ -350,13 +377,14 @@ async def test_the_tui_bearer_token_is_accepted_and_a_wrong_one_refused(
             None, functools.partial(trio.open_tcp_stream, "127.0.0.1", port)
         ) as (address, recorded):
             good = await run_tui(tmux, reference_binary, tmp_path / "good", f"ws://{address}",
-                                 env={"CHAMBERLAIN_TEST_TOKEN": "s3cret-token"}, extra=extra)
+                                 env={"CHAMBERLAIN_TEST_TOKEN": "s3cret-token"}, extra=extra,
+                                 until=_at_main_screen(recorded))
             bad = await run_tui(tmux, reference_binary, tmp_path / "bad", f"ws://{address}",
                                 env={"CHAMBERLAIN_TEST_TOKEN": "wrong"}, extra=extra)
     accepted, refused = recorded
     assert "authorization: bearer s3cret-token" in accepted.request_head.lower()
     assert _bootstrap(accepted)["initialize"]["result"]["codexHome"] == str(home)
-    assert NOT_SERVED in good.stderr
+    _reached_main_screen(good, accepted)
     assert refused.response_head.startswith("HTTP/1.1 401 Unauthorized\r\n")
     assert refused.sent == []
     assert bad.status == 1
@@ -372,15 +400,15 @@ async def test_the_tui_connects_over_the_unix_socket(tmp_path: Path, reference_b
         async with unix_server(_chamberlain(), home, tmp_path / "s.sock") as real, relay(
             tmp_path / "relay.sock", functools.partial(trio.open_unix_socket, str(real))
         ) as (address, recorded):
-            tui = await run_tui(tmux, reference_binary, tmp_path / "tui", f"unix://{address}")
+            tui = await run_tui(tmux, reference_binary, tmp_path / "tui", f"unix://{address}",
+                                until=_at_main_screen(recorded))
     (rec,) = recorded
     answers = _bootstrap(rec)
     assert rec.request_head.startswith("GET /rpc HTTP/1.1\r\nHost: localhost\r\n")
     assert rec.response_head.startswith("HTTP/1.1 101 Switching Protocols\r\n")
     assert answers["initialize"]["result"]["codexHome"] == str(home)
     assert answers["account/read"]["result"]["account"] == {"type": "apiKey"}
-    _every_request_answered(rec)
-    assert NOT_SERVED in tui.stderr and tui.status == 1
+    _reached_main_screen(tui, rec)
 
 
 async def _through_proxy(codex: Path, sock: Path, home: Path) -> tuple[bytes, list[dict[str, Any]]]:

@@ -20,7 +20,8 @@ import trio
 from chamberlain.actors import thread_config as tcfg
 from chamberlain.actors import thread_registry as tr
 from chamberlain.actors.reply import Reply
-from chamberlain.errors import ChamberlainError, InternalError, InvalidRequest
+from chamberlain.errors import ChamberlainError, ConfigModelError, InternalError, InvalidRequest
+from chamberlain.protocol import models as mdl
 from chamberlain.protocol import results as res
 from chamberlain.protocol.uuidtext import UuidError, parse_uuid
 from chamberlain.store.features import REGISTRY, RUNTIME_KEYS
@@ -39,6 +40,7 @@ __all__ = [
     "ConfigRequest",
     "GetWarnings",
     "ListFeatures",
+    "ListModels",
     "ReadConfig",
     "ReadEffective",
     "ReadRequirements",
@@ -86,6 +88,11 @@ class ListFeatures(Struct, frozen=True):
     reply: Reply[msgspec.Raw]
 
 
+class ListModels(Struct, frozen=True):
+    params: mdl.ModelListParams
+    reply: Reply[mdl.ModelListResponse]
+
+
 class SetEnablement(Struct, frozen=True):
     enablement: dict[str, bool]
     reply: Reply[res.ExperimentalFeatureEnablementSetResponse]
@@ -114,7 +121,9 @@ class ResolveThread(Struct, frozen=True):
 
 
 #: The messages a client request becomes (see ``actors/routes.py``).
-ConfigRequest = ReadConfig | WriteConfig | ReadRequirements | ListFeatures | SetEnablement | ReloadMcpServers
+ConfigRequest = (
+    ReadConfig | WriteConfig | ReadRequirements | ListFeatures | SetEnablement | ReloadMcpServers | ListModels
+)
 ConfigMsg = ConfigRequest | GetWarnings | ReadEffective | ResolveThread
 #: Seconds the actor waits for the registry's answer to a reload beyond the registry's own deadline.
 RELOAD_GRACE_S: Final = 1.0
@@ -136,6 +145,8 @@ class ConfigActor:
         #: the ThreadRegistryActor's inbox (a clone this actor closes), once attached
         self._threads: trio.MemorySendChannel[tr.ThreadMsg] | None = None
         self._reload_wait_s = tr.RELOAD_DEADLINE_S + RELOAD_GRACE_S
+        #: the model provider and ``[model_providers]`` names the server started with (model/list)
+        self._start_providers: tuple[str, frozenset[str]] | None = None
 
     def attach_threads(self, inbox: trio.MemorySendChannel[tr.ThreadMsg], reload_deadline_s: float) -> None:
         """Hot reloads (§10.1) and ``threadId`` lookups go to this registry inbox (owned here)."""
@@ -247,8 +258,13 @@ class ConfigActor:
             raise InvalidRequest(f"thread not found: {thread_id}")
         return origin
 
-    def _answer(self, msg: ReadConfig | ReadRequirements | ListFeatures | ReloadMcpServers | ReadEffective) -> None:
+    def _answer(
+        self, msg: ReadConfig | ReadRequirements | ListFeatures | ReloadMcpServers | ReadEffective | ListModels
+    ) -> None:
         match msg:
+            case ListModels():
+                default, configured = self._providers_at_start()
+                msg.reply.set(mdl.model_page(msg.params, default, configured))
             case ReadEffective():
                 msg.reply.set(self._effective())
             case ReadConfig():
@@ -359,8 +375,29 @@ class ConfigActor:
             self._runtime_key = tuple(sorted(self.runtime.items()))
         return res.ExperimentalFeatureEnablementSetResponse(accepted)
 
+    def _providers_at_start(self) -> tuple[str, frozenset[str]]:
+        """The model provider and configured provider names of the config as it was first read —
+        for the reference, at start; here at the first client's initialize (or model/list). A
+        config that does not load then gives the defaults, as the reference starts with them."""
+        if self._start_providers is None:
+            try:
+                self.store.check_session("failed to load configuration", self.runtime)
+                config = self._effective()
+                self._start_providers = (
+                    config.get("model_provider") or mdl.DEFAULT_PROVIDER,
+                    frozenset(config.get("model_providers") or ()),
+                )
+            except (ChamberlainError, ConfigModelError):
+                self._start_providers = (mdl.DEFAULT_PROVIDER, frozenset())
+        return self._start_providers
+
     def _warnings(self) -> list[StartupWarning]:
-        """Runs in a worker thread while the actor waits (the first call also imports the store)."""
+        """Runs in a worker thread while the actor waits (the first call also imports the store
+        and reads the model providers the server starts with)."""
+        try:
+            self._providers_at_start()
+        except Exception:
+            logger.exception("could not read the model providers of the configuration")
         try:
             return self.store.warnings()
         except Exception:

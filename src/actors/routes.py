@@ -24,6 +24,7 @@ from chamberlain.actors.reply import Reply
 from chamberlain.errors import InvalidRequest
 from chamberlain.protocol import account as acct
 from chamberlain.protocol import messages as m
+from chamberlain.protocol import models as mdl
 from chamberlain.protocol import thread as wt
 from chamberlain.protocol.decode import decode_params, decode_unit_params
 from chamberlain.store.ops import Edit
@@ -124,6 +125,7 @@ _ROWS: Final[tuple[Route[Any], ...]] = (
         "experimentalFeature/enablement/set", m.ExperimentalFeatureEnablementSetParams, "config",
         lambda p, _: ca.SetEnablement(p.enablement, Reply()),
     ),
+    Route("model/list", mdl.ModelListParams, "config", lambda p, _: ca.ListModels(p, Reply())),
     Route("config/mcpServer/reload", None, "config", lambda _p, _c: ca.ReloadMcpServers(Reply())),
     Route(
         "mock/experimentalMethod", m.MockExperimentalMethodParams, "connection",

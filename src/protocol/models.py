@@ -1,0 +1,162 @@
+"""model/list: its params, the Model wire Structs (fields in the reference's order), the bundled
+catalogs (``data/models.json``, captured from codex-cli 0.169.0; see docs/reference-data.md) and
+the page a request gets.
+
+The reference answers from its bundled catalog when no models endpoint answers (always, offline;
+Chamberlain never asks one). Which catalog depends on the model provider only: the request's
+``modelProvider``, else the provider the server started with (``model_provider``, default
+``openai``). ``amazon-bedrock`` has its own catalog (``openai.``-prefixed ids); every other
+provider — built in or configured — lists the OpenAI catalog. A provider neither built in nor
+configured is refused with ``modelProviderNotConfigured``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from importlib import resources
+from typing import Annotated, Any, Final
+
+import msgspec
+from chamberlain.errors import InvalidRequest
+from msgspec import Meta, Struct
+
+__all__ = [
+    "BEDROCK_PROVIDER",
+    "BUILTIN_PROVIDERS",
+    "CATALOGS",
+    "DEFAULT_PROVIDER",
+    "Model",
+    "ModelListParams",
+    "ModelListResponse",
+    "ModelProviderNotConfigured",
+    "model_page",
+]
+
+U32 = Annotated[int, Meta(ge=0, le=2**32 - 1)]
+#: Rust's ``usize`` on the reference's 64-bit build: a larger cursor is not a number to it.
+USIZE_MAX: Final = 2**64 - 1
+
+DEFAULT_PROVIDER: Final = "openai"
+BEDROCK_PROVIDER: Final = "amazon-bedrock"
+#: Providers every config has, whether or not ``[model_providers]`` names them.
+BUILTIN_PROVIDERS: Final = frozenset({DEFAULT_PROVIDER, "ollama", "lmstudio", BEDROCK_PROVIDER})
+
+
+class ModelListParams(Struct, rename="camel", frozen=True):
+    cursor: str | None = None
+    limit: U32 | None = None
+    include_hidden: bool | None = None
+    model_provider: str | None = None
+
+
+class _Wire(Struct, rename="camel", omit_defaults=False):
+    pass
+
+
+class ModelUpgradeInfo(_Wire):
+    model: str
+    upgrade_copy: str | None
+    model_link: str | None
+    migration_markdown: str | None
+    retirement_at: int | None
+
+
+class ModelAvailabilityNux(_Wire):
+    message: str
+
+
+class ReasoningEffortOption(_Wire):
+    reasoning_effort: str
+    description: str
+
+
+class ModelServiceTier(_Wire):
+    id: str
+    name: str
+    description: str
+
+
+class ModelAccessPrograms(_Wire):
+    cyber: list[str]
+
+
+class Model(_Wire):
+    id: str
+    model: str
+    upgrade: str | None
+    upgrade_info: ModelUpgradeInfo | None
+    availability_nux: ModelAvailabilityNux | None
+    display_name: str
+    description: str
+    model_specialty: str | None
+    hidden: bool
+    supported_reasoning_efforts: list[ReasoningEffortOption]
+    default_reasoning_effort: str
+    input_modalities: list[str]
+    supports_personality: bool
+    multi_agent_version: str | None
+    additional_speed_tiers: list[str]
+    service_tiers: list[ModelServiceTier]
+    default_service_tier: str | None
+    available_access_programs: ModelAccessPrograms | None
+    is_default: bool
+
+
+class ModelListResponse(_Wire):
+    data: list[Model]
+    next_cursor: str | None
+
+
+class _Catalogs(Struct):
+    catalogs: dict[str, tuple[Model, ...]]
+
+
+#: The bundled catalogs by provider: ``openai`` (every provider but Bedrock) and ``amazon-bedrock``.
+CATALOGS: Final[Mapping[str, tuple[Model, ...]]] = msgspec.json.decode(
+    resources.files("chamberlain.data").joinpath("models.json").read_bytes(), type=_Catalogs
+).catalogs
+
+
+class ModelProviderNotConfigured(InvalidRequest):
+    """model/list for a provider the server's config does not have."""
+
+    def __init__(self, provider: str) -> None:
+        super().__init__(
+            f"This chat uses model provider \u201c{provider}\u201d, which is no longer configured. "
+            "Restore this provider\u2019s configuration to continue."
+        )
+        self.provider = provider
+
+    @property
+    def data(self) -> Any | None:
+        return {"type": "modelProviderNotConfigured", "modelProvider": self.provider}
+
+
+def model_page(params: ModelListParams, default_provider: str, configured: Collection[str]) -> ModelListResponse:
+    """The page ``params`` ask for. ``default_provider`` and ``configured`` (the
+    ``[model_providers]`` names) are the server's start-up config's. Raises InvalidRequest."""
+    provider = default_provider if params.model_provider is None else params.model_provider
+    if provider not in BUILTIN_PROVIDERS and provider not in configured:
+        raise ModelProviderNotConfigured(provider)
+    catalog = CATALOGS[BEDROCK_PROVIDER if provider == BEDROCK_PROVIDER else DEFAULT_PROVIDER]
+    models = catalog if params.include_hidden else tuple(m for m in catalog if not m.hidden)
+    total = len(models)
+    start = 0
+    if params.cursor is not None:
+        parsed = _parse_usize(params.cursor)
+        if parsed is None:
+            raise InvalidRequest(f"invalid cursor: {params.cursor}")
+        if parsed > total:
+            raise InvalidRequest(f"cursor {parsed} exceeds total models {total}")
+        start = parsed
+    end = total if params.limit is None else min(total, start + max(params.limit, 1))
+    return ModelListResponse(list(models[start:end]), str(end) if end < total else None)
+
+
+def _parse_usize(text: str) -> int | None:
+    """Rust's ``usize::from_str``: an optional '+', then ASCII digits, at most ``USIZE_MAX``."""
+    digits = text[1:] if text.startswith("+") else text
+    if not digits or not digits.isascii() or not digits.isdigit():
+        return None
+    value = int(digits)
+    return value if value <= USIZE_MAX else None
