@@ -137,11 +137,14 @@ async def test_experimental_members_need_the_experimental_capability(session: An
     async with session(experimentalApi=True) as c:
         accepted = await start(c, {"ephemeral": True, "mockExperimentalField": "x", "approvalPolicy": granular})
         short = await c.call("thread/start", {"approvalPolicy": {"granular": {"rules": False}}})
-        turns = await c.call("thread/start", {"dynamicTools": []})
+        tools = await c.call("thread/start", {"dynamicTools": [], "historyMode": "legacy"})
+        roots = await c.call("thread/start", {"runtimeWorkspaceRoots": ["/tmp"]})
     assert accepted["approvalPolicy"] == {"granular": {**granular["granular"], "skill_approval": False,
                                                         "request_permissions": False}}
     assert short["error"]["message"] == "Invalid request: missing field `sandbox_approval`"
-    assert turns["error"]["message"] == "thread/start.dynamicTools is not supported by this server (Chamberlain)"
+    assert tools["result"]["thread"]["historyMode"] == "legacy"  # what the codex TUI's first thread/start sends
+    refusal = "thread/start.runtimeWorkspaceRoots is not supported by this server (Chamberlain)"
+    assert roots["error"]["message"] == refusal
 
 
 async def test_built_in_permission_profiles_choose_the_sandbox(session: Any) -> None:

@@ -114,6 +114,7 @@ class LoadedThread:
     config: ThreadConfig
     #: the ``config`` of thread/start (dotted keys), kept to re-read the thread's config from disk
     overrides: Mapping[str, Any] | None = None
+    history_mode: str = "paginated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,8 @@ class StartRequest:
     thread_source: str | None = None
     #: a permission profile id (experimental; never with ``sandbox``)
     permissions: str | None = None
+    #: ``legacy`` | ``paginated`` (experimental), as the thread reports it
+    history_mode: str = "paginated"
 
 
 # -- layers ---------------------------------------------------------------------------------------

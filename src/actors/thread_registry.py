@@ -124,7 +124,7 @@ ReloadStep = Callable[[tcfg.LoadedThread, "Layer", Mapping[str, bool]], Awaitabl
 _ENC: Final = msgspec.json.Encoder()
 METHOD_NOT_FOUND: Final = -32601
 #: Experimental thread/start members Chamberlain serves (the others shape turns).
-_SERVED_EXPERIMENTAL: Final = frozenset({"mockExperimentalField", "permissions"})
+_SERVED_EXPERIMENTAL: Final = frozenset({"dynamicTools", "historyMode", "mockExperimentalField", "permissions"})
 
 
 class NotSupportedYet(ChamberlainError):
@@ -253,7 +253,7 @@ class ThreadRegistryActor:
         path = None if req.ephemeral else tcfg.rollout_path(self.codex_home, thread_id, now)
         return tcfg.LoadedThread(
             thread_id, req.cwd, req.ephemeral, path, int(now), caller.originator, req.thread_source, settings, config,
-            req.config,
+            req.config, req.history_mode,
         )
 
     # -- thread/loaded/list ---------------------------------------------------------------------
@@ -332,12 +332,39 @@ def start_request(p: wt.ThreadStartParams, experimental_api: bool, default_cwd: 
         raise InvalidRequest(f"Invalid request: {invalid_type(permissions, 'a string')}")
     if permissions is not None and p.sandbox is not None:
         raise InvalidRequest("`permissions` cannot be combined with `sandbox`")
+    if not wt.unset_or_none(p.dynamic_tools):
+        _check_dynamic_tools(p.dynamic_tools)
+    history = "paginated" if wt.unset_or_none(p.history_mode) else _history_mode(p.history_mode)
     cwd = os.path.abspath(os.path.join(default_cwd, p.cwd)) if p.cwd is not None else os.path.abspath(default_cwd)
     return tcfg.StartRequest(
         cwd=cwd, model=p.model, model_provider=p.model_provider, service_tier=p.service_tier,
         approval_policy=approval, approvals_reviewer=p.approvals_reviewer, sandbox=p.sandbox,
         config=p.config, ephemeral=bool(p.ephemeral), thread_source=p.thread_source, permissions=permissions,
+        history_mode=history,
     )
+
+
+def _history_mode(value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidRequest(f"Invalid request: {invalid_type(value, 'string or map')}")
+    if value not in wt.HISTORY_MODES:
+        raise InvalidRequest(f"Invalid request: unknown variant `{value}`, expected `legacy` or `paginated`")
+    return value
+
+
+def _check_dynamic_tools(value: Any) -> None:
+    """Decoded as the reference decodes them, then not kept: no turn runs here, so no tool of a
+    thread is ever called (docs/decisions.md)."""
+    if not isinstance(value, list):
+        raise InvalidRequest(f"Invalid request: {invalid_type(value, 'a sequence')}")
+    for tool in value:
+        try:
+            spec = decode_value(tool, wt.LegacyDynamicToolSpec)
+        except ParamsError as exc:
+            raise InvalidRequest(f"Invalid request: {exc}") from None
+        namespace = spec.type == "namespace"
+        if (spec.tools if namespace else spec.input_schema) is msgspec.UNSET:
+            raise InvalidRequest(f"Invalid request: missing field `{'tools' if namespace else 'inputSchema'}`")
 
 
 def _approval(value: Any, experimental_api: bool) -> Any:

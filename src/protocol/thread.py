@@ -99,6 +99,23 @@ class ThreadStartParams(_Params):
     selected_capability_roots: Any = UNSET
 
 
+#: ThreadHistoryMode: how a thread's history is read back.
+HISTORY_MODES: Final = ("legacy", "paginated")
+
+
+class LegacyDynamicToolSpec(Struct, rename="camel"):
+    """One ``dynamicTools`` entry as the reference decodes it (its struct name is in its errors):
+    ``name`` and ``description`` first, then ``inputSchema`` for a function (the default type) or
+    ``tools`` for a namespace. Chamberlain runs no turns, so the tools are never called."""
+
+    name: str
+    description: str
+    input_schema: Any = UNSET
+    type: str = "function"
+    tools: Any = UNSET
+    defer_loading: bool | None = None
+
+
 class GranularApproval(Struct, forbid_unknown_fields=False):
     """``{"granular": {…}}`` of AskForApproval (snake_case members, the reference's order)."""
 
@@ -251,7 +268,7 @@ def wire_thread(t: LoadedThread) -> WireThread:
         agent_role=None, git_info=None, name=None, project_id=None, section=None, section_entered_at=None,
         daybreak_enabled=None, environments=[Environment(t.cwd, "local", list(s.runtime_workspace_roots))],
         can_accept_direct_input=True,
-        history_mode="paginated", extra=None, turns=[],
+        history_mode=t.history_mode, extra=None, turns=[],
     )
 
 
