@@ -13,6 +13,7 @@ __all__ = [
     "ConfigWriteError",
     "InternalError",
     "InvalidRequest",
+    "ModelProviderNotConfigured",
     "Overloaded",
     "RequirementsError",
     "TomlParseError",
@@ -66,6 +67,21 @@ class ConfigWriteError(InvalidRequest):
     @property
     def data(self) -> Any | None:
         return {"config_write_error_code": self.write_code}
+
+
+class ModelProviderNotConfigured(InvalidRequest):
+    """model/list for a provider the server's config does not have."""
+
+    def __init__(self, provider: str) -> None:
+        super().__init__(
+            f"This chat uses model provider \u201c{provider}\u201d, which is no longer configured. "
+            "Restore this provider\u2019s configuration to continue."
+        )
+        self.provider = provider
+
+    @property
+    def data(self) -> Any | None:
+        return {"type": "modelProviderNotConfigured", "modelProvider": self.provider}
 
 
 class ClientRequestTimedOut(ChamberlainError):

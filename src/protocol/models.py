@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from importlib import resources
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 import msgspec
-from chamberlain.errors import InvalidRequest
+from chamberlain.errors import InvalidRequest, ModelProviderNotConfigured
 from msgspec import Meta, Struct
 
 __all__ = [
@@ -28,7 +28,6 @@ __all__ = [
     "Model",
     "ModelListParams",
     "ModelListResponse",
-    "ModelProviderNotConfigured",
     "model_page",
 ]
 
@@ -115,21 +114,6 @@ class _Catalogs(Struct):
 CATALOGS: Final[Mapping[str, tuple[Model, ...]]] = msgspec.json.decode(
     resources.files("chamberlain.data").joinpath("models.json").read_bytes(), type=_Catalogs
 ).catalogs
-
-
-class ModelProviderNotConfigured(InvalidRequest):
-    """model/list for a provider the server's config does not have."""
-
-    def __init__(self, provider: str) -> None:
-        super().__init__(
-            f"This chat uses model provider \u201c{provider}\u201d, which is no longer configured. "
-            "Restore this provider\u2019s configuration to continue."
-        )
-        self.provider = provider
-
-    @property
-    def data(self) -> Any | None:
-        return {"type": "modelProviderNotConfigured", "modelProvider": self.provider}
 
 
 def model_page(params: ModelListParams, default_provider: str, configured: Collection[str]) -> ModelListResponse:
