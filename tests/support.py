@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import trio
 import trio_websocket
@@ -55,3 +57,12 @@ async def unix_websocket(path: str) -> AsyncIterator[trio_websocket.WebSocketCon
         yield ws
         await ws.aclose()
         nursery.cancel_scope.cancel(reason="client finished")
+
+
+async def ws_call(ws: trio_websocket.WebSocketConnection, request_id: int, method: str, params: Any) -> Any:
+    """Send one request on ``ws``; its reply (notifications and other replies met are dropped)."""
+    await ws.send_message(json.dumps({"id": request_id, "method": method, "params": params}))
+    while True:
+        reply = json.loads(await ws.get_message())
+        if reply.get("id") == request_id:
+            return reply

@@ -24,7 +24,7 @@ import trio_websocket
 from chamberlain.actors import config_actor as ca
 from chamberlain.actors.connection import MAX_IN_FLIGHT, OUTBOX_SIZE, SLOW_CLIENT_S, ConnectionActor, ServerInfo
 from chamberlain.actors.server import Server, Settings
-from support import GatedTransport
+from support import GatedTransport, ws_call
 
 IO_BOUND_S: Final = 60  # seconds of the (mock) trio clock
 INFO: Final = ServerInfo("/home", "(Linux 1.0.0; x86_64) xterm", "0.169.0", "unix", "linux", "host", "id")
@@ -161,12 +161,6 @@ async def test_a_websocket_client_whose_outbox_stays_full_is_disconnected_after_
     assert any("disconnecting slow client" in r.getMessage() for r in caplog.records)
 
 
-async def _call(ws: trio_websocket.WebSocketConnection, request_id: int, method: str, params: Any) -> Any:
-    await ws.send_message(json.dumps({"id": request_id, "method": method, "params": params}))
-    while True:
-        reply = json.loads(await ws.get_message())
-        if reply.get("id") == request_id:
-            return reply
 
 
 def _raw_frame(text: bytes) -> bytes:
@@ -210,19 +204,19 @@ async def test_a_websocket_client_that_never_reads_is_disconnected_while_a_fast_
     with trio.fail_after(IO_BOUND_S):
         slow = await _raw_client(host, port)
         async with slow, trio_websocket.open_websocket_url(f"ws://{host}:{port}/") as fast:
-            await _call(fast, 0, "initialize", _init()["params"])
+            await ws_call(fast, 0, "initialize", _init()["params"])
             await slow.send_all(_raw_frame(json.dumps(_init()).encode()))
             await slow.send_all(b"".join(_raw_frame(f) for f in _reads(1, sent)))
             latencies = []
             for i in range(1, 41):
                 t0 = time.perf_counter()
-                reply = await _call(fast, i, "config/read", {})
+                reply = await ws_call(fast, i, "config/read", {})
                 latencies.append(time.perf_counter() - t0)
                 assert "result" in reply
             reply_bytes = len(json.dumps(reply, separators=(",", ":")))
             await trio.sleep(SLOW_CLIENT_S + 2)  # the slow client's outbox stays full meanwhile
             received = await _drain_to_end(slow)
-            after = await _call(fast, 99, "config/read", {})
+            after = await ws_call(fast, 99, "config/read", {})
     assert max(latencies) < 0.5
     assert "result" in after
     assert received < sent * reply_bytes  # disconnected: not every reply was written

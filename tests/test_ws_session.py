@@ -18,6 +18,7 @@ import trio
 import trio_websocket
 from chamberlain.actors.server import Settings
 from chamberlain.actors.ws_transport import MAX_MESSAGE_BYTES, serve_websocket
+from support import ws_call
 
 IO_BOUND_S = 10
 CLIENT_INFO = {"clientInfo": {"name": "test", "title": "Test", "version": "1.0.0"}}
@@ -46,16 +47,10 @@ async def _client(url: str) -> AsyncIterator[trio_websocket.WebSocketConnection]
         nursery.cancel_scope.cancel(reason="client finished")
 
 
-async def _call(ws: trio_websocket.WebSocketConnection, request_id: int, method: str, params: Any) -> Any:
-    await ws.send_message(json.dumps({"id": request_id, "method": method, "params": params}))
-    while True:
-        reply = json.loads(await ws.get_message())
-        if reply.get("id") == request_id:
-            return reply
 
 
 async def _initialize(ws: trio_websocket.WebSocketConnection) -> Any:
-    reply = await _call(ws, 0, "initialize", CLIENT_INFO)
+    reply = await ws_call(ws, 0, "initialize", CLIENT_INFO)
     await ws.send_message(json.dumps({"method": "initialized"}))
     return reply
 
@@ -65,7 +60,7 @@ async def test_a_session_over_websocket_reads_the_config(ws_url: str, codex_home
     with trio.fail_after(IO_BOUND_S):
         async with _client(ws_url) as ws:
             init = await _initialize(ws)
-            read = await _call(ws, 1, "config/read", {})
+            read = await ws_call(ws, 1, "config/read", {})
     assert init["result"]["codexHome"] == str(codex_home)
     assert read["result"]["config"]["model"] == "o3"
 
@@ -74,8 +69,8 @@ async def test_each_connection_has_its_own_handshake_state(ws_url: str) -> None:
     with trio.fail_after(IO_BOUND_S):
         async with _client(ws_url) as first, _client(ws_url) as second:
             await _initialize(first)
-            before = await _call(second, 1, "config/read", {})
-            again = await _call(first, 1, "initialize", CLIENT_INFO)
+            before = await ws_call(second, 1, "config/read", {})
+            again = await ws_call(first, 1, "initialize", CLIENT_INFO)
             late = await _initialize(second)
     assert before["error"]["message"] == "Not initialized"
     assert again["error"]["message"] == "Already initialized"
