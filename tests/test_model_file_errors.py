@@ -76,3 +76,27 @@ async def test_file_error_is_placed_at_the_value_and_worded_as_the_toml_reader_d
     }
     assert read_error == {"code": -32603, "message": message}
     assert feature_error == {"code": -32603, "message": f"failed to reload config: {path}:{line}:{start}: {detail}"}
+
+
+#: A file that ends inside an array or inline table (recorded on codex 0.169.0: the innermost open
+#: container, placed just past the last character that is not blank or a comment).
+UNCLOSED: list[tuple[str, int, int, str]] = [
+    ("model = [\n", 1, 10, "unclosed array, expected `]`"),
+    ("a = [[1, 2], [3\n", 1, 16, "unclosed array, expected `]`"),
+    ('a = ["x]",\n', 1, 11, "unclosed array, expected `]`"),
+    ("a = {b = [1\n", 1, 12, "unclosed array, expected `]`"),
+    ("a = [1, 2]\nb = [\n\n# c\n", 2, 6, "unclosed array, expected `]`"),
+    ('a = {b = "}"\n', 1, 13, "unclosed inline table, expected `}`"),
+    ("a = [\n  1,\n  2,\n", 3, 5, "unclosed array, expected `]`"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "column", "detail"), UNCLOSED)
+async def test_a_file_that_ends_inside_an_array_or_inline_table_is_located_as_the_reference_does(
+    session: Any, codex_home: Path, text: str, line: int, column: int, detail: str
+) -> None:
+    path = codex_home / "config.toml"
+    warning, read_error, _ = await _observe(session, codex_home, text)
+    assert warning["details"] == f"{path}:{line}:{column}: {detail}"
+    assert warning["range"] == {"start": {"line": line, "column": column}, "end": {"line": line, "column": column}}
+    assert read_error["message"] == f"failed to read configuration layers: {path}:{line}:{column}: {detail}"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import binascii
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -34,11 +35,11 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Final, final
 
-from jwt.algorithms import HMACAlgorithm
-
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
+
+    from jwt.algorithms import HMACAlgorithm
 
 CAPABILITY_TOKEN: Final = "capability-token"
 SIGNED_BEARER_TOKEN: Final = "signed-bearer-token"
@@ -64,7 +65,6 @@ _RUST_WHITESPACE: Final = (
 )
 _B64URL: Final = re.compile(r"[A-Za-z0-9_-]*")
 _HEX: Final = re.compile(r"[0-9A-Fa-f]{64}")
-_HS256: Final = HMACAlgorithm(HMACAlgorithm.SHA256)
 # jsonwebtoken's `Header` fields that must be strings when present (null = absent).
 _HEADER_STRINGS: Final = ("typ", "cty", "jku", "kid", "x5u", "x5t", "x5t#S256")
 _CLAIMS: Final = frozenset({"exp", "nbf", "iss", "aud"})
@@ -315,6 +315,15 @@ class _Invalid(Exception):
     """The token is not a well-formed HS256 JWT with well-typed claims."""
 
 
+@functools.cache
+def _hs256() -> HMACAlgorithm:
+    """PyJWT's HS256, imported on the first JWT checked: PyJWT brings ``cryptography`` (tens of
+    ms and several MiB) into every start otherwise, and most listeners never check a JWT."""
+    from jwt.algorithms import HMACAlgorithm
+
+    return HMACAlgorithm(HMACAlgorithm.SHA256)
+
+
 def jwt_failure(auth: SignedBearerTokenAuth, token: str, now: int) -> str | None:
     """The 401 body for a JWT presented at Unix second `now`, or None if it is accepted."""
     try:
@@ -346,7 +355,7 @@ def _verified_claims(token: str, secret: bytes) -> _Claims:
         raise _Invalid
     _check_header_types(header)
     signing_input = f"{header_b64}.{payload_b64}".encode()
-    if not _HS256.verify(signing_input, secret, _b64decode(signature_b64)):
+    if not _hs256().verify(signing_input, secret, _b64decode(signature_b64)):
         raise _Invalid
     claims = _json_object(_b64decode(payload_b64), _CLAIMS)
     exp = claims.get("exp")

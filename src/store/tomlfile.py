@@ -14,6 +14,7 @@ from typing import Any, Final, cast
 from chamberlain import tomlengine
 from chamberlain.errors import TomlParseError
 from chamberlain.tomlengine.fastload import fast_loads
+from chamberlain.tomlengine.syntax import unclosed_at_end
 
 #: ``sha256`` of ``{}``: the version of an empty or missing layer.
 EMPTY_VERSION: Final = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
@@ -74,7 +75,7 @@ def _syntax_error(text: str, path: str, exc: tomllib.TOMLDecodeError) -> TomlPar
         src = lines[line - 1] if 0 < line <= len(lines) else ""
         at = message.rfind(" at line ")
         shift, reason = _KIT_WORDING.get(type(kit).__name__, (0, message[:at] if at >= 0 else message))
-        unclosed = _unclosed_at_end(text) if message.startswith("Unexpected character: '\\x00'") else None
+        unclosed = unclosed_at_end(text) if message.startswith("Unexpected character: '\\x00'") else None
         if unclosed is not None:  # the end of input inside an array or inline table
             line, col, reason = unclosed
             shift = 0
@@ -89,48 +90,6 @@ def _syntax_error(text: str, path: str, exc: tomllib.TOMLDecodeError) -> TomlPar
     assert match is not None
     reason, line_text, col_text = match.group(1), match.group(2), match.group(3)
     return TomlParseError(path, int(line_text or 1), int(col_text or 1), reason[:1].lower() + reason[1:])
-
-
-_CLOSERS: Final = {"[": ("]", "unclosed array, expected `]`"), "{": ("}", "unclosed inline table, expected `}`")}
-
-
-def _unclosed_at_end(text: str) -> tuple[int, int, str] | None:
-    """When the input ends inside an array or inline table: the toml crate's position (just past
-    the last character that is not blank or a comment) and wording for the innermost one."""
-    stack: list[str] = []
-    line, col, last = 1, 0, (1, 1)
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c == "#":
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        if c in "\"'":
-            quote = text[i : i + 3] if text.startswith(c * 3, i) else c
-            j = i + len(quote)
-            while j < n and not text.startswith(quote, j):
-                if text[j] == "\n" and len(quote) == 1:
-                    return None  # an unterminated string: not this error
-                j += 2 if c == '"' and text[j] == "\\" else 1
-            if j >= n:
-                return None
-            j += len(quote)
-            line, col = line + text.count("\n", i, j), (j - text.rfind("\n", 0, j) - 1)
-            last, i = (line, col + 1), j
-            continue
-        if c == "\n":
-            line, col, i = line + 1, 0, i + 1
-            continue
-        col += 1
-        if c in _CLOSERS:
-            stack.append(c)
-        elif stack and c == _CLOSERS[stack[-1]][0]:
-            stack.pop()
-        if not c.isspace():
-            last = (line, col + 1)
-        i += 1
-    return (*last, _CLOSERS[stack[-1]][1]) if stack else None
 
 
 def _raw_datetime_text(item: Any) -> str:
