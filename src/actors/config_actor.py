@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 import msgspec
 import trio
-from chamberlain.actors import thread_config as tcfg
 from chamberlain.actors import thread_registry as tr
+from chamberlain.actors.lazy import lazy_module
 from chamberlain.actors.reply import Reply
 from chamberlain.errors import ChamberlainError, ConfigModelError, InternalError, InvalidRequest
 from chamberlain.protocol import models as mdl
@@ -31,7 +31,10 @@ from msgspec import Struct
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from chamberlain.actors import thread_config as tcfg
     from chamberlain.store.config_store import ConfigStore
+else:  # loaded at the first thread request: its import stays off the start-up
+    tcfg = lazy_module("chamberlain.actors.thread_config")
 
 __all__ = [
     "INBOX_SIZE",

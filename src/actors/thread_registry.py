@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 import msgspec
 import trio
 from chamberlain.actors import config_actor as ca
-from chamberlain.actors import thread_config as tcfg
+from chamberlain.actors.lazy import lazy_module
 from chamberlain.actors.reply import Reply
 from chamberlain.errors import ChamberlainError, ConfigModelError, InternalError, InvalidRequest
 from chamberlain.protocol import results as res
@@ -37,10 +37,13 @@ from chamberlain.store.ops import ConfigView
 from msgspec import Struct
 
 if TYPE_CHECKING:
+    from chamberlain.actors import thread_config as tcfg
     from chamberlain.actors.caller import Caller
     from chamberlain.actors.hub import Hub
     from chamberlain.store.config_store import ConfigStore
     from chamberlain.store.layers import Layer
+else:  # loaded at the first thread request: its import stays off the start-up
+    tcfg = lazy_module("chamberlain.actors.thread_config")
 
 __all__ = [
     "INBOX_SIZE",
@@ -120,7 +123,7 @@ class ReloadOutcome:
 ThreadRequest = StartThread | ReadThread | ListLoaded | ReadThreadConfig
 ThreadMsg = ThreadRequest | LookupThread | ReloadThreads
 #: Re-derives one thread for a reload; replaceable to observe concurrency and the deadline.
-ReloadStep = Callable[[tcfg.LoadedThread, "Layer", Mapping[str, bool]], Awaitable[None]]
+ReloadStep = Callable[["tcfg.LoadedThread", "Layer", Mapping[str, bool]], Awaitable[None]]
 _ENC: Final = msgspec.json.Encoder()
 METHOD_NOT_FOUND: Final = -32601
 #: Experimental thread/start members Chamberlain serves (the others shape turns).
