@@ -23,6 +23,7 @@ from chamberlain.actors.reply import Reply
 from chamberlain.errors import ChamberlainError, ConfigModelError, InternalError, InvalidRequest
 from chamberlain.protocol import models as mdl
 from chamberlain.protocol import results as res
+from chamberlain.protocol.paging import next_cursor, offset_page
 from chamberlain.protocol.uuidtext import UuidError, parse_uuid
 from chamberlain.store.features import REGISTRY, RUNTIME_KEYS
 from chamberlain.store.ops import Edit, StartupWarning
@@ -348,15 +349,7 @@ class ConfigActor:
         # The reference builds the session's config before it looks at the cursor.
         self.store.check_session("failed to reload config", self.runtime)
         total = len(REGISTRY)
-        start = 0
-        if msg.cursor is not None:
-            parsed = _parse_usize(msg.cursor)
-            if parsed is None:
-                raise InvalidRequest(f"invalid cursor: {msg.cursor}")
-            start = parsed
-            if start > total:
-                raise InvalidRequest(f"cursor {start} exceeds total feature flags {total}")
-        end = total if msg.limit is None else min(total, start + max(msg.limit, 1))
+        start, end = offset_page(msg.cursor, msg.limit, total, "feature flags")
         if states is None:
             states = self.store.feature_states(self.runtime, None)
         data = [
@@ -365,7 +358,7 @@ class ConfigActor:
             )
             for f in REGISTRY[start:end]
         ]
-        return res.ExperimentalFeatureListResponse(data, str(end) if end < total else None)
+        return res.ExperimentalFeatureListResponse(data, next_cursor(end, total))
 
     def _set_enablement(self, enablement: Mapping[str, bool]) -> res.ExperimentalFeatureEnablementSetResponse:
         accepted = {k: v for k, v in sorted(enablement.items()) if k in _RUNTIME}
@@ -406,11 +399,3 @@ class ConfigActor:
         except Exception:
             logger.exception("could not compute configuration warnings")
             return []
-
-
-def _parse_usize(text: str) -> int | None:
-    """Rust's ``usize::from_str``: optional '+', ASCII digits only."""
-    digits = text[1:] if text.startswith("+") else text
-    if not digits or not digits.isascii() or not digits.isdigit():
-        return None
-    return int(digits)

@@ -17,7 +17,8 @@ from importlib import resources
 from typing import Annotated, Final
 
 import msgspec
-from chamberlain.errors import InvalidRequest, ModelProviderNotConfigured
+from chamberlain.errors import ModelProviderNotConfigured
+from chamberlain.protocol.paging import next_cursor, offset_page
 from msgspec import Meta, Struct
 
 __all__ = [
@@ -33,7 +34,6 @@ __all__ = [
 
 U32 = Annotated[int, Meta(ge=0, le=2**32 - 1)]
 #: Rust's ``usize`` on the reference's 64-bit build: a larger cursor is not a number to it.
-USIZE_MAX: Final = 2**64 - 1
 
 DEFAULT_PROVIDER: Final = "openai"
 BEDROCK_PROVIDER: Final = "amazon-bedrock"
@@ -124,23 +124,5 @@ def model_page(params: ModelListParams, default_provider: str, configured: Colle
         raise ModelProviderNotConfigured(provider)
     catalog = CATALOGS[BEDROCK_PROVIDER if provider == BEDROCK_PROVIDER else DEFAULT_PROVIDER]
     models = catalog if params.include_hidden else tuple(m for m in catalog if not m.hidden)
-    total = len(models)
-    start = 0
-    if params.cursor is not None:
-        parsed = _parse_usize(params.cursor)
-        if parsed is None:
-            raise InvalidRequest(f"invalid cursor: {params.cursor}")
-        if parsed > total:
-            raise InvalidRequest(f"cursor {parsed} exceeds total models {total}")
-        start = parsed
-    end = total if params.limit is None else min(total, start + max(params.limit, 1))
-    return ModelListResponse(list(models[start:end]), str(end) if end < total else None)
-
-
-def _parse_usize(text: str) -> int | None:
-    """Rust's ``usize::from_str``: an optional '+', then ASCII digits, at most ``USIZE_MAX``."""
-    digits = text[1:] if text.startswith("+") else text
-    if not digits or not digits.isascii() or not digits.isdigit():
-        return None
-    value = int(digits)
-    return value if value <= USIZE_MAX else None
+    start, end = offset_page(params.cursor, params.limit, len(models), "models")
+    return ModelListResponse(list(models[start:end]), next_cursor(end, len(models)))
