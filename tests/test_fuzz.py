@@ -62,6 +62,16 @@ _BASES: Final[tuple[dict[str, Any], ...]] = (
     {"method": "account/logout"},
     {"method": "account/rateLimits/read", "params": {"excludeResetCreditDetails": True}},
     {"method": "account/sendAddCreditsNudgeEmail", "params": {"creditType": "credits"}},
+    {"method": "thread/start", "params": {"cwd": "/tmp", "ephemeral": True, "config": {"model": "o3"},
+                                          "approvalPolicy": {"granular": {"sandbox_approval": True, "rules": False,
+                                                                          "mcp_elicitations": True}},
+                                          "historyMode": "paginated", "sandbox": "workspace-write",
+                                          "dynamicTools": [{"type": "function", "name": "t", "description": "d",
+                                                            "inputSchema": {"type": "object"}}]}},
+    {"method": "thread/read", "params": {"threadId": "019a2b69-a400-7e51-8f8e-735ae5b06ba0"}},
+    {"method": "thread/loaded/list", "params": {"cursor": None, "limit": 2}},
+    {"method": "chamberlain/thread/effectiveConfig", "params": {"threadId": "019a2b69-a400-7e51-8f8e-735ae5b06ba0"}},
+    {"method": "model/list", "params": {"cursor": "1", "limit": 3, "includeHidden": True, "modelProvider": "openai"}},
 )
 #: Account traffic of mutated logins (a device code, a browser login) goes to a closed local port
 #: at once, and a browser login binds any free port: no frame waits on the network.
@@ -312,7 +322,8 @@ async def _one_connection(
     async with trio.open_nursery() as nursery:
         nursery.start_soon(serve)
         with trio.fail_after(FRAME_BOUND_S):
-            await client.call("init", "initialize", {"clientInfo": {"name": "fuzz", "version": "1"}})
+            await client.call("init", "initialize", {"clientInfo": {"name": "fuzz", "version": "1"},
+                                                     "capabilities": {"experimentalApi": True}})
         for n, (request_id, frame) in enumerate(frames):
             try:
                 with trio.fail_after(FRAME_BOUND_S):
