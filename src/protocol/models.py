@@ -12,6 +12,7 @@ configured is refused with ``modelProviderNotConfigured``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping
 from importlib import resources
 from typing import Annotated, Final
@@ -22,9 +23,9 @@ from chamberlain.protocol.paging import next_cursor, offset_page
 from msgspec import Meta, Struct
 
 __all__ = [
+    "catalogs",
     "BEDROCK_PROVIDER",
     "BUILTIN_PROVIDERS",
-    "CATALOGS",
     "DEFAULT_PROVIDER",
     "Model",
     "ModelListParams",
@@ -110,10 +111,12 @@ class _Catalogs(Struct):
     catalogs: dict[str, tuple[Model, ...]]
 
 
-#: The bundled catalogs by provider: ``openai`` (every provider but Bedrock) and ``amazon-bedrock``.
-CATALOGS: Final[Mapping[str, tuple[Model, ...]]] = msgspec.json.decode(
-    resources.files("chamberlain.data").joinpath("models.json").read_bytes(), type=_Catalogs
-).catalogs
+@functools.cache
+def catalogs() -> Mapping[str, tuple[Model, ...]]:
+    """The bundled catalogs by provider: ``openai`` (every provider but Bedrock) and
+    ``amazon-bedrock``; read at the first ``model/list``, not at start-up."""
+    data = resources.files("chamberlain.data").joinpath("models.json").read_bytes()
+    return msgspec.json.decode(data, type=_Catalogs).catalogs
 
 
 def model_page(params: ModelListParams, default_provider: str, configured: Collection[str]) -> ModelListResponse:
@@ -122,7 +125,7 @@ def model_page(params: ModelListParams, default_provider: str, configured: Colle
     provider = default_provider if params.model_provider is None else params.model_provider
     if provider not in BUILTIN_PROVIDERS and provider not in configured:
         raise ModelProviderNotConfigured(provider)
-    catalog = CATALOGS[BEDROCK_PROVIDER if provider == BEDROCK_PROVIDER else DEFAULT_PROVIDER]
+    catalog = catalogs()[BEDROCK_PROVIDER if provider == BEDROCK_PROVIDER else DEFAULT_PROVIDER]
     models = catalog if params.include_hidden else tuple(m for m in catalog if not m.hidden)
     start, end = offset_page(params.cursor, params.limit, len(models), "models")
     return ModelListResponse(list(models[start:end]), next_cursor(end, len(models)))
