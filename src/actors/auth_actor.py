@@ -34,7 +34,7 @@ from chamberlain.actors.auth_messages import (
     SendNudge,
     StartLogin,
 )
-from chamberlain.actors.auth_settings import AuthSettings
+from chamberlain.actors.auth_settings import AuthSettings, read_auth_settings
 from chamberlain.actors.credentials import Active, Keeper, describe, storage_text
 from chamberlain.actors.reply import Reply
 from chamberlain.errors import InternalError, InvalidRequest
@@ -161,21 +161,8 @@ class AuthActor:
     # -- settings and credentials -------------------------------------------------------------
 
     async def settings(self) -> AuthSettings:
-        """The account keys of the effective config; the defaults when it cannot be read (the
-        config methods report that problem; account methods work on)."""
-        if self._config is None:
-            return AuthSettings()
-        from chamberlain.actors.config_actor import ReadEffective
-
-        reply: Reply[dict[str, Any]] = Reply()
-        msg = ReadEffective(reply)
-        try:
-            if self._config_now is None or not self._config_now(msg):
-                self._config.send_nowait(msg)
-            return AuthSettings.from_config(await reply.wait())
-        except (trio.WouldBlock, trio.ClosedResourceError, Exception) as exc:  # an unreadable config
-            logger.debug("account settings from defaults: %s", describe(exc))
-            return AuthSettings()
+        """The account keys of the effective config (the defaults when it cannot be read)."""
+        return await read_auth_settings(self._config, self._config_now)
 
     def endpoints_for(self, settings: AuthSettings) -> Endpoints:
         return self.endpoints.with_backend(settings.backend_base)

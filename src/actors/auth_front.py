@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 import trio
 from chamberlain.actors.auth_messages import AuthMsg, ClientInitialized
-from chamberlain.actors.auth_settings import AuthSettings
+from chamberlain.actors.auth_settings import AuthSettings, read_auth_settings
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -91,17 +91,4 @@ class AuthFront:
         return os.path.exists(os.path.join(self._home, "auth.json"))
 
     async def _settings(self) -> AuthSettings:
-        if self._config is None:
-            return AuthSettings()
-        from chamberlain.actors.config_actor import ReadEffective
-        from chamberlain.actors.reply import Reply
-
-        reply: Reply[dict[str, Any]] = Reply()
-        msg = ReadEffective(reply)
-        try:
-            if self._config_now is None or not self._config_now(msg):
-                self._config.send_nowait(msg)
-            return AuthSettings.from_config(await reply.wait())
-        except Exception as exc:  # an unreadable config: the defaults
-            logger.debug("account settings from defaults: %r", type(exc).__name__)
-            return AuthSettings()
+        return await read_auth_settings(self._config, self._config_now)

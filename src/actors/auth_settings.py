@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
-__all__ = ["AuthSettings", "StoreMode"]
+if TYPE_CHECKING:
+    import trio
+    from chamberlain.actors.config_actor import ConfigMsg
+
+__all__ = ["AuthSettings", "StoreMode", "read_auth_settings"]
+
+logger = logging.getLogger(__name__)
 
 StoreMode = Literal["file", "keyring", "auto", "ephemeral"]
 
@@ -51,3 +58,25 @@ class AuthSettings:
             backend_base=config.get("chatgpt_base_url"),
             model_provider=provider,
         )
+
+
+async def read_auth_settings(
+    config: trio.MemorySendChannel[ConfigMsg] | None, config_now: Callable[[ConfigMsg], bool] | None,
+) -> AuthSettings:
+    """The account keys of the effective config, asked of the ConfigActor (at once when it is
+    idle); the defaults when it cannot be read (the config methods report that problem; account
+    methods work on)."""
+    if config is None:
+        return AuthSettings()
+    from chamberlain.actors.config_actor import ReadEffective
+    from chamberlain.actors.reply import Reply
+
+    reply: Reply[dict[str, Any]] = Reply()
+    msg = ReadEffective(reply)
+    try:
+        if config_now is None or not config_now(msg):
+            config.send_nowait(msg)
+        return AuthSettings.from_config(await reply.wait())
+    except Exception as exc:  # an unreadable config (its text may quote the file: only the type)
+        logger.debug("account settings from defaults: %s", type(exc).__name__)
+        return AuthSettings()
