@@ -552,30 +552,22 @@ def test_startup_errors_match_the_reference(reference_binary: Path, tmp_path: Pa
     (tmp_path / "short").write_text("x" * 31)
     (tmp_path / "empty").write_text("\n")
     (tmp_path / "s").write_text(SECRET)
+    line = _reference_refusal(reference_binary, tmp_path, "ws://127.0.0.1:0", *argv)
+    assert line == "Error: " + _startup_error(tmp_path, *argv)
+
+
+def _reference_refusal(reference_binary: Path, tmp_path: Path, listen: str, *argv: str) -> str:
+    """The ``Error: …`` line of a reference start that must be refused (exit 1)."""
     done = subprocess.run(
-        [str(reference_binary), "app-server", "--listen", "ws://127.0.0.1:0", *argv],
-        input=b"",
-        capture_output=True,
-        env=_reference_env(tmp_path),
-        cwd=tmp_path,
-        timeout=30,
+        [str(reference_binary), "app-server", "--listen", listen, *argv],
+        input=b"", capture_output=True, env=_reference_env(tmp_path), cwd=tmp_path, timeout=30,
     )
     assert done.returncode == 1
-    line = next(text for text in done.stderr.decode().splitlines() if text.startswith("Error: "))
-    assert line == "Error: " + _startup_error(tmp_path, *argv)
+    return next(text for text in done.stderr.decode().splitlines() if text.startswith("Error: "))
 
 
 @pytest.mark.parametrize("address", ["0.0.0.0:0", "[::]:0", "[::ffff:127.0.0.1]:0"])
 def test_the_non_loopback_refusal_matches_the_reference(reference_binary: Path, tmp_path: Path, address: str) -> None:
-    done = subprocess.run(
-        [str(reference_binary), "app-server", "--listen", f"ws://{address}"],
-        input=b"",
-        capture_output=True,
-        env=_reference_env(tmp_path),
-        cwd=tmp_path,
-        timeout=30,
-    )
-    assert done.returncode == 1
-    line = next(text for text in done.stderr.decode().splitlines() if text.startswith("Error: "))
+    line = _reference_refusal(reference_binary, tmp_path, f"ws://{address}")
     host, _, port = address.rpartition(":")
     assert line == f"Error: {refuse_unauthenticated(host, int(port), None)}"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, final
 
 import httpx
@@ -34,7 +33,7 @@ from chamberlain.actors.auth_messages import (
     SendNudge,
     StartLogin,
 )
-from chamberlain.actors.auth_settings import AuthSettings, read_auth_settings
+from chamberlain.actors.auth_settings import AuthActorArgs, AuthSettings, read_auth_settings
 from chamberlain.actors.credentials import Active, Keeper, describe, storage_text
 from chamberlain.actors.reply import Reply
 from chamberlain.errors import InternalError, InvalidRequest
@@ -47,11 +46,10 @@ from chamberlain.store.auth_file import AuthDotJson
 from chamberlain.store.auth_store import AuthStorageError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable
 
     from chamberlain.actors.caller import Caller
     from chamberlain.actors.config_actor import ConfigMsg
-    from chamberlain.actors.hub import Hub
 
 __all__ = ["INBOX_SIZE", "AuthActor"]
 
@@ -67,24 +65,12 @@ PLAN_REQUIRED: Final = "plan type is required for chatgpt authentication"
 
 @final
 class AuthActor:
-    def __init__(
-        self,
-        codex_home: Path,
-        environ: dict[str, str],
-        config: trio.MemorySendChannel[ConfigMsg] | None,
-        hub: Hub,
-        callback_port: int | None = None,
-        config_now: Callable[[ConfigMsg], bool] | None = None,
-    ) -> None:
-        """``config``: the ConfigActor's inbox (a clone this actor owns), for the account keys of
-        the effective config; None runs on the defaults. ``config_now``: its ``serve_now``
-        (answers at once when the ConfigActor is idle, so account requests do not make it busy
-        for the config requests of the same moment)."""
-        self._config_now = config_now
-        self.home = str(codex_home)
-        self._config = config
-        self.hub = hub
-        self.endpoints = Endpoints.from_environ(environ, callback_port=callback_port)
+    def __init__(self, args: AuthActorArgs) -> None:
+        self._config_now = args.config_now
+        self.home = str(args.codex_home)
+        self._config = args.config
+        self.hub = args.hub
+        self.endpoints = Endpoints.from_environ(args.environ, callback_port=args.callback_port)
         self.pending: Pending | None = None
         self._keeper: Keeper | None = None
         self._flows: trio.Nursery | None = None

@@ -14,18 +14,15 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, final
 
 import trio
 from chamberlain.actors.auth_messages import AuthMsg, ClientInitialized
-from chamberlain.actors.auth_settings import AuthSettings, read_auth_settings
+from chamberlain.actors.auth_settings import AuthActorArgs, AuthSettings, read_auth_settings
 
 if TYPE_CHECKING:
-    from pathlib import Path
 
-    from chamberlain.actors.config_actor import ConfigMsg
-    from chamberlain.actors.hub import Hub
+    pass
 
 __all__ = ["INBOX_SIZE", "AuthFront"]
 
@@ -36,20 +33,12 @@ INBOX_SIZE: Final = 128
 
 @final
 class AuthFront:
-    def __init__(
-        self,
-        codex_home: Path,
-        environ: dict[str, str],
-        config: trio.MemorySendChannel[ConfigMsg] | None,
-        hub: Hub,
-        callback_port: int | None = None,
-        config_now: Callable[[ConfigMsg], bool] | None = None,
-    ) -> None:
-        """The AuthActor's arguments (``chamberlain.actors.auth_actor``), kept until it starts."""
-        self._args = (codex_home, environ, config, hub, callback_port, config_now)
-        self._config = config
-        self._config_now = config_now
-        self._home = codex_home
+    def __init__(self, args: AuthActorArgs) -> None:
+        """``args``: the AuthActor's, kept until it starts."""
+        self._args = args
+        self._config = args.config
+        self._config_now = args.config_now
+        self._home = args.codex_home
 
     async def run(
         self, *, task_status: trio.TaskStatus[trio.MemorySendChannel[AuthMsg]] = trio.TASK_STATUS_IGNORED
@@ -73,7 +62,7 @@ class AuthFront:
 
     async def _start(self, nursery: trio.Nursery) -> trio.MemorySendChannel[AuthMsg]:
         module: Any = await trio.to_thread.run_sync(importlib.import_module, "chamberlain.actors.auth_actor")
-        inbox: trio.MemorySendChannel[AuthMsg] = await nursery.start(module.AuthActor(*self._args).run)
+        inbox: trio.MemorySendChannel[AuthMsg] = await nursery.start(module.AuthActor(self._args).run)
         return inbox
 
     async def _may_hold_chatgpt(self) -> bool:

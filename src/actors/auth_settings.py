@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import trio
     from chamberlain.actors.config_actor import ConfigMsg
+    from chamberlain.actors.hub import Hub
 
-__all__ = ["AuthSettings", "StoreMode", "read_auth_settings"]
+__all__ = ["AuthActorArgs", "AuthSettings", "StoreMode", "read_auth_settings"]
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +24,23 @@ StoreMode = Literal["file", "keyring", "auto", "ephemeral"]
 #: ``model_providers`` says so with ``requires_openai_auth``, default false).
 _BUILTIN_REQUIRES_AUTH: Final = {"openai": True, "ollama": False, "lmstudio": False, "amazon-bedrock": False,
                                 "amazon-bedrock-runtime": False}
+
+
+@dataclass(frozen=True, slots=True)
+class AuthActorArgs:
+    """What an AuthActor is made from (the AuthFront keeps it until the actor starts).
+
+    ``config``: the ConfigActor's inbox (a clone the actor owns), for the account keys of the
+    effective config; None runs on the defaults. ``config_now``: its ``serve_now`` (answers at once
+    when the ConfigActor is idle, so account requests do not make it busy for the config requests
+    of the same moment). ``callback_port``: the browser login's, as ``Settings.login_callback_port``."""
+
+    codex_home: Path
+    environ: dict[str, str] = field(repr=False)  # may hold OPENAI_API_KEY
+    config: trio.MemorySendChannel[ConfigMsg] | None
+    hub: Hub
+    callback_port: int | None = None
+    config_now: Callable[[ConfigMsg], bool] | None = None
 
 
 @dataclass(frozen=True, slots=True)

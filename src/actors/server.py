@@ -27,6 +27,7 @@ import trio
 from chamberlain import REFERENCE_VERSION
 from chamberlain.actors.auth_front import AuthFront
 from chamberlain.actors.auth_messages import AuthMsg
+from chamberlain.actors.auth_settings import AuthActorArgs
 from chamberlain.actors.config_actor import ConfigActor, ConfigMsg
 from chamberlain.actors.connection import STOP_GRACE_S, ConnectionActor, FrameTransport, ServerInfo
 from chamberlain.actors.hub import Hub
@@ -104,9 +105,9 @@ class Server:
             self._config_actor = ConfigActor(self.store)
             inbox = await supervisor.start(self._config_actor.run)
             s = self.settings
-            auth = AuthFront(
+            auth = AuthFront(AuthActorArgs(
                 s.codex_home, s.environ, inbox.clone(), self.hub, s.login_callback_port, self._config_actor.serve_now
-            )
+            ))
             auth_inbox = await supervisor.start(auth.run)
             threads = ThreadRegistryActor(s.codex_home, inbox.clone(), self.store, self.hub)
             thread_inbox = await supervisor.start(threads.run)
